@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef KILLSWITCH_PARSE_H
+#define KILLSWITCH_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "killswitch/policy.h"
+
+/*
+ * Strict parsers shared by the command line and the policy files. Each
+ * returns 0, or -EINVAL for input it refuses, and never prints. Nothing they
+ * accept can carry nft syntax: every value is re-printed from its binary
+ * form (addresses, numbers) or restricted to a safe alphabet (names).
+ */
+
+/* A numeric IPv4 or IPv6 address (inet_pton); hostnames are refused. */
+int ks_parse_addr(const char *text, struct ks_addr *out);
+/* An address usable as a unicast destination: not unspecified, multicast,
+ * broadcast or IPv4-mapped. */
+int ks_parse_unicast_addr(const char *text, struct ks_addr *out);
+/* ADDR or ADDR/PREFIX with all host bits clear. */
+int ks_parse_cidr(const char *text, struct ks_cidr *out);
+/* 1..65535, decimal. */
+int ks_parse_port(const char *text, uint16_t *out);
+/* 0..0xffffffff, decimal or 0x-hex. */
+int ks_parse_mark(const char *text, uint32_t *out);
+/* 1..15 characters of [A-Za-z0-9_.-], not "." or "..". */
+int ks_parse_ifname(const char *text, struct ks_ifname *out);
+/* ADDR:PORT[/udp|/tcp], [ADDR6]:PORT[/udp|/tcp]; udp by default. */
+int ks_parse_endpoint(const char *text, struct ks_endpoint *out);
+
+/* Text forms, for the compiler, status and policy files. */
+#define KS_ADDR_STRLEN 46 /* INET6_ADDRSTRLEN */
+#define KS_CIDR_STRLEN (KS_ADDR_STRLEN + 4)
+#define KS_ENDPOINT_STRLEN (KS_ADDR_STRLEN + 12)
+void ks_format_addr(const struct ks_addr *addr, char out[KS_ADDR_STRLEN]);
+void ks_format_cidr(const struct ks_cidr *cidr, char out[KS_CIDR_STRLEN]);
+void ks_format_endpoint(const struct ks_endpoint *endpoint, char out[KS_ENDPOINT_STRLEN]);
+const char *ks_proto_name(uint8_t proto);
+
+/*
+ * Copies text into out (size bytes) with control characters, quotes and
+ * backslashes escaped, so an error message that quotes a bad value stays one
+ * line whatever the value holds. Returns out.
+ */
+char *ks_escape(const char *text, char *out, size_t size);
+
+#endif

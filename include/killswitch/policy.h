@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef KILLSWITCH_POLICY_H
+#define KILLSWITCH_POLICY_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KS_DEFAULT_FWMARK 0xca6cu /* 51820, as wg-quick sets it */
+#define KS_TABLE_NAME "killswitch"
+
+/* Zero-initialise every instance: policies compare and sort with memcmp. */
+struct ks_addr {
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t pad[3];
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	};
+};
+
+struct ks_cidr {
+	struct ks_addr addr;
+	uint8_t prefix;
+	uint8_t pad[3];
+};
+
+struct ks_endpoint {
+	struct ks_addr addr;
+	uint16_t port;
+	uint8_t proto; /* IPPROTO_UDP or IPPROTO_TCP */
+	uint8_t pad;
+};
+
+struct ks_ifname {
+	char name[IFNAMSIZ];
+};
+
+enum ks_state {
+	KS_STATE_ENABLED, /* connected: the tunnel carries traffic */
+	KS_STATE_BLOCKED, /* blocked, or "connecting" when endpoints are given */
+};
+
+enum ks_ipv6_mode {
+	KS_IPV6_BLOCK,
+	KS_IPV6_ALLOW,
+};
+
+struct ks_policy {
+	enum ks_state state;
+	enum ks_ipv6_mode ipv6;
+	bool allow_lan;
+	bool fwmark_none; /* endpoints scoped by address, protocol and port only */
+	uint32_t fwmark;
+
+	struct ks_ifname *tunnels;
+	size_t n_tunnels;
+	struct ks_endpoint *endpoints;
+	size_t n_endpoints;
+	struct ks_addr *resolvers;
+	size_t n_resolvers;
+	struct ks_cidr *lan;
+	size_t n_lan;
+	/* Addresses of the tunnel interfaces (CVE-2019-14899 anti-spoof rule). */
+	struct ks_addr *tunnel_addrs;
+	size_t n_tunnel_addrs;
+};
+
+void ks_policy_init(struct ks_policy *policy);
+void ks_policy_free(struct ks_policy *policy);
+
+/* Each returns 0 or -ENOMEM. Duplicates are removed by ks_policy_finalize(). */
+int ks_policy_add_tunnel(struct ks_policy *policy, const char *name);
+int ks_policy_add_endpoint(struct ks_policy *policy, const struct ks_endpoint *endpoint);
+int ks_policy_add_resolver(struct ks_policy *policy, const struct ks_addr *addr);
+int ks_policy_add_lan(struct ks_policy *policy, const struct ks_cidr *cidr);
+int ks_policy_add_tunnel_addr(struct ks_policy *policy, const struct ks_addr *addr);
+
+/* Sorts every list and collapses duplicates, so equal policies compile to equal text. */
+void ks_policy_finalize(struct ks_policy *policy);
+
+const char *ks_state_name(enum ks_state state);
+
+#endif

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef KILLSWITCH_CLI_H
+#define KILLSWITCH_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "killswitch/options.h"
+#include "killswitch/policy.h"
+
+/* Exit codes of contract.md. */
+enum {
+	KS_EXIT_OK = 0,
+	KS_EXIT_SYSTEM = 1, /* the system refused; the previous state is intact */
+	KS_EXIT_USAGE = 2,  /* bad usage or input; nothing was changed */
+};
+
+/* Each subcommand: argv[0] is its own name. Returns the exit code. */
+int enable_main(int argc, char *argv[]);
+int block_main(int argc, char *argv[]);
+int disable_main(int argc, char *argv[]);
+int status_main(int argc, char *argv[]);
+int compile_main(int argc, char *argv[]);
+
+extern const char *program_name;
+
+/* "killswitch: <msg>" on stderr; returns code. */
+int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parses the POLICY options after argv[0] into a finalized policy in the given state. */
+int cli_parse_policy(int argc, char *argv[], enum ks_state state, struct ks_policy *policy, struct ks_options *opts);
+
+/* For commands whose only option is --json. */
+int cli_parse_json_only(int argc, char *argv[], struct ks_options *opts);
+
+/* Exit 1 with a clear message unless the process holds CAP_NET_ADMIN. */
+int cli_require_net_admin(const char *command);
+
+/* The policy as a JSON object (for status and compile --json). */
+json_t *cli_policy_json(const struct ks_policy *policy);
+/* Prints obj (and frees it) on stdout; returns an exit code. */
+int cli_print_json(json_t *obj);
+
+#endif

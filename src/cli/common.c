@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "killswitch/parse.h"
+
+int cli_error(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", program_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: warning: ", program_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_parse_policy(int argc, char *argv[], enum ks_state state, struct ks_policy *policy, struct ks_options *opts)
+{
+	char err[KS_ERR_LEN] = "";
+	int ret;
+
+	ks_policy_init(policy);
+	policy->state = state;
+	ret = ks_options_parse_args(policy, opts, argc - 1, argv + 1, err);
+	if (ret == -EINVAL)
+		return cli_error(KS_EXIT_USAGE, "%s", err);
+	if (ret < 0)
+		return cli_error(ret == -ENOMEM ? KS_EXIT_SYSTEM : KS_EXIT_USAGE, "%s", err[0] ? err : strerror(-ret));
+	ks_policy_finalize(policy);
+	return KS_EXIT_OK;
+}
+
+int cli_parse_json_only(int argc, char *argv[], struct ks_options *opts)
+{
+	char escaped[KS_ERR_LEN / 2];
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json"))
+			return cli_error(KS_EXIT_USAGE, "%s takes only --json: '%s'", argv[0],
+					 ks_escape(argv[i], escaped, sizeof(escaped)));
+		opts->json = true;
+	}
+	return KS_EXIT_OK;
+}
+
+/* CapEff from /proc: no libcap needed for one bit. */
+static bool has_net_admin(void)
+{
+	unsigned long long caps = 0;
+	char line[256];
+	bool found = false;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return true; /* cannot tell: let the kernel decide */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1) {
+			found = true;
+			break;
+		}
+	fclose(f);
+	return !found || (caps & (1ULL << 12 /* CAP_NET_ADMIN */));
+}
+
+int cli_require_net_admin(const char *command)
+{
+	if (has_net_admin())
+		return KS_EXIT_OK;
+	return cli_error(KS_EXIT_SYSTEM, "%s needs root or CAP_NET_ADMIN: '%s'", command, "permission denied");
+}
+
+static json_t *addr_array(const struct ks_addr *addrs, size_t n)
+{
+	json_t *arr = json_array();
+	char text[KS_ADDR_STRLEN];
+
+	for (size_t i = 0; i < n; i++) {
+		ks_format_addr(&addrs[i], text);
+		json_array_append_new(arr, json_string(text));
+	}
+	return arr;
+}
+
+json_t *cli_policy_json(const struct ks_policy *p)
+{
+	json_t *obj = json_object(), *tunnels = json_array(), *eps = json_array(), *lan = json_array();
+	char text[KS_ENDPOINT_STRLEN];
+
+	for (size_t i = 0; i < p->n_tunnels; i++)
+		json_array_append_new(tunnels, json_string(p->tunnels[i].name));
+	for (size_t i = 0; i < p->n_endpoints; i++) {
+		ks_format_endpoint(&p->endpoints[i], text);
+		json_array_append_new(eps, json_string(text));
+	}
+	for (size_t i = 0; i < p->n_lan; i++) {
+		ks_format_cidr(&p->lan[i], text);
+		json_array_append_new(lan, json_string(text));
+	}
+	json_object_set_new(obj, "state", json_string(ks_state_name(p->state)));
+	json_object_set_new(obj, "tunnels", tunnels);
+	json_object_set_new(obj, "endpoints", eps);
+	if (p->fwmark_none) {
+		json_object_set_new(obj, "fwmark", json_null());
+	} else {
+		snprintf(text, sizeof(text), "0x%x", p->fwmark);
+		json_object_set_new(obj, "fwmark", json_string(text));
+	}
+	json_object_set_new(obj, "endpoints_scoped_to_fwmark", json_boolean(!p->fwmark_none));
+	json_object_set_new(obj, "dns", addr_array(p->resolvers, p->n_resolvers));
+	json_object_set_new(obj, "allow_lan", json_boolean(p->allow_lan));
+	json_object_set_new(obj, "lan", lan);
+	json_object_set_new(obj, "ipv6", json_string(p->ipv6 == KS_IPV6_ALLOW ? "allow" : "block"));
+	json_object_set_new(obj, "tunnel_addrs", addr_array(p->tunnel_addrs, p->n_tunnel_addrs));
+	return obj;
+}
+
+int cli_print_json(json_t *obj)
+{
+	char *text = obj ? json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+
+	json_decref(obj);
+	if (!text)
+		return cli_error(KS_EXIT_SYSTEM, "cannot format JSON: '%s'", strerror(ENOMEM));
+	puts(text);
+	free(text);
+	return KS_EXIT_OK;
+}

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *program_name = "killswitch";
+
+#define POLICY_HELP                                                                                  \
+	"POLICY:\n"                                                                                  \
+	"  --tunnel IFACE            tunnel interface; traffic through it is allowed (repeatable)\n" \
+	"  --endpoint ADDR:PORT[/udp|/tcp]\n"                                                        \
+	"                            VPN server, IPv6 as [ADDR]:PORT, udp by default (repeatable)\n" \
+	"  --endpoints-file FILE     one endpoint per line, '#' comments\n"                          \
+	"  --fwmark MARK|none        mark of the VPN's own socket (default 0xca6c)\n"                \
+	"  --dns ADDR                the only resolvers allowed, through the tunnel (repeatable)\n"  \
+	"  --allow-lan               allow the fixed private, link-local and local multicast ranges\n" \
+	"  --lan CIDR                an extra LAN range you vouch for (repeatable)\n"                \
+	"  --ipv6 block|allow        IPv6 outside the tunnel (default block)\n"                      \
+	"  --json                    machine-readable output\n"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char *argv[]);
+	const char *args;
+	const char *description;
+	bool policy;
+} subcommands[] = {
+	{ "enable", enable_main, "POLICY...", "apply the policy atomically (replaces any previous one)", true },
+	{ "block", block_main, "[POLICY...]",
+	  "blocked state: only loopback, DHCP/NDP, the LAN if allowed and --endpoint exemptions leave", true },
+	{ "disable", disable_main, "[--json]", "remove everything killswitch installed; idempotent", false },
+	{ "status", status_main, "[--json]", "active or not, state, the policy, drop counters", false },
+	{ "compile", compile_main, "POLICY...", "print the ruleset enable would apply; no root, no kernel", true },
+};
+#define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
+
+static void show_usage(FILE *file)
+{
+	fprintf(file, "Usage: %s COMMAND [OPTIONS]\n\n", program_name);
+	fprintf(file, "A kill switch for VPN clients: one atomic nftables table, inet killswitch,\n"
+		      "that lets nothing leave outside the tunnel unless the policy says so.\n\n");
+	fprintf(file, "Commands:\n");
+	for (size_t i = 0; i < N_SUBCOMMANDS; i++)
+		fprintf(file, "  %-8s %-12s %s\n", subcommands[i].name, subcommands[i].args,
+			subcommands[i].description);
+	fprintf(file, "\n" POLICY_HELP);
+	fprintf(file, "\nExit status: 0 done, 1 the system refused (previous state intact),\n"
+		      "2 bad usage or input (nothing changed). See killswitch(8).\n");
+}
+
+static void show_command_help(size_t i)
+{
+	printf("Usage: %s %s %s\n\n%s\n", program_name, subcommands[i].name, subcommands[i].args,
+	       subcommands[i].description);
+	if (subcommands[i].policy)
+		printf("\n" POLICY_HELP);
+}
+
+int main(int argc, char *argv[])
+{
+	if (argc < 2) {
+		show_usage(stderr);
+		return KS_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		show_usage(stdout);
+		return KS_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("killswitch " KS_VERSION "\n");
+		return KS_EXIT_OK;
+	}
+	for (size_t i = 0; i < N_SUBCOMMANDS; i++) {
+		if (strcmp(argv[1], subcommands[i].name))
+			continue;
+		for (int a = 2; a < argc; a++)
+			if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
+				show_command_help(i);
+				return KS_EXIT_OK;
+			}
+		return subcommands[i].fn(argc - 1, argv + 1);
+	}
+	return cli_error(KS_EXIT_USAGE, "unknown command (try --help): '%s'", argv[1]);
+}

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "killswitch/nft.h"
+#include "killswitch/parse.h"
+#include "killswitch/rundir.h"
+
+static void print_addrs(const char *label, const struct ks_addr *addrs, size_t n)
+{
+	char text[KS_ADDR_STRLEN];
+
+	printf("  %s:", label);
+	if (!n)
+		printf(" none");
+	for (size_t i = 0; i < n; i++) {
+		ks_format_addr(&addrs[i], text);
+		printf(" %s", text);
+	}
+	putchar('\n');
+}
+
+static void print_policy(const struct ks_policy *p)
+{
+	char text[KS_ENDPOINT_STRLEN];
+
+	printf("  state: %s%s\n", ks_state_name(p->state),
+	       p->state == KS_STATE_BLOCKED && p->n_endpoints ? " (connecting: endpoints exempt)" : "");
+	printf("  tunnels:");
+	if (!p->n_tunnels)
+		printf(" none");
+	for (size_t i = 0; i < p->n_tunnels; i++)
+		printf(" %s", p->tunnels[i].name);
+	printf("\n  endpoints:");
+	if (!p->n_endpoints)
+		printf(" none");
+	for (size_t i = 0; i < p->n_endpoints && i < 8; i++) {
+		ks_format_endpoint(&p->endpoints[i], text);
+		printf(" %s", text);
+	}
+	if (p->n_endpoints > 8)
+		printf(" ... (%zu in all)", p->n_endpoints);
+	if (p->fwmark_none)
+		printf("\n  fwmark: none (endpoints scoped by address, port and protocol only)\n");
+	else
+		printf("\n  fwmark: 0x%x (endpoints allowed only for packets carrying it)\n", p->fwmark);
+	print_addrs("dns", p->resolvers, p->n_resolvers);
+	printf("  lan: %s", p->allow_lan ? "allowed (fixed private, link-local and local multicast ranges)" : "blocked");
+	for (size_t i = 0; i < p->n_lan; i++) {
+		ks_format_cidr(&p->lan[i], text);
+		printf("%s %s", i ? "" : "; extra:", text);
+	}
+	printf("\n  ipv6: %s\n", p->ipv6 == KS_IPV6_ALLOW ? "allowed outside the tunnel" : "blocked outside the tunnel");
+	print_addrs("tunnel addresses", p->tunnel_addrs, p->n_tunnel_addrs);
+}
+
+int status_main(int argc, char *argv[])
+{
+	struct ks_options opts = { 0 };
+	struct ks_nft_status st;
+	struct ks_policy policy;
+	char err[KS_ERR_LEN] = "";
+	const char *table;
+	bool have_policy = false;
+	int ret;
+
+	ks_policy_init(&policy);
+	ret = cli_parse_json_only(argc, argv, &opts);
+	if (ret)
+		goto cleanup;
+	if (ks_table_name(&table, err) < 0) {
+		ret = cli_error(KS_EXIT_USAGE, "%s", err);
+		goto cleanup;
+	}
+	ret = cli_require_net_admin(argv[0]);
+	if (ret)
+		goto cleanup;
+	if (ks_nft_status(table, &st, err) < 0) {
+		ret = cli_error(KS_EXIT_SYSTEM, "%s", err);
+		goto cleanup;
+	}
+	if (st.active) {
+		int r = ks_state_load(&policy, err);
+
+		have_policy = r == 0;
+		if (r < 0 && r != -ENOENT)
+			cli_warn("%s", err);
+	}
+
+	if (opts.json) {
+		json_t *obj = json_object(), *counters = json_object();
+
+		json_object_set_new(obj, "active", json_boolean(st.active));
+		json_object_set_new(obj, "table", json_sprintf("inet %s", table));
+		if (st.active) {
+			json_object_set_new(obj, "complete", json_boolean(st.complete));
+			if (!st.complete)
+				json_object_set_new(obj, "problem", json_string(st.problem));
+		}
+		json_object_set_new(obj, "state",
+				    have_policy ? json_string(ks_state_name(policy.state))
+						: json_string(st.active ? "unknown" : "disabled"));
+		json_object_set_new(obj, "policy", have_policy ? cli_policy_json(&policy) : json_null());
+		for (unsigned c = 0; c < KS_COUNTER_MAX; c++) {
+			json_t *one;
+
+			if (!st.counters[c].present)
+				continue;
+			one = json_object();
+			json_object_set_new(one, "packets", json_integer((json_int_t)st.counters[c].packets));
+			json_object_set_new(one, "bytes", json_integer((json_int_t)st.counters[c].bytes));
+			json_object_set_new(counters, ks_counter_names[c], one);
+		}
+		json_object_set_new(obj, "counters", counters);
+		ret = cli_print_json(obj);
+		goto cleanup;
+	}
+
+	if (!st.active) {
+		printf("killswitch: inactive (no table inet %s)\n", table);
+		ret = KS_EXIT_OK;
+		goto cleanup;
+	}
+	printf("killswitch: active, table inet %s %s\n", table, st.complete ? "complete" : "DAMAGED");
+	if (!st.complete)
+		printf("  problem: %s\n", st.problem);
+	if (have_policy)
+		print_policy(&policy);
+	else
+		printf("  policy: unknown (no state in %s)\n", ks_rundir());
+	printf("  blocked:");
+	for (unsigned c = 0; c < KS_COUNTER_MAX; c++)
+		if (st.counters[c].present)
+			printf(" %s %llu packets%s", ks_counter_names[c] + strlen("blocked_"),
+			       (unsigned long long)st.counters[c].packets, c + 1 < KS_COUNTER_MAX ? "," : "");
+	putchar('\n');
+	ret = KS_EXIT_OK;
+cleanup:
+	ks_policy_free(&policy);
+	return ret;
+}

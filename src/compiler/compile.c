@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The ruleset compiler: policy in, nft text out. The order of the rules and
+ * the reason for each are in docs/ruleset.md; keep both in step.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "killswitch/compile.h"
+#include "killswitch/parse.h"
+
+const char *const ks_counter_names[KS_COUNTER_MAX] = {
+	[KS_COUNTER_OUT] = "blocked_out",
+	[KS_COUNTER_DNS] = "blocked_dns",
+	[KS_COUNTER_IN] = "blocked_in",
+	[KS_COUNTER_FWD] = "blocked_fwd",
+};
+
+const struct ks_chain_spec ks_chain_specs[] = {
+	{ "prerouting", "accept" }, { "output", "drop" }, { "input", "drop" },
+	{ "forward", "drop" },	    { "mangle", "accept" }, { "nat", "accept" },
+};
+const unsigned ks_n_chain_specs = sizeof(ks_chain_specs) / sizeof(ks_chain_specs[0]);
+
+/* Fixed LAN ranges: never "whatever DHCP calls local" (TunnelCrack LocalNet). */
+static const char *const lan4_fixed[] = { "10.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16" };
+static const char *const lan6_fixed[] = { "fc00::/7", "fe80::/10" };
+static const char *const mcast4_fixed[] = { "224.0.0.0/24", "239.0.0.0/8", "255.255.255.255" };
+static const char *const mcast6_fixed[] = { "ff01::/16", "ff02::/16", "ff03::/16", "ff04::/16", "ff05::/16" };
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+struct compiler {
+	const struct ks_policy *p;
+	struct ks_buf *out;
+	bool enabled;
+	bool lan4, lan6; /* the LAN sets hold something */
+	char mark[32]; /* "meta mark 0x... " or "" with --fwmark none */
+};
+
+static bool lan_has_family(const struct ks_policy *p, int family)
+{
+	for (size_t i = 0; i < p->n_lan; i++)
+		if (p->lan[i].addr.family == family)
+			return true;
+	return false;
+}
+
+static void open_elements(struct compiler *c, bool *first)
+{
+	if (*first)
+		ks_buf_puts(c->out, "\t\telements = {\n");
+	*first = false;
+}
+
+static void close_elements(struct compiler *c, bool first)
+{
+	if (!first)
+		ks_buf_puts(c->out, "\t\t}\n");
+}
+
+static void set_header(struct compiler *c, const char *name, const char *type, bool interval)
+{
+	ks_buf_printf(c->out, "\n\tset %s {\n\t\ttype %s\n", name, type);
+	if (interval)
+		ks_buf_puts(c->out, "\t\tflags interval\n\t\tauto-merge\n");
+}
+
+static void set_addrs(struct compiler *c, const char *name, int family, const struct ks_addr *addrs, size_t n)
+{
+	char text[KS_ADDR_STRLEN];
+	bool first = true;
+
+	set_header(c, name, family == AF_INET ? "ipv4_addr" : "ipv6_addr", false);
+	for (size_t i = 0; i < n; i++) {
+		if (addrs[i].family != family)
+			continue;
+		open_elements(c, &first);
+		ks_format_addr(&addrs[i], text);
+		ks_buf_printf(c->out, "\t\t\t%s,\n", text);
+	}
+	close_elements(c, first);
+	ks_buf_puts(c->out, "\t}\n");
+}
+
+static void set_endpoints(struct compiler *c, const char *name, int family)
+{
+	char text[KS_ADDR_STRLEN];
+	bool first = true;
+
+	set_header(c, name, family == AF_INET ? "ipv4_addr . inet_proto . inet_service"
+					      : "ipv6_addr . inet_proto . inet_service", false);
+	for (size_t i = 0; i < c->p->n_endpoints; i++) {
+		const struct ks_endpoint *ep = &c->p->endpoints[i];
+
+		if (ep->addr.family != family)
+			continue;
+		open_elements(c, &first);
+		ks_format_addr(&ep->addr, text);
+		ks_buf_printf(c->out, "\t\t\t%s . %s . %u,\n", text, ks_proto_name(ep->proto), ep->port);
+	}
+	close_elements(c, first);
+	ks_buf_puts(c->out, "\t}\n");
+}
+
+/* An interval set of the fixed ranges (when with_fixed) plus the user's ranges of that family. */
+static void set_ranges(struct compiler *c, const char *name, int family, const char *const *fixed, size_t n_fixed,
+		       bool with_fixed, bool with_user)
+{
+	char text[KS_CIDR_STRLEN];
+	bool first = true;
+
+	set_header(c, name, family == AF_INET ? "ipv4_addr" : "ipv6_addr", true);
+	for (size_t i = 0; with_fixed && i < n_fixed; i++) {
+		open_elements(c, &first);
+		ks_buf_printf(c->out, "\t\t\t%s,\n", fixed[i]);
+	}
+	for (size_t i = 0; with_user && i < c->p->n_lan; i++) {
+		if (c->p->lan[i].addr.family != family)
+			continue;
+		open_elements(c, &first);
+		ks_format_cidr(&c->p->lan[i], text);
+		ks_buf_printf(c->out, "\t\t\t%s,\n", text);
+	}
+	close_elements(c, first);
+	ks_buf_puts(c->out, "\t}\n");
+}
+
+static void declarations(struct compiler *c)
+{
+	const struct ks_policy *p = c->p;
+	bool first = true;
+
+	for (unsigned i = 0; i < KS_COUNTER_MAX; i++)
+		ks_buf_printf(c->out, "\tcounter %s {\n\t}\n", ks_counter_names[i]);
+
+	set_header(c, "tunnels", "ifname", false);
+	for (size_t i = 0; i < p->n_tunnels; i++) {
+		open_elements(c, &first);
+		/* Names come from ks_parse_ifname's alphabet: nothing to escape. */
+		ks_buf_printf(c->out, "\t\t\t\"%s\",\n", p->tunnels[i].name);
+	}
+	close_elements(c, first);
+	ks_buf_puts(c->out, "\t}\n");
+
+	set_addrs(c, "tunnel_addrs4", AF_INET, p->tunnel_addrs, p->n_tunnel_addrs);
+	set_addrs(c, "tunnel_addrs6", AF_INET6, p->tunnel_addrs, p->n_tunnel_addrs);
+	set_endpoints(c, "endpoints4", AF_INET);
+	set_endpoints(c, "endpoints6", AF_INET6);
+	set_addrs(c, "resolvers4", AF_INET, p->resolvers, p->n_resolvers);
+	set_addrs(c, "resolvers6", AF_INET6, p->resolvers, p->n_resolvers);
+	set_ranges(c, "lan4", AF_INET, lan4_fixed, N(lan4_fixed), p->allow_lan, true);
+	set_ranges(c, "lan6", AF_INET6, lan6_fixed, N(lan6_fixed), p->allow_lan, true);
+	set_ranges(c, "lan_mcast4", AF_INET, mcast4_fixed, N(mcast4_fixed), p->allow_lan, false);
+	set_ranges(c, "lan_mcast6", AF_INET6, mcast6_fixed, N(mcast6_fixed), p->allow_lan, false);
+}
+
+static void chain_open(struct compiler *c, const char *name, const char *type_hook, const char *policy)
+{
+	ks_buf_printf(c->out, "\n\tchain %s {\n\t\ttype %s; policy %s;\n", name, type_hook, policy);
+}
+
+static void rule(struct compiler *c, const char *text)
+{
+	ks_buf_printf(c->out, "\t\t%s\n", text);
+}
+
+static void chain_prerouting(struct compiler *c)
+{
+	chain_open(c, "prerouting", "filter hook prerouting priority -199", "accept");
+	/* CVE-2019-14899: packets for the tunnel address that arrive elsewhere. */
+	rule(c, "iifname != @tunnels ip daddr @tunnel_addrs4 fib saddr type != local counter name blocked_in drop");
+	rule(c, "iifname != @tunnels ip6 daddr @tunnel_addrs6 fib saddr type != local counter name blocked_in drop");
+	if (!c->p->fwmark_none) {
+		/* With src_valid_mark, the endpoint's replies pass rp_filter through the main table. */
+		ks_buf_printf(c->out, "\t\tip saddr . meta l4proto . th sport @endpoints4 meta mark set 0x%x\n",
+			      c->p->fwmark);
+		ks_buf_printf(c->out, "\t\tip6 saddr . meta l4proto . th sport @endpoints6 meta mark set 0x%x\n",
+			      c->p->fwmark);
+	}
+	ks_buf_puts(c->out, "\t}\n");
+}
+
+/* DNS to the allowed resolvers, then every other DNS rejected: before the tunnel and LAN accepts. */
+static void dns_rules(struct compiler *c, const char *dir)
+{
+	if (c->enabled) {
+		ks_buf_printf(c->out, "\t\t%s @tunnels ip daddr @resolvers4 meta l4proto { tcp, udp } th dport 53 accept\n", dir);
+		ks_buf_printf(c->out, "\t\t%s @tunnels ip6 daddr @resolvers6 meta l4proto { tcp, udp } th dport 53 accept\n", dir);
+	}
+	/* A resolver on the LAN works only when it was named with --dns and the LAN is allowed. */
+	if (c->lan4)
+		ks_buf_printf(c->out, "\t\t%s != @tunnels ip daddr @resolvers4 ip daddr @lan4 meta l4proto { tcp, udp } th dport 53 accept\n", dir);
+	if (c->lan6)
+		ks_buf_printf(c->out, "\t\t%s != @tunnels ip6 daddr @resolvers6 ip6 daddr @lan6 meta l4proto { tcp, udp } th dport 53 accept\n", dir);
+	ks_buf_puts(c->out, "\t\tmeta l4proto { tcp, udp } th dport { 53, 853 } counter name blocked_dns reject\n");
+}
+
+static void final_reject(struct compiler *c, const char *counter)
+{
+	ks_buf_printf(c->out, "\t\tmeta l4proto tcp counter name %s reject with tcp reset\n", counter);
+	ks_buf_printf(c->out, "\t\tcounter name %s reject with icmpx admin-prohibited\n", counter);
+	ks_buf_puts(c->out, "\t}\n");
+}
+
+static void chain_output(struct compiler *c)
+{
+	chain_open(c, "output", "filter hook output priority 0", "drop");
+	rule(c, "oifname \"lo\" accept");
+	rule(c, "udp sport 68 ip daddr 255.255.255.255 udp dport 67 accept");
+	rule(c, "ip6 saddr fe80::/10 udp sport 546 ip6 daddr { ff02::1:2, ff05::1:3 } udp dport 547 accept");
+	rule(c, "ip6 daddr ff02::2 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept");
+	rule(c, "ip6 daddr { fe80::/10, ff02::1:ff00:0/104 } icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } "
+		"ip6 hoplimit 255 accept");
+	/* Endpoints only for the VPN's own socket (TunnelCrack ServerIP). */
+	ks_buf_printf(c->out, "\t\t%sip daddr . meta l4proto . th dport @endpoints4 accept\n", c->mark);
+	ks_buf_printf(c->out, "\t\t%sip6 daddr . meta l4proto . th dport @endpoints6 accept\n", c->mark);
+	dns_rules(c, "oifname");
+	if (c->enabled)
+		rule(c, "oifname @tunnels accept");
+	if (c->lan4)
+		rule(c, "oifname != @tunnels ip daddr @lan4 accept");
+	if (c->lan6)
+		rule(c, "oifname != @tunnels ip6 daddr @lan6 accept");
+	if (c->p->allow_lan) {
+		rule(c, "oifname != @tunnels ip daddr @lan_mcast4 accept");
+		rule(c, "oifname != @tunnels ip6 daddr @lan_mcast6 accept");
+	}
+	if (c->p->ipv6 == KS_IPV6_ALLOW)
+		rule(c, "meta nfproto ipv6 accept");
+	final_reject(c, "blocked_out");
+}
+
+static void chain_input(struct compiler *c)
+{
+	chain_open(c, "input", "filter hook input priority 0", "drop");
+	rule(c, "iifname \"lo\" accept");
+	rule(c, "udp sport 67 udp dport 68 accept");
+	rule(c, "ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept");
+	rule(c, "ip6 saddr fe80::/10 icmpv6 type nd-router-advert ip6 hoplimit 255 accept");
+	rule(c, "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept");
+	/* Replies only: never a generic "established", which would keep pre-existing connections alive. */
+	rule(c, "ip saddr . meta l4proto . th sport @endpoints4 ct state established accept");
+	rule(c, "ip6 saddr . meta l4proto . th sport @endpoints6 ct state established accept");
+	if (c->enabled)
+		rule(c, "iifname @tunnels accept");
+	if (c->lan4)
+		rule(c, "iifname != @tunnels ip saddr @lan4 accept");
+	if (c->lan6)
+		rule(c, "iifname != @tunnels ip6 saddr @lan6 accept");
+	if (c->p->ipv6 == KS_IPV6_ALLOW)
+		rule(c, "meta nfproto ipv6 ct state established,related accept");
+	rule(c, "counter name blocked_in drop");
+	ks_buf_puts(c->out, "\t}\n");
+}
+
+static void chain_forward(struct compiler *c)
+{
+	chain_open(c, "forward", "filter hook forward priority 0", "drop");
+	dns_rules(c, "oifname");
+	if (c->enabled) {
+		rule(c, "oifname @tunnels accept");
+		rule(c, "iifname @tunnels ct state established,related accept");
+	}
+	/* Between LAN hosts only: a LAN source alone would let containers out. */
+	if (c->lan4)
+		rule(c, "iifname != @tunnels oifname != @tunnels ip saddr @lan4 ip daddr @lan4 accept");
+	if (c->lan6)
+		rule(c, "iifname != @tunnels oifname != @tunnels ip6 saddr @lan6 ip6 daddr @lan6 accept");
+	if (c->p->ipv6 == KS_IPV6_ALLOW)
+		rule(c, "meta nfproto ipv6 accept");
+	final_reject(c, "blocked_fwd");
+}
+
+static void chain_split_tunnel(struct compiler *c)
+{
+	/* Split-tunnel slots: filled when exclusions exist; present so the table shape is stable. */
+	chain_open(c, "mangle", "route hook output priority -150", "accept");
+	ks_buf_puts(c->out, "\t}\n");
+	chain_open(c, "nat", "nat hook postrouting priority srcnat", "accept");
+	ks_buf_puts(c->out, "\t}\n");
+}
+
+int ks_compile(const struct ks_policy *policy, const char *table, struct ks_buf *out)
+{
+	struct ks_ifname check;
+	struct compiler c = { .p = policy, .out = out };
+	size_t start = out->len;
+
+	if (ks_parse_ifname(table, &check) < 0)
+		return -EINVAL;
+	c.enabled = policy->state == KS_STATE_ENABLED;
+	c.lan4 = policy->allow_lan || lan_has_family(policy, AF_INET);
+	c.lan6 = policy->allow_lan || lan_has_family(policy, AF_INET6);
+	if (!policy->fwmark_none)
+		snprintf(c.mark, sizeof(c.mark), "meta mark 0x%x ", policy->fwmark);
+
+	ks_buf_printf(out, "table inet %s {\n\tcomment \"killswitch: %s\"\n", table, ks_state_name(policy->state));
+	declarations(&c);
+	chain_prerouting(&c);
+	chain_output(&c);
+	chain_input(&c);
+	chain_forward(&c);
+	chain_split_tunnel(&c);
+	ks_buf_puts(out, "}\n");
+	if (out->err) {
+		out->len = start;
+		return out->err;
+	}
+	return 0;
+}
+
+int ks_compile_transaction(const struct ks_policy *policy, const char *table, struct ks_buf *out)
+{
+	struct ks_ifname check;
+
+	if (ks_parse_ifname(table, &check) < 0)
+		return -EINVAL;
+	ks_buf_printf(out, "table inet %s\ndelete table inet %s\n", table, table);
+	return ks_compile(policy, table, out);
+}

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "killswitch/netlink.h"
+
+struct dump {
+	struct ks_policy *policy;
+	unsigned *ifindexes;
+	size_t n_ifindexes;
+	int err;
+};
+
+static int addr_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (mnl_attr_type_valid(attr, IFA_MAX) < 0)
+		return MNL_CB_OK;
+	if (type == IFA_ADDRESS || type == IFA_LOCAL) {
+		if (mnl_attr_validate(attr, MNL_TYPE_BINARY) < 0)
+			return MNL_CB_ERROR;
+		tb[type] = attr;
+	}
+	return MNL_CB_OK;
+}
+
+static int addr_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[IFA_MAX + 1] = { 0 };
+	struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	struct dump *dump = data;
+	const struct nlattr *attr;
+	struct ks_addr addr = { 0 };
+	bool wanted = false;
+
+	for (size_t i = 0; i < dump->n_ifindexes; i++)
+		wanted |= dump->ifindexes[i] == ifa->ifa_index;
+	if (!wanted || (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
+		return MNL_CB_OK;
+	if (mnl_attr_parse(nlh, sizeof(*ifa), addr_attr_cb, tb) < 0)
+		return MNL_CB_ERROR;
+	/* On point-to-point links IFA_LOCAL is ours and IFA_ADDRESS the peer's. */
+	attr = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+	if (!attr)
+		return MNL_CB_OK;
+	addr.family = ifa->ifa_family;
+	if (addr.family == AF_INET) {
+		if (mnl_attr_get_payload_len(attr) != sizeof(addr.v4))
+			return MNL_CB_ERROR;
+		memcpy(&addr.v4, mnl_attr_get_payload(attr), sizeof(addr.v4));
+	} else {
+		if (mnl_attr_get_payload_len(attr) != sizeof(addr.v6))
+			return MNL_CB_ERROR;
+		memcpy(&addr.v6, mnl_attr_get_payload(attr), sizeof(addr.v6));
+		if (IN6_IS_ADDR_LINKLOCAL(&addr.v6))
+			return MNL_CB_OK;
+	}
+	if (ks_policy_add_tunnel_addr(dump->policy, &addr) < 0) {
+		dump->err = -ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+int ks_rtnl_tunnel_addrs(struct ks_policy *policy)
+{
+	unsigned ifindexes[64];
+	char buf[8192]; /* MNL_SOCKET_DUMP_SIZE, missing from libmnl 1.0.4 */
+	struct dump dump = { .policy = policy, .ifindexes = ifindexes };
+	struct mnl_socket *nl = NULL;
+	struct nlmsghdr *nlh;
+	struct rtgenmsg *rt;
+	unsigned seq, portid;
+	int ret = 0;
+
+	for (size_t i = 0; i < policy->n_tunnels && dump.n_ifindexes < 64; i++) {
+		unsigned idx = if_nametoindex(policy->tunnels[i].name);
+
+		if (idx)
+			ifindexes[dump.n_ifindexes++] = idx;
+	}
+	if (!dump.n_ifindexes)
+		goto cleanup;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq = (unsigned)time(NULL);
+	rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
+	rt->rtgen_family = AF_UNSPEC;
+
+	nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		goto cleanup;
+	}
+	portid = mnl_socket_get_portid(nl);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		ret = -errno;
+		goto cleanup;
+	}
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+
+		if (n < 0) {
+			ret = -errno;
+			goto cleanup;
+		}
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, addr_cb, &dump);
+		if (ret <= MNL_CB_STOP)
+			break;
+	}
+	if (ret < 0)
+		ret = dump.err ? dump.err : -errno ? -errno : -EIO;
+	else
+		ret = 0;
+cleanup:
+	if (nl)
+		mnl_socket_close(nl);
+	return ret;
+}

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "killswitch/buf.h"
+#include "killswitch/options.h"
+#include "killswitch/parse.h"
+
+struct ctx {
+	struct ks_policy *policy;
+	struct ks_options *opts;
+	char *err;
+	int depth; /* endpoints files are not allowed to nest */
+};
+
+/* Fills err with "<what>: '<value>'" and returns -EINVAL. */
+static int bad(struct ctx *ctx, const char *what, const char *value)
+{
+	char escaped[KS_ERR_LEN / 2];
+
+	snprintf(ctx->err, KS_ERR_LEN, "%s: '%s'", what, ks_escape(value, escaped, sizeof(escaped)));
+	return -EINVAL;
+}
+
+static int opt_tunnel(struct ctx *ctx, const char *value)
+{
+	struct ks_ifname name;
+
+	if (ks_parse_ifname(value, &name) < 0)
+		return bad(ctx, "invalid interface name (1-15 of A-Z a-z 0-9 _ . -)", value);
+	return ks_policy_add_tunnel(ctx->policy, name.name);
+}
+
+static int opt_endpoint(struct ctx *ctx, const char *value)
+{
+	struct ks_endpoint ep;
+
+	if (ks_parse_endpoint(value, &ep) < 0)
+		return bad(ctx, "invalid endpoint (numeric ADDR:PORT or [ADDR6]:PORT, then /udp or /tcp)", value);
+	return ks_policy_add_endpoint(ctx->policy, &ep);
+}
+
+static int opt_endpoints_file(struct ctx *ctx, const char *value)
+{
+	if (ctx->depth > 0)
+		return bad(ctx, "endpoints-file is not allowed inside a file", value);
+	return ks_options_parse_endpoints_file(ctx->policy, value, ctx->err);
+}
+
+static int opt_fwmark(struct ctx *ctx, const char *value)
+{
+	uint32_t mark;
+
+	if (value && !strcmp(value, "none")) {
+		ctx->policy->fwmark_none = true;
+		ctx->policy->fwmark = 0;
+		return 0;
+	}
+	if (ks_parse_mark(value, &mark) < 0)
+		return bad(ctx, "invalid fwmark (decimal, 0x-hex up to 0xffffffff, or none)", value);
+	if (mark == 0)
+		return bad(ctx, "fwmark 0 is carried by every unmarked packet; use --fwmark none", value);
+	ctx->policy->fwmark_none = false;
+	ctx->policy->fwmark = mark;
+	return 0;
+}
+
+static int opt_dns(struct ctx *ctx, const char *value)
+{
+	struct ks_addr addr;
+
+	if (ks_parse_unicast_addr(value, &addr) < 0)
+		return bad(ctx, "invalid resolver (a numeric unicast address)", value);
+	return ks_policy_add_resolver(ctx->policy, &addr);
+}
+
+static int opt_allow_lan(struct ctx *ctx, const char *value)
+{
+	(void)value;
+	ctx->policy->allow_lan = true;
+	return 0;
+}
+
+static int opt_lan(struct ctx *ctx, const char *value)
+{
+	struct ks_cidr cidr;
+
+	if (ks_parse_cidr(value, &cidr) < 0)
+		return bad(ctx, "invalid LAN range (ADDR/PREFIX with the host bits clear)", value);
+	return ks_policy_add_lan(ctx->policy, &cidr);
+}
+
+static int opt_ipv6(struct ctx *ctx, const char *value)
+{
+	if (value && !strcmp(value, "block"))
+		ctx->policy->ipv6 = KS_IPV6_BLOCK;
+	else if (value && !strcmp(value, "allow"))
+		ctx->policy->ipv6 = KS_IPV6_ALLOW;
+	else
+		return bad(ctx, "invalid --ipv6 mode (block or allow)", value);
+	return 0;
+}
+
+static int opt_json(struct ctx *ctx, const char *value)
+{
+	(void)value;
+	ctx->opts->json = true;
+	return 0;
+}
+
+static int opt_state(struct ctx *ctx, const char *value)
+{
+	if (value && !strcmp(value, "enabled"))
+		ctx->policy->state = KS_STATE_ENABLED;
+	else if (value && !strcmp(value, "blocked"))
+		ctx->policy->state = KS_STATE_BLOCKED;
+	else
+		return bad(ctx, "invalid state (enabled or blocked)", value);
+	return 0;
+}
+
+static int opt_tunnel_addr(struct ctx *ctx, const char *value)
+{
+	struct ks_addr addr;
+
+	if (ks_parse_unicast_addr(value, &addr) < 0)
+		return bad(ctx, "invalid tunnel address", value);
+	return ks_policy_add_tunnel_addr(ctx->policy, &addr);
+}
+
+enum where { CLI_AND_FILE, CLI_ONLY, FILE_ONLY };
+
+static const struct option {
+	const char *name;
+	bool has_value;
+	enum where where;
+	int (*handle)(struct ctx *ctx, const char *value);
+} options[] = {
+	{ "tunnel", true, CLI_AND_FILE, opt_tunnel },
+	{ "endpoint", true, CLI_AND_FILE, opt_endpoint },
+	{ "endpoints-file", true, CLI_AND_FILE, opt_endpoints_file },
+	{ "fwmark", true, CLI_AND_FILE, opt_fwmark },
+	{ "dns", true, CLI_AND_FILE, opt_dns },
+	{ "allow-lan", false, CLI_AND_FILE, opt_allow_lan },
+	{ "lan", true, CLI_AND_FILE, opt_lan },
+	{ "ipv6", true, CLI_AND_FILE, opt_ipv6 },
+	{ "json", false, CLI_ONLY, opt_json },
+	/* Written by killswitch itself into its state files. */
+	{ "state", true, FILE_ONLY, opt_state },
+	{ "tunnel-addr", true, FILE_ONLY, opt_tunnel_addr },
+};
+
+static const struct option *find_option(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+		if (strlen(options[i].name) == len && !strncmp(options[i].name, name, len))
+			return &options[i];
+	return NULL;
+}
+
+int ks_options_parse_args(struct ks_policy *policy, struct ks_options *opts, int argc, char *const argv[],
+			  char err[KS_ERR_LEN])
+{
+	struct ctx ctx = { .policy = policy, .opts = opts, .err = err };
+	int ret = 0;
+
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i], *eq, *value = NULL;
+		const struct option *opt;
+		size_t len;
+
+		if (strncmp(arg, "--", 2) || !arg[2]) {
+			ret = bad(&ctx, "unexpected argument", arg);
+			goto cleanup;
+		}
+		eq = strchr(arg + 2, '=');
+		len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+		opt = find_option(arg + 2, len);
+		if (!opt || opt->where == FILE_ONLY || (opt->where == CLI_ONLY && !opts)) {
+			ret = bad(&ctx, "unknown option", arg);
+			goto cleanup;
+		}
+		if (opt->has_value) {
+			if (eq)
+				value = eq + 1;
+			else if (i + 1 < argc)
+				value = argv[++i];
+			else {
+				ret = bad(&ctx, "option needs a value", arg);
+				goto cleanup;
+			}
+		} else if (eq) {
+			ret = bad(&ctx, "option takes no value", arg);
+			goto cleanup;
+		}
+		ret = opt->handle(&ctx, value);
+		if (ret < 0)
+			goto cleanup;
+	}
+	ret = 0;
+cleanup:
+	return ret;
+}
+
+/* Calls line(ctx, text, lineno) for each line with comments and surrounding blanks cut off. */
+static int for_each_line(struct ctx *ctx, const char *path, int (*line)(struct ctx *, char *, unsigned))
+{
+	char escaped[KS_ERR_LEN / 2], *text = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	FILE *f;
+	int ret = 0;
+
+	f = fopen(path, "re");
+	if (!f) {
+		ret = -errno;
+		snprintf(ctx->err, KS_ERR_LEN, "cannot open '%s': %s", ks_escape(path, escaped, sizeof(escaped)),
+			 strerror(-ret));
+		return ret;
+	}
+	for (;;) {
+		ssize_t n = getline(&text, &cap, f);
+		char *start, *end, *hash;
+
+		if (n < 0)
+			break;
+		lineno++;
+		if (memchr(text, '\0', (size_t)n)) {
+			ret = bad(ctx, "NUL byte in file", path);
+			goto cleanup;
+		}
+		hash = strchr(text, '#');
+		if (hash)
+			*hash = '\0';
+		for (start = text; *start == ' ' || *start == '\t'; start++)
+			;
+		end = start + strlen(start);
+		while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+			*--end = '\0';
+		if (!*start)
+			continue;
+		ret = line(ctx, start, lineno);
+		if (ret < 0) {
+			if (ret == -EINVAL) {
+				char inner[KS_ERR_LEN];
+
+				memcpy(inner, ctx->err, sizeof(inner));
+				/* Long messages lose their tail: they stay one line either way. */
+				if (snprintf(ctx->err, KS_ERR_LEN, "%s:%u: %s", ks_escape(path, escaped, 128),
+					     lineno, inner) >= KS_ERR_LEN)
+					ctx->err[KS_ERR_LEN - 1] = '\0';
+			}
+			goto cleanup;
+		}
+	}
+	if (ferror(f)) {
+		ret = -EIO;
+		snprintf(ctx->err, KS_ERR_LEN, "cannot read '%s'", ks_escape(path, escaped, sizeof(escaped)));
+	}
+cleanup:
+	free(text);
+	fclose(f);
+	return ret;
+}
+
+static int endpoint_line(struct ctx *ctx, char *text, unsigned lineno)
+{
+	(void)lineno;
+	return opt_endpoint(ctx, text);
+}
+
+int ks_options_parse_endpoints_file(struct ks_policy *policy, const char *path, char err[KS_ERR_LEN])
+{
+	struct ctx ctx = { .policy = policy, .err = err, .depth = 1 };
+
+	return for_each_line(&ctx, path, endpoint_line);
+}
+
+static int policy_line(struct ctx *ctx, char *text, unsigned lineno)
+{
+	const struct option *opt;
+	char *name = text, *value;
+	size_t len;
+
+	(void)lineno;
+	if (!strncmp(name, "--", 2))
+		name += 2;
+	len = strcspn(name, " \t=");
+	value = name + len;
+	value += strspn(value, " \t");
+	if (*value == '=')
+		value += 1 + strspn(value + 1, " \t");
+	opt = find_option(name, len);
+	if (!opt || opt->where == CLI_ONLY) {
+		name[len] = '\0';
+		return bad(ctx, "unknown option", name);
+	}
+	if (opt->has_value != (*value != '\0'))
+		return bad(ctx, opt->has_value ? "option needs a value" : "option takes no value", text);
+	return opt->handle(ctx, opt->has_value ? value : NULL);
+}
+
+int ks_options_parse_file(struct ks_policy *policy, const char *path, char err[KS_ERR_LEN])
+{
+	struct ctx ctx = { .policy = policy, .err = err, .depth = 1 };
+
+	return for_each_line(&ctx, path, policy_line);
+}
+
+void ks_options_format(const struct ks_policy *policy, struct ks_buf *out)
+{
+	char text[KS_ENDPOINT_STRLEN];
+
+	ks_buf_printf(out, "state %s\n", ks_state_name(policy->state));
+	for (size_t i = 0; i < policy->n_tunnels; i++)
+		ks_buf_printf(out, "tunnel %s\n", policy->tunnels[i].name);
+	for (size_t i = 0; i < policy->n_endpoints; i++) {
+		ks_format_endpoint(&policy->endpoints[i], text);
+		ks_buf_printf(out, "endpoint %s\n", text);
+	}
+	if (policy->fwmark_none)
+		ks_buf_puts(out, "fwmark none\n");
+	else
+		ks_buf_printf(out, "fwmark 0x%x\n", policy->fwmark);
+	for (size_t i = 0; i < policy->n_resolvers; i++) {
+		ks_format_addr(&policy->resolvers[i], text);
+		ks_buf_printf(out, "dns %s\n", text);
+	}
+	if (policy->allow_lan)
+		ks_buf_puts(out, "allow-lan\n");
+	for (size_t i = 0; i < policy->n_lan; i++) {
+		ks_format_cidr(&policy->lan[i], text);
+		ks_buf_printf(out, "lan %s\n", text);
+	}
+	ks_buf_printf(out, "ipv6 %s\n", policy->ipv6 == KS_IPV6_ALLOW ? "allow" : "block");
+	for (size_t i = 0; i < policy->n_tunnel_addrs; i++) {
+		ks_format_addr(&policy->tunnel_addrs[i], text);
+		ks_buf_printf(out, "tunnel-addr %s\n", text);
+	}
+}

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "killswitch/parse.h"
+
+static bool is_digits(const char *s, size_t len)
+{
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+static bool is_hex_digits(const char *s, size_t len)
+{
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+		      (s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+	return true;
+}
+
+/* Parses len bytes of digits in the given base; refuses values above max. */
+static int parse_number(const char *s, size_t len, unsigned base, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned d = s[i] <= '9' ? (unsigned)(s[i] - '0') : (unsigned)((s[i] | 0x20) - 'a' + 10);
+
+		v = v * base + d;
+		if (v > max)
+			return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+int ks_parse_addr(const char *text, struct ks_addr *out)
+{
+	struct ks_addr addr = { 0 };
+
+	if (!text)
+		return -EINVAL;
+	if (inet_pton(AF_INET, text, &addr.v4) == 1)
+		addr.family = AF_INET;
+	else if (inet_pton(AF_INET6, text, &addr.v6) == 1)
+		addr.family = AF_INET6;
+	else
+		return -EINVAL;
+	*out = addr;
+	return 0;
+}
+
+int ks_parse_unicast_addr(const char *text, struct ks_addr *out)
+{
+	struct ks_addr addr;
+	int ret = ks_parse_addr(text, &addr);
+
+	if (ret < 0)
+		return ret;
+	if (addr.family == AF_INET) {
+		uint32_t a = ntohl(addr.v4.s_addr);
+
+		if (a == 0 || a == 0xffffffffu || (a >> 28) == 0xe)
+			return -EINVAL;
+	} else {
+		if (IN6_IS_ADDR_UNSPECIFIED(&addr.v6) || IN6_IS_ADDR_MULTICAST(&addr.v6) ||
+		    IN6_IS_ADDR_V4MAPPED(&addr.v6))
+			return -EINVAL;
+	}
+	*out = addr;
+	return 0;
+}
+
+static bool host_bits_clear(const struct ks_addr *addr, unsigned prefix)
+{
+	const uint8_t *bytes = addr->family == AF_INET ? (const uint8_t *)&addr->v4 : addr->v6.s6_addr;
+	unsigned total = addr->family == AF_INET ? 32 : 128;
+
+	for (unsigned bit = prefix; bit < total; bit++)
+		if (bytes[bit / 8] & (0x80 >> (bit % 8)))
+			return false;
+	return true;
+}
+
+int ks_parse_cidr(const char *text, struct ks_cidr *out)
+{
+	struct ks_cidr cidr = { 0 };
+	char addr[KS_ADDR_STRLEN];
+	const char *slash;
+	uint64_t prefix;
+	size_t len;
+
+	if (!text)
+		return -EINVAL;
+	slash = strchr(text, '/');
+	len = slash ? (size_t)(slash - text) : strlen(text);
+	if (len >= sizeof(addr))
+		return -EINVAL;
+	memcpy(addr, text, len);
+	addr[len] = '\0';
+	if (ks_parse_addr(addr, &cidr.addr) < 0)
+		return -EINVAL;
+	prefix = cidr.addr.family == AF_INET ? 32 : 128;
+	if (slash) {
+		const char *p = slash + 1;
+		size_t plen = strlen(p);
+
+		if (!is_digits(p, plen) || plen > 3 || (plen > 1 && p[0] == '0'))
+			return -EINVAL;
+		if (parse_number(p, plen, 10, prefix, &prefix) < 0)
+			return -EINVAL;
+	}
+	if (cidr.addr.family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&cidr.addr.v6))
+		return -EINVAL;
+	if (!host_bits_clear(&cidr.addr, (unsigned)prefix))
+		return -EINVAL;
+	cidr.prefix = (uint8_t)prefix;
+	*out = cidr;
+	return 0;
+}
+
+static int parse_port_n(const char *text, size_t len, uint16_t *out)
+{
+	uint64_t v;
+
+	if (!is_digits(text, len) || len > 5 || (len > 1 && text[0] == '0'))
+		return -EINVAL;
+	if (parse_number(text, len, 10, 65535, &v) < 0 || v == 0)
+		return -EINVAL;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+int ks_parse_port(const char *text, uint16_t *out)
+{
+	if (!text)
+		return -EINVAL;
+	return parse_port_n(text, strlen(text), out);
+}
+
+int ks_parse_mark(const char *text, uint32_t *out)
+{
+	uint64_t v;
+	size_t len;
+
+	if (!text)
+		return -EINVAL;
+	len = strlen(text);
+	if (len > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+		if (!is_hex_digits(text + 2, len - 2) || len - 2 > 8)
+			return -EINVAL;
+		if (parse_number(text + 2, len - 2, 16, 0xffffffffu, &v) < 0)
+			return -EINVAL;
+	} else {
+		if (!is_digits(text, len) || len > 10)
+			return -EINVAL;
+		if (parse_number(text, len, 10, 0xffffffffu, &v) < 0)
+			return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int ks_parse_ifname(const char *text, struct ks_ifname *out)
+{
+	struct ks_ifname name = { 0 };
+	size_t len;
+
+	if (!text)
+		return -EINVAL;
+	len = strlen(text);
+	if (len == 0 || len >= IFNAMSIZ || !strcmp(text, ".") || !strcmp(text, ".."))
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.'))
+			return -EINVAL;
+	}
+	memcpy(name.name, text, len);
+	*out = name;
+	return 0;
+}
+
+int ks_parse_endpoint(const char *text, struct ks_endpoint *out)
+{
+	struct ks_endpoint ep = { 0 };
+	char addr[KS_ADDR_STRLEN];
+	const char *host, *port, *proto;
+	size_t host_len, port_len;
+
+	if (!text)
+		return -EINVAL;
+	proto = strchr(text, '/');
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		host = text + 1;
+		host_len = (size_t)(close - host);
+		port = close + 2;
+	} else {
+		const char *colon = strchr(text, ':');
+
+		/* A bare IPv6 address has several colons: it needs brackets. */
+		if (!colon || strchr(colon + 1, ':'))
+			return -EINVAL;
+		host = text;
+		host_len = (size_t)(colon - text);
+		port = colon + 1;
+	}
+	if (proto && proto < port)
+		return -EINVAL;
+	port_len = proto ? (size_t)(proto - port) : strlen(port);
+	if (host_len == 0 || host_len >= sizeof(addr))
+		return -EINVAL;
+	memcpy(addr, host, host_len);
+	addr[host_len] = '\0';
+	if (ks_parse_unicast_addr(addr, &ep.addr) < 0)
+		return -EINVAL;
+	if (text[0] == '[' && ep.addr.family != AF_INET6)
+		return -EINVAL;
+	if (parse_port_n(port, port_len, &ep.port) < 0)
+		return -EINVAL;
+	if (!proto || !strcmp(proto, "/udp"))
+		ep.proto = IPPROTO_UDP;
+	else if (!strcmp(proto, "/tcp"))
+		ep.proto = IPPROTO_TCP;
+	else
+		return -EINVAL;
+	*out = ep;
+	return 0;
+}
+
+void ks_format_addr(const struct ks_addr *addr, char out[KS_ADDR_STRLEN])
+{
+	if (!inet_ntop(addr->family, addr->family == AF_INET ? (const void *)&addr->v4 : (const void *)&addr->v6,
+		       out, KS_ADDR_STRLEN))
+		snprintf(out, KS_ADDR_STRLEN, "?");
+}
+
+void ks_format_cidr(const struct ks_cidr *cidr, char out[KS_CIDR_STRLEN])
+{
+	char addr[KS_ADDR_STRLEN];
+
+	ks_format_addr(&cidr->addr, addr);
+	snprintf(out, KS_CIDR_STRLEN, "%s/%u", addr, cidr->prefix);
+}
+
+const char *ks_proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : "udp";
+}
+
+void ks_format_endpoint(const struct ks_endpoint *ep, char out[KS_ENDPOINT_STRLEN])
+{
+	char addr[KS_ADDR_STRLEN];
+
+	ks_format_addr(&ep->addr, addr);
+	snprintf(out, KS_ENDPOINT_STRLEN, ep->addr.family == AF_INET6 ? "[%s]:%u/%s" : "%s:%u/%s", addr, ep->port,
+		 ks_proto_name(ep->proto));
+}
+
+char *ks_escape(const char *text, char *out, size_t size)
+{
+	size_t o = 0;
+
+	if (!size)
+		return out;
+	for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+		char tmp[5];
+		size_t n;
+
+		if (*p < 0x20 || *p == 0x7f || *p == '\'' || *p == '\\')
+			n = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", *p);
+		else
+			tmp[0] = (char)*p, tmp[1] = '\0', n = 1;
+		if (o + n + 4 >= size) {
+			if (o + 3 < size)
+				memcpy(out + o, "...", 3), o += 3;
+			break;
+		}
+		memcpy(out + o, tmp, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return out;
+}

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "killswitch/policy.h"
+
+void ks_policy_init(struct ks_policy *policy)
+{
+	memset(policy, 0, sizeof(*policy));
+	policy->state = KS_STATE_ENABLED;
+	policy->ipv6 = KS_IPV6_BLOCK;
+	policy->fwmark = KS_DEFAULT_FWMARK;
+}
+
+void ks_policy_free(struct ks_policy *policy)
+{
+	free(policy->tunnels);
+	free(policy->endpoints);
+	free(policy->resolvers);
+	free(policy->lan);
+	free(policy->tunnel_addrs);
+	ks_policy_init(policy);
+}
+
+/* Appends one element of size bytes to *array, growing it geometrically. */
+static int append(void **array, size_t *count, size_t size, const void *elem)
+{
+	size_t n = *count;
+
+	/* Grow at powers of two: n is a power of two exactly when the array is full. */
+	if (n == 0 || (n & (n - 1)) == 0) {
+		size_t cap = n ? n * 2 : 1;
+		void *grown;
+
+		if (cap > (size_t)-1 / size)
+			return -ENOMEM;
+		grown = realloc(*array, cap * size);
+		if (!grown)
+			return -ENOMEM;
+		*array = grown;
+	}
+	memcpy((char *)*array + n * size, elem, size);
+	*count = n + 1;
+	return 0;
+}
+
+int ks_policy_add_tunnel(struct ks_policy *policy, const char *name)
+{
+	struct ks_ifname ifname = { 0 };
+
+	strncpy(ifname.name, name, sizeof(ifname.name) - 1);
+	return append((void **)&policy->tunnels, &policy->n_tunnels, sizeof(ifname), &ifname);
+}
+
+int ks_policy_add_endpoint(struct ks_policy *policy, const struct ks_endpoint *endpoint)
+{
+	return append((void **)&policy->endpoints, &policy->n_endpoints, sizeof(*endpoint), endpoint);
+}
+
+int ks_policy_add_resolver(struct ks_policy *policy, const struct ks_addr *addr)
+{
+	return append((void **)&policy->resolvers, &policy->n_resolvers, sizeof(*addr), addr);
+}
+
+int ks_policy_add_lan(struct ks_policy *policy, const struct ks_cidr *cidr)
+{
+	return append((void **)&policy->lan, &policy->n_lan, sizeof(*cidr), cidr);
+}
+
+int ks_policy_add_tunnel_addr(struct ks_policy *policy, const struct ks_addr *addr)
+{
+	return append((void **)&policy->tunnel_addrs, &policy->n_tunnel_addrs, sizeof(*addr), addr);
+}
+
+static int cmp_ifname(const void *a, const void *b)
+{
+	return strcmp(((const struct ks_ifname *)a)->name, ((const struct ks_ifname *)b)->name);
+}
+
+/* Family first, then address bytes in network order: the numeric order. */
+static int cmp_addr(const struct ks_addr *a, const struct ks_addr *b)
+{
+	if (a->family != b->family)
+		return a->family == AF_INET ? -1 : 1;
+	if (a->family == AF_INET)
+		return memcmp(&a->v4, &b->v4, sizeof(a->v4));
+	return memcmp(&a->v6, &b->v6, sizeof(a->v6));
+}
+
+static int cmp_addr_v(const void *a, const void *b)
+{
+	return cmp_addr(a, b);
+}
+
+static int cmp_cidr(const void *va, const void *vb)
+{
+	const struct ks_cidr *a = va, *b = vb;
+	int r = cmp_addr(&a->addr, &b->addr);
+
+	return r ? r : (int)a->prefix - (int)b->prefix;
+}
+
+static int cmp_endpoint(const void *va, const void *vb)
+{
+	const struct ks_endpoint *a = va, *b = vb;
+	int r = cmp_addr(&a->addr, &b->addr);
+
+	if (r)
+		return r;
+	if (a->proto != b->proto)
+		return a->proto == IPPROTO_UDP ? -1 : 1;
+	return (int)a->port - (int)b->port;
+}
+
+static void sort_unique(void *array, size_t *count, size_t size, int (*cmp)(const void *, const void *))
+{
+	char *base = array;
+	size_t out = 0;
+
+	if (*count < 2)
+		return;
+	qsort(base, *count, size, cmp);
+	for (size_t i = 1; i < *count; i++) {
+		if (cmp(base + out * size, base + i * size) == 0)
+			continue;
+		out++;
+		if (out != i)
+			memcpy(base + out * size, base + i * size, size);
+	}
+	*count = out + 1;
+}
+
+void ks_policy_finalize(struct ks_policy *policy)
+{
+	sort_unique(policy->tunnels, &policy->n_tunnels, sizeof(*policy->tunnels), cmp_ifname);
+	sort_unique(policy->endpoints, &policy->n_endpoints, sizeof(*policy->endpoints), cmp_endpoint);
+	sort_unique(policy->resolvers, &policy->n_resolvers, sizeof(*policy->resolvers), cmp_addr_v);
+	sort_unique(policy->lan, &policy->n_lan, sizeof(*policy->lan), cmp_cidr);
+	sort_unique(policy->tunnel_addrs, &policy->n_tunnel_addrs, sizeof(*policy->tunnel_addrs), cmp_addr_v);
+}
+
+const char *ks_state_name(enum ks_state state)
+{
+	return state == KS_STATE_BLOCKED ? "blocked" : "enabled";
+}
