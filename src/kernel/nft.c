@@ -8,14 +8,23 @@
 #include "killswitch/nft.h"
 #include "killswitch/parse.h"
 
-/* Keeps the first "Error: ..." line of libnftables' message (it may span several). */
-static void copy_error(struct nft_ctx *nft, const char *what, char err[KS_ERR_LEN])
+/*
+ * libnftables hands its error buffer out once: a second call returns "".
+ * So each failure reads it here, once, classifies it, and keeps the first
+ * "Error: ..." line (the message may span several) in err.
+ */
+static int take_error(struct nft_ctx *nft, const char *what, char err[KS_ERR_LEN])
 {
 	const char *text = nft_ctx_get_error_buffer(nft);
 	const char *line = text ? strstr(text, "Error: ") : NULL;
 	char escaped[KS_ERR_LEN / 2], one[96];
 	size_t len;
+	int ret = -EIO;
 
+	if (text && strstr(text, "No such file or directory"))
+		ret = -ENOENT;
+	else if (text && strstr(text, "Operation not permitted"))
+		ret = -EPERM;
 	if (!line)
 		line = text && *text ? text : "unknown error";
 	else
@@ -26,6 +35,7 @@ static void copy_error(struct nft_ctx *nft, const char *what, char err[KS_ERR_LE
 	memcpy(one, line, len);
 	one[len] = '\0';
 	snprintf(err, KS_ERR_LEN, "%s: '%s'", what, ks_escape(one, escaped, sizeof(escaped)));
+	return ret;
 }
 
 static struct nft_ctx *open_ctx(bool json, char err[KS_ERR_LEN])
@@ -46,21 +56,6 @@ static struct nft_ctx *open_ctx(bool json, char err[KS_ERR_LEN])
 	return nft;
 }
 
-/* libnftables reports a missing table only in its message. */
-static bool error_is_missing(struct nft_ctx *nft)
-{
-	const char *text = nft_ctx_get_error_buffer(nft);
-
-	return text && strstr(text, "No such file or directory");
-}
-
-static bool error_is_permission(struct nft_ctx *nft)
-{
-	const char *text = nft_ctx_get_error_buffer(nft);
-
-	return text && strstr(text, "Operation not permitted");
-}
-
 /* Runs a listing command in JSON and returns the "nftables" array's parent, or NULL. */
 static json_t *list_json(struct nft_ctx *nft, const char *cmd, int *ret, char err[KS_ERR_LEN])
 {
@@ -68,8 +63,7 @@ static json_t *list_json(struct nft_ctx *nft, const char *cmd, int *ret, char er
 	json_t *root;
 
 	if (nft_run_cmd_from_buffer(nft, cmd)) {
-		*ret = error_is_missing(nft) ? -ENOENT : error_is_permission(nft) ? -EPERM : -EIO;
-		copy_error(nft, "nftables refused to list the table", err);
+		*ret = take_error(nft, "nftables refused to list the table", err);
 		return NULL;
 	}
 	root = json_loads(nft_ctx_get_output_buffer(nft), 0, &jerr);
@@ -181,8 +175,7 @@ int ks_nft_apply(const char *transaction, const char *table, char err[KS_ERR_LEN
 	if (!nft)
 		return -ENOMEM;
 	if (nft_run_cmd_from_buffer(nft, transaction)) {
-		ret = error_is_permission(nft) ? -EPERM : -EIO;
-		copy_error(nft, "nftables refused the ruleset; the previous one is unchanged", err);
+		ret = take_error(nft, "nftables refused the ruleset; the previous one is unchanged", err);
 		goto cleanup;
 	}
 	ret = ks_nft_status(table, &status, err);
@@ -218,8 +211,7 @@ int ks_nft_remove(const char *table, bool *was_active, char err[KS_ERR_LEN])
 	snprintf(cmd, sizeof(cmd), "table inet %s\ndelete table inet %s\n", table, table);
 	ret = 0;
 	if (nft_run_cmd_from_buffer(nft, cmd)) {
-		ret = error_is_permission(nft) ? -EPERM : -EIO;
-		copy_error(nft, "nftables refused to remove the table", err);
+		ret = take_error(nft, "nftables refused to remove the table", err);
 	}
 	nft_ctx_free(nft);
 	return ret;

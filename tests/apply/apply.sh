@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The libnftables seam in a throwaway network namespace: enable, read back,
+# re-enable, fail half-way, refuse bad input and missing privileges, serialise
+# concurrent callers, disable. Usage: apply.sh KILLSWITCH APPLY_FAULT
+set -euo pipefail
+
+KS=$1
+FAULT=$2
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: needs root to create a network namespace"
+	exit 77
+fi
+if ! ip netns add "ks-apply-probe-$$" 2>/dev/null; then
+	echo "SKIP: cannot create network namespaces here"
+	exit 77
+fi
+ip netns del "ks-apply-probe-$$"
+
+NS=ks-apply-$$-$RANDOM
+RUN=$(mktemp -d)
+export KILLSWITCH_RUNDIR=$RUN/run
+cleanup() {
+	ip netns del "$NS" 2>/dev/null || true
+	rm -rf "$RUN"
+}
+trap cleanup EXIT
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok   - $1"; }
+not_ok() { failed=$((failed + 1)); echo "FAIL - $1"; }
+# check DESCRIPTION COMMAND...: the command must succeed
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+inns() { ip netns exec "$NS" "$@"; }
+ks() { inns "$KS" "$@"; }
+ruleset() { inns nft list ruleset; }
+table() { inns nft list table inet killswitch; }
+
+# A table of someone else's that killswitch must never touch.
+inns nft add table inet other
+inns nft add chain inet other keep '{ type filter hook output priority 10; policy accept; }'
+
+# enable and read back
+check "enable exits 0" ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 --dns 10.64.0.1
+check "table has the endpoint" grep -q '192.0.2.1 . udp . 51820' <(table)
+check "output policy is drop" grep -q 'hook output priority filter; policy drop;' <(table)
+check "input policy is drop" grep -q 'hook input priority filter; policy drop;' <(table)
+check "forward policy is drop" grep -q 'hook forward priority filter; policy drop;' <(table)
+check "status --json says enabled and complete" \
+	grep -q '"complete": true' <(ks status --json)
+check "status --json state" grep -q '"state": "enabled"' <(ks status --json)
+check "status names the endpoint" grep -q '192.0.2.1:51820/udp' <(ks status)
+
+# re-enable with a different policy replaces the table whole
+check "re-enable exits 0" ks enable --tunnel wg1 --endpoint '[2001:db8::1]:443/tcp' --allow-lan
+check "new endpoint present" grep -q '2001:db8::1 . tcp . 443' <(table)
+check "old endpoint gone" bash -c "! ip netns exec $NS nft list table inet killswitch | grep -q 192.0.2.1"
+check "exactly one killswitch table" test "$(ruleset | grep -c '^table inet killswitch')" = 1
+check "other table untouched" grep -q 'table inet other' <(ruleset)
+
+# a transaction the kernel refuses half-way leaves the earlier ruleset byte-identical
+before=$(ruleset)
+check "kernel refusal reported" inns "$FAULT"
+check "ruleset byte-identical after kernel refusal" test "$before" = "$(ruleset)"
+
+# bad input: exit 2, one line naming the value, nothing changed
+bad_inputs=(
+	"enable --tunnel wg0\";flush_ruleset"
+	"enable --tunnel wg0 --endpoint vpn.example.com:51820"
+	"enable --tunnel wg0 --endpoint 192.0.2.1:0"
+	"enable --tunnel wg0 --endpoint 192.0.2.1:51820/sctp"
+	"enable --tunnel wg0 --dns 10.64.0.1}"
+	"enable --tunnel wg0 --lan 10.0.0.1/8"
+	"enable --tunnel wg0 --fwmark 0x1ffffffff"
+	"enable --tunnel wg0 --ipv6 maybe"
+	"enable --endpoint 192.0.2.1:51820"
+	"block --bogus"
+	"frobnicate"
+)
+for args in "${bad_inputs[@]}"; do
+	# shellcheck disable=SC2086
+	set +e
+	err=$(ks $args 2>&1 >/dev/null)
+	rc=$?
+	set -e
+	if [ "$rc" = 2 ] && [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] && [[ $err == killswitch:*"'"*"'" ]]; then
+		ok "bad input refused with exit 2 and one line: $args"
+	else
+		not_ok "bad input refused with exit 2 and one line: $args (rc=$rc, stderr=$err)"
+	fi
+done
+check "ruleset byte-identical after bad input" test "$before" = "$(ruleset)"
+
+# no privileges: exit 1, nothing changed
+set +e
+inns setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
+	env KILLSWITCH_RUNDIR="$RUN/nobody" "$KS" enable --tunnel wg0 >/dev/null 2>"$RUN/err"
+rc=$?
+set -e
+check "unprivileged enable exits 1" test "$rc" = 1
+check "unprivileged error names CAP_NET_ADMIN" grep -q CAP_NET_ADMIN "$RUN/err"
+check "ruleset byte-identical after refused privileges" test "$before" = "$(ruleset)"
+
+# compile needs neither root nor the kernel
+check "unprivileged compile works" inns setpriv --reuid=65534 --regid=65534 --clear-groups \
+	--inh-caps=-all --bounding-set=-all "$KS" compile --tunnel wg0 --endpoint 192.0.2.1:51820
+
+# block: no tunnel accept, endpoints kept ("connecting")
+check "block exits 0" ks block --endpoint 192.0.2.7:51820 --tunnel wg0
+check "blocked table has no tunnel accept" bash -c "! ip netns exec $NS nft list chain inet killswitch output | grep -q 'oifname @tunnels accept'"
+check "connecting keeps the endpoint" grep -q '192.0.2.7 . udp . 51820' <(table)
+check "status says blocked" grep -q '"state": "blocked"' <(ks status --json)
+
+# tunnel addresses come from rtnetlink (CVE-2019-14899 rule)
+inns ip link add wgaddr type veth peer name wgaddr-peer
+inns ip addr add 10.66.0.2/32 dev wgaddr
+inns ip -6 addr add fd00:66::2/128 dev wgaddr nodad
+check "enable with an existing tunnel" ks enable --tunnel wgaddr
+check "tunnel IPv4 address read over rtnetlink" grep -q '10.66.0.2' <(inns nft list set inet killswitch tunnel_addrs4)
+check "tunnel IPv6 address read over rtnetlink" grep -q 'fd00:66::2' <(inns nft list set inet killswitch tunnel_addrs6)
+
+# concurrent callers serialise; the final table is one of them, whole
+pids=()
+for i in $(seq 1 8); do
+	ks enable --tunnel "wgc$i" --endpoint "192.0.2.$((100 + i)):51820" >/dev/null 2>&1 &
+	pids+=($!)
+done
+conc_ok=1
+for p in "${pids[@]}"; do wait "$p" || conc_ok=0; done
+check "8 concurrent enables all exit 0" test "$conc_ok" = 1
+check "final table is complete" grep -q '"complete": true' <(ks status --json)
+check "final table holds exactly one caller's endpoint" \
+	test "$(inns nft list set inet killswitch endpoints4 | grep -o '192\.0\.2\.1[0-9][0-9]' | wc -l)" = 1
+
+# someone else deletes the table: status says so, disable stays idempotent
+inns nft delete table inet killswitch
+check "status after external delete says inactive" grep -q '"active": false' <(ks status --json)
+check "disable exits 0 when nothing is there" ks disable
+ks enable --tunnel wg0 >/dev/null
+check "disable exits 0" ks disable
+check "disable twice exits 0" ks disable
+check "table gone" bash -c "! ip netns exec $NS nft list tables | grep -q 'inet killswitch'"
+check "other table still there" grep -q 'table inet other' <(ruleset)
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
