@@ -147,7 +147,8 @@ static int read_counters(struct nft_ctx *nft, const char *table, struct ks_nft_s
 	return 0;
 }
 
-int ks_nft_status(const char *table, struct ks_nft_status *status, char err[KS_ERR_LEN])
+/* Listing the counters makes libnftables fetch every set element; apply skips it. */
+static int read_status(const char *table, bool with_counters, struct ks_nft_status *status, char err[KS_ERR_LEN])
 {
 	struct nft_ctx *nft;
 	int ret;
@@ -157,12 +158,17 @@ int ks_nft_status(const char *table, struct ks_nft_status *status, char err[KS_E
 	if (!nft)
 		return -ENOMEM;
 	ret = check_chains(nft, table, status, err);
-	if (ret < 0 || !status->active)
+	if (ret < 0 || !status->active || !with_counters)
 		goto cleanup;
 	ret = read_counters(nft, table, status, err);
 cleanup:
 	nft_ctx_free(nft);
 	return ret;
+}
+
+int ks_nft_status(const char *table, struct ks_nft_status *status, char err[KS_ERR_LEN])
+{
+	return read_status(table, true, status, err);
 }
 
 int ks_nft_apply(const char *transaction, const char *table, char err[KS_ERR_LEN])
@@ -178,7 +184,7 @@ int ks_nft_apply(const char *transaction, const char *table, char err[KS_ERR_LEN
 		ret = take_error(nft, "nftables refused the ruleset; the previous one is unchanged", err);
 		goto cleanup;
 	}
-	ret = ks_nft_status(table, &status, err);
+	ret = read_status(table, false, &status, err);
 	if (ret < 0)
 		goto cleanup;
 	if (!status.active || !status.complete) {
@@ -200,7 +206,7 @@ int ks_nft_remove(const char *table, bool *was_active, char err[KS_ERR_LEN])
 	char cmd[128];
 	int ret;
 
-	ret = ks_nft_status(table, &status, err);
+	ret = read_status(table, false, &status, err);
 	if (ret < 0)
 		return ret;
 	*was_active = status.active;

@@ -117,7 +117,8 @@ int ks_state_save(const struct ks_policy *policy, char err[KS_ERR_LEN])
 			close(fd);
 		goto fail;
 	}
-	if (fwrite(text.data, 1, text.len, f) != text.len || fflush(f) || fsync(fileno(f))) {
+	/* No fsync: /run does not outlive a reboot, and rename() alone keeps readers whole. */
+	if (fwrite(text.data, 1, text.len, f) != text.len || fflush(f)) {
 		ret = -errno ? -errno : -EIO;
 		goto fail;
 	}
