@@ -27,6 +27,12 @@ int ks_parse_port(const char *text, uint16_t *out);
 int ks_parse_mark(const char *text, uint32_t *out);
 /* 1..15 characters of [A-Za-z0-9_.-], not "." or "..". */
 int ks_parse_ifname(const char *text, struct ks_ifname *out);
+/*
+ * A cgroup path relative to /sys/fs/cgroup: '/'-separated components of
+ * [A-Za-z0-9_.-], none empty, "." or "..", shorter than KS_CGROUP_PATH_MAX.
+ * *depth is the number of components.
+ */
+int ks_parse_cgroup_path(const char *text, char out[KS_CGROUP_PATH_MAX], unsigned *depth);
 /* ADDR:PORT[/udp|/tcp], [ADDR6]:PORT[/udp|/tcp]; udp by default. */
 int ks_parse_endpoint(const char *text, struct ks_endpoint *out);
 

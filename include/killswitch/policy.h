@@ -10,6 +10,9 @@
 
 #define KS_DEFAULT_FWMARK 0xca6cu /* 51820, as wg-quick sets it */
 #define KS_TABLE_NAME "killswitch"
+#define KS_DEFAULT_CT_MARK 0x4b53u	/* "KS": connections of excluded programs */
+#define KS_DEFAULT_CLASSID 0x4b530001u /* net_cls classid of the exclusion cgroup */
+#define KS_CGROUP_PATH_MAX 128
 
 /* Zero-initialise every instance: policies compare and sort with memcmp. */
 struct ks_addr {
@@ -48,6 +51,21 @@ enum ks_ipv6_mode {
 	KS_IPV6_ALLOW,
 };
 
+enum ks_split_mode {
+	KS_SPLIT_OFF,
+	KS_SPLIT_V1, /* net_cls classid, matched with "meta cgroup" */
+	KS_SPLIT_V2, /* matched with "socket cgroupv2 level N PATH" */
+};
+
+/* Where excluded programs live, as the compiler needs it. */
+struct ks_split {
+	enum ks_split_mode mode;
+	uint32_t ct_mark;
+	uint32_t classid;		      /* v1 */
+	unsigned level;			      /* v2: depth of path in the v2 hierarchy */
+	char path[KS_CGROUP_PATH_MAX];	      /* v2: relative to /sys/fs/cgroup */
+};
+
 struct ks_policy {
 	enum ks_state state;
 	enum ks_ipv6_mode ipv6;
@@ -63,6 +81,8 @@ struct ks_policy {
 	size_t n_resolvers;
 	struct ks_cidr *lan;
 	size_t n_lan;
+	struct ks_split split;
+
 	/* Addresses of the tunnel interfaces (CVE-2019-14899 anti-spoof rule). */
 	struct ks_addr *tunnel_addrs;
 	size_t n_tunnel_addrs;

@@ -36,6 +36,8 @@ struct compiler {
 	bool enabled;
 	bool lan4, lan6; /* the LAN sets hold something */
 	char mark[32]; /* "meta mark 0x... " or "" with --fwmark none */
+	/* Split tunnelling: the match for excluded sockets, "" when off. */
+	char excluded[KS_CGROUP_PATH_MAX + 48];
 };
 
 static bool lan_has_family(const struct ks_policy *p, int family)
@@ -178,7 +180,17 @@ static void chain_prerouting(struct compiler *c)
 		ks_buf_printf(c->out, "\t\tip6 saddr . meta l4proto . th sport @endpoints6 meta mark set 0x%x\n",
 			      c->p->fwmark);
 	}
+	if (*c->excluded)
+		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct mark 0x%x meta mark set 0x%x\n", c->p->split.ct_mark,
+			      c->p->fwmark);
 	ks_buf_puts(c->out, "\t}\n");
+}
+
+/* Connections of excluded programs, marked in mangle: accepted in every filter chain. */
+static void excluded_accept(struct compiler *c)
+{
+	if (*c->excluded)
+		ks_buf_printf(c->out, "\t\tct mark 0x%x accept\n", c->p->split.ct_mark);
 }
 
 /* DNS to the allowed resolvers, then every other DNS rejected: before the tunnel and LAN accepts. */
@@ -207,6 +219,7 @@ static void chain_output(struct compiler *c)
 {
 	chain_open(c, "output", "filter hook output priority 0", "drop");
 	rule(c, "oifname \"lo\" accept");
+	excluded_accept(c);
 	rule(c, "udp sport 68 ip daddr 255.255.255.255 udp dport 67 accept");
 	rule(c, "ip6 saddr fe80::/10 udp sport 546 ip6 daddr { ff02::1:2, ff05::1:3 } udp dport 547 accept");
 	rule(c, "ip6 daddr ff02::2 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept");
@@ -235,6 +248,7 @@ static void chain_input(struct compiler *c)
 {
 	chain_open(c, "input", "filter hook input priority 0", "drop");
 	rule(c, "iifname \"lo\" accept");
+	excluded_accept(c);
 	rule(c, "udp sport 67 udp dport 68 accept");
 	rule(c, "ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept");
 	rule(c, "ip6 saddr fe80::/10 icmpv6 type nd-router-advert ip6 hoplimit 255 accept");
@@ -257,6 +271,7 @@ static void chain_input(struct compiler *c)
 static void chain_forward(struct compiler *c)
 {
 	chain_open(c, "forward", "filter hook forward priority 0", "drop");
+	excluded_accept(c);
 	dns_rules(c, "oifname");
 	if (c->enabled) {
 		rule(c, "oifname @tunnels accept");
@@ -274,11 +289,46 @@ static void chain_forward(struct compiler *c)
 
 static void chain_split_tunnel(struct compiler *c)
 {
-	/* Split-tunnel slots: filled when exclusions exist; present so the table shape is stable. */
+	const char *ex = c->excluded;
+
 	chain_open(c, "mangle", "route hook output priority -150", "accept");
+	if (*ex) {
+		/* DNS to the tunnel's resolvers stays in the tunnel: they answer nowhere else. */
+		ks_buf_printf(c->out, "\t\t%s ip daddr @resolvers4 meta l4proto { tcp, udp } th dport 53 return\n", ex);
+		ks_buf_printf(c->out, "\t\t%s ip6 daddr @resolvers6 meta l4proto { tcp, udp } th dport 53 return\n", ex);
+		/* The fwmark sends the packet to the main table on re-route; the ct mark follows the connection. */
+		ks_buf_printf(c->out, "\t\t%s ct mark set 0x%x meta mark set 0x%x\n", ex, c->p->split.ct_mark,
+			      c->p->fwmark);
+	}
 	ks_buf_puts(c->out, "\t}\n");
 	chain_open(c, "nat", "nat hook postrouting priority srcnat", "accept");
+	if (*ex) {
+		/* Excluded traffic never uses the tunnel; elsewhere it needs the source of its new route. */
+		ks_buf_printf(c->out, "\t\tct mark 0x%x oifname @tunnels drop\n", c->p->split.ct_mark);
+		ks_buf_printf(c->out, "\t\tct mark 0x%x oifname != \"lo\" masquerade\n", c->p->split.ct_mark);
+	}
 	ks_buf_puts(c->out, "\t}\n");
+}
+
+/* The socket match for excluded programs; -EINVAL for an incomplete v2 description. */
+static int excluded_match(struct compiler *c)
+{
+	const struct ks_split *split = &c->p->split;
+	char path[KS_CGROUP_PATH_MAX];
+	unsigned depth;
+
+	/* Without the VPN's fwmark there is no routing rule to send excluded packets around the tunnel. */
+	if (split->mode == KS_SPLIT_OFF || c->p->fwmark_none)
+		return 0;
+	if (split->mode == KS_SPLIT_V1) {
+		snprintf(c->excluded, sizeof(c->excluded), "meta cgroup 0x%x", split->classid);
+		return 0;
+	}
+	/* The path was validated on parsing; check again, it is pasted into a quoted string. */
+	if (ks_parse_cgroup_path(split->path, path, &depth) < 0 || split->level < 1 || split->level > depth)
+		return -EINVAL;
+	snprintf(c->excluded, sizeof(c->excluded), "socket cgroupv2 level %u \"%s\"", split->level, path);
+	return 0;
 }
 
 int ks_compile(const struct ks_policy *policy, const char *table, struct ks_buf *out)
@@ -294,6 +344,8 @@ int ks_compile(const struct ks_policy *policy, const char *table, struct ks_buf 
 	c.lan6 = policy->allow_lan || lan_has_family(policy, AF_INET6);
 	if (!policy->fwmark_none)
 		snprintf(c.mark, sizeof(c.mark), "meta mark 0x%x ", policy->fwmark);
+	if (excluded_match(&c) < 0)
+		return -EINVAL;
 
 	ks_buf_printf(out, "table inet %s {\n\tcomment \"killswitch: %s\"\n", table, ks_state_name(policy->state));
 	declarations(&c);

@@ -130,6 +130,51 @@ static int opt_tunnel_addr(struct ctx *ctx, const char *value)
 	return ks_policy_add_tunnel_addr(ctx->policy, &addr);
 }
 
+static int opt_split_tunnel(struct ctx *ctx, const char *value)
+{
+	static const char *const modes[] = { [KS_SPLIT_OFF] = "off", [KS_SPLIT_V1] = "v1", [KS_SPLIT_V2] = "v2" };
+
+	for (unsigned m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
+		if (value && !strcmp(value, modes[m])) {
+			ctx->policy->split.mode = (enum ks_split_mode)m;
+			return 0;
+		}
+	return bad(ctx, "invalid split-tunnel mode (off, v1 or v2)", value);
+}
+
+static int opt_split_ctmark(struct ctx *ctx, const char *value)
+{
+	if (ks_parse_mark(value, &ctx->policy->split.ct_mark) < 0 || !ctx->policy->split.ct_mark)
+		return bad(ctx, "invalid split-tunnel ct mark (nonzero)", value);
+	return 0;
+}
+
+static int opt_split_classid(struct ctx *ctx, const char *value)
+{
+	if (ks_parse_mark(value, &ctx->policy->split.classid) < 0 || !ctx->policy->split.classid)
+		return bad(ctx, "invalid net_cls classid (nonzero)", value);
+	return 0;
+}
+
+static int opt_split_cgroup(struct ctx *ctx, const char *value)
+{
+	unsigned depth;
+
+	if (ks_parse_cgroup_path(value, ctx->policy->split.path, &depth) < 0)
+		return bad(ctx, "invalid cgroup path (relative to /sys/fs/cgroup)", value);
+	return 0;
+}
+
+static int opt_split_level(struct ctx *ctx, const char *value)
+{
+	uint32_t level;
+
+	if (ks_parse_mark(value, &level) < 0 || level < 1 || level > 64)
+		return bad(ctx, "invalid cgroup level (1-64)", value);
+	ctx->policy->split.level = level;
+	return 0;
+}
+
 enum where { CLI_AND_FILE, CLI_ONLY, FILE_ONLY };
 
 static const struct option {
@@ -150,6 +195,11 @@ static const struct option {
 	/* Written by killswitch itself into its state files. */
 	{ "state", true, FILE_ONLY, opt_state },
 	{ "tunnel-addr", true, FILE_ONLY, opt_tunnel_addr },
+	{ "split-tunnel", true, FILE_ONLY, opt_split_tunnel },
+	{ "split-ctmark", true, FILE_ONLY, opt_split_ctmark },
+	{ "split-classid", true, FILE_ONLY, opt_split_classid },
+	{ "split-cgroup", true, FILE_ONLY, opt_split_cgroup },
+	{ "split-level", true, FILE_ONLY, opt_split_level },
 };
 
 static const struct option *find_option(const char *name, size_t len)
@@ -339,4 +389,12 @@ void ks_options_format(const struct ks_policy *policy, struct ks_buf *out)
 		ks_format_addr(&policy->tunnel_addrs[i], text);
 		ks_buf_printf(out, "tunnel-addr %s\n", text);
 	}
+	if (policy->split.mode == KS_SPLIT_OFF)
+		return;
+	ks_buf_printf(out, "split-tunnel %s\nsplit-ctmark 0x%x\n", policy->split.mode == KS_SPLIT_V1 ? "v1" : "v2",
+		      policy->split.ct_mark);
+	if (policy->split.mode == KS_SPLIT_V1)
+		ks_buf_printf(out, "split-classid 0x%x\n", policy->split.classid);
+	else
+		ks_buf_printf(out, "split-cgroup %s\nsplit-level %u\n", policy->split.path, policy->split.level);
 }

@@ -170,6 +170,21 @@ int ks_parse_mark(const char *text, uint32_t *out)
 	return 0;
 }
 
+/* A name of len bytes of the safe alphabet that is not "." or "..". */
+static bool is_safe_name(const char *s, size_t len)
+{
+	if (len == 0 || (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
 int ks_parse_ifname(const char *text, struct ks_ifname *out)
 {
 	struct ks_ifname name = { 0 };
@@ -178,17 +193,34 @@ int ks_parse_ifname(const char *text, struct ks_ifname *out)
 	if (!text)
 		return -EINVAL;
 	len = strlen(text);
-	if (len == 0 || len >= IFNAMSIZ || !strcmp(text, ".") || !strcmp(text, ".."))
+	if (len >= IFNAMSIZ || !is_safe_name(text, len))
 		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		char c = text[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-' || c == '.'))
-			return -EINVAL;
-	}
 	memcpy(name.name, text, len);
 	*out = name;
+	return 0;
+}
+
+int ks_parse_cgroup_path(const char *text, char out[KS_CGROUP_PATH_MAX], unsigned *depth)
+{
+	unsigned n = 0;
+	size_t len;
+
+	if (!text)
+		return -EINVAL;
+	len = strlen(text);
+	if (len >= KS_CGROUP_PATH_MAX)
+		return -EINVAL;
+	for (const char *p = text;; n++) {
+		size_t part = strcspn(p, "/");
+
+		if (!is_safe_name(p, part))
+			return -EINVAL;
+		if (!p[part])
+			break;
+		p += part + 1;
+	}
+	memcpy(out, text, len + 1);
+	*depth = n + 1;
 	return 0;
 }
 

@@ -11,6 +11,8 @@ void ks_policy_init(struct ks_policy *policy)
 	policy->state = KS_STATE_ENABLED;
 	policy->ipv6 = KS_IPV6_BLOCK;
 	policy->fwmark = KS_DEFAULT_FWMARK;
+	policy->split.ct_mark = KS_DEFAULT_CT_MARK;
+	policy->split.classid = KS_DEFAULT_CLASSID;
 }
 
 void ks_policy_free(struct ks_policy *policy)
