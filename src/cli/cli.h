@@ -21,6 +21,7 @@ int block_main(int argc, char *argv[]);
 int disable_main(int argc, char *argv[]);
 int status_main(int argc, char *argv[]);
 int compile_main(int argc, char *argv[]);
+int routing_main(int argc, char *argv[]);
 
 extern const char *program_name;
 

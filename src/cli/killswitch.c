@@ -32,6 +32,8 @@ static const struct {
 	{ "disable", disable_main, "[--json]", "remove everything killswitch installed; idempotent", false },
 	{ "status", status_main, "[--json]", "active or not, state, the policy, drop counters", false },
 	{ "compile", compile_main, "POLICY...", "print the ruleset enable would apply; no root, no kernel", true },
+	{ "routing", routing_main, "add|del [--tunnel IFACE] [--fwmark MARK] [--table T]",
+	  "install or remove wg-quick-style fwmark routing (for clients that do not)", false },
 };
 #define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
 
@@ -41,9 +43,14 @@ static void show_usage(FILE *file)
 	fprintf(file, "A kill switch for VPN clients: one atomic nftables table, inet killswitch,\n"
 		      "that lets nothing leave outside the tunnel unless the policy says so.\n\n");
 	fprintf(file, "Commands:\n");
-	for (size_t i = 0; i < N_SUBCOMMANDS; i++)
-		fprintf(file, "  %-8s %-12s %s\n", subcommands[i].name, subcommands[i].args,
-			subcommands[i].description);
+	for (size_t i = 0; i < N_SUBCOMMANDS; i++) {
+		if (strlen(subcommands[i].args) > 12)
+			fprintf(file, "  %-8s %s\n  %-8s %-12s %s\n", subcommands[i].name, subcommands[i].args, "", "",
+				subcommands[i].description);
+		else
+			fprintf(file, "  %-8s %-12s %s\n", subcommands[i].name, subcommands[i].args,
+				subcommands[i].description);
+	}
 	fprintf(file, "\n" POLICY_HELP);
 	fprintf(file, "\nExit status: 0 done, 1 the system refused (previous state intact),\n"
 		      "2 bad usage or input (nothing changed). See killswitch(8).\n");

@@ -124,6 +124,21 @@ check "enable with an existing tunnel" ks enable --tunnel wgaddr
 check "tunnel IPv4 address read over rtnetlink" grep -q '10.66.0.2' <(inns nft list set inet killswitch tunnel_addrs4)
 check "tunnel IPv6 address read over rtnetlink" grep -q 'fd00:66::2' <(inns nft list set inet killswitch tunnel_addrs6)
 
+# routing glue over rtnetlink: wg-quick's rules in wg-quick's order, idempotent both ways
+check "routing add exits 0" ks routing add --tunnel wgaddr
+check "routing add twice exits 0" ks routing add --tunnel wgaddr
+rules4=$(inns ip -4 rule show)
+check "one IPv4 fwmark rule" test "$(grep -c 'not from all fwmark 0xca6c lookup 51820' <<<"$rules4")" = 1
+check "one IPv4 suppress_prefixlength rule" test "$(grep -c 'lookup main suppress_prefixlength 0' <<<"$rules4")" = 1
+check "suppress_prefixlength comes before the fwmark rule" \
+	test "$(grep -n suppress_prefixlength <<<"$rules4" | cut -d: -f1)" -lt "$(grep -n 'fwmark 0xca6c' <<<"$rules4" | cut -d: -f1)"
+check "IPv6 fwmark rule" grep -q 'not from all fwmark 0xca6c lookup 51820' <(inns ip -6 rule show)
+check "default route in table 51820" grep -q 'default dev wgaddr' <(inns ip -4 route show table 51820)
+check "routing del exits 0" ks routing del
+check "routing del twice exits 0" ks routing del
+check "rules gone" bash -c "! ip netns exec $NS ip rule show | grep -q -e 0xca6c -e suppress_prefixlength"
+check "table 51820 empty" test -z "$(inns ip -4 route show table 51820)"
+
 # concurrent callers serialise; the final table is one of them, whole
 pids=()
 for i in $(seq 1 8); do

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* routing add|del: wg-quick-style fwmark routing for clients that do not set it up. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "killswitch/netlink.h"
+#include "killswitch/parse.h"
+
+struct routing_args {
+	bool add;
+	const char *tunnel;
+	uint32_t fwmark;
+	uint32_t table; /* 0: the fwmark's value, as wg-quick does */
+};
+
+static int parse(int argc, char *argv[], struct routing_args *args)
+{
+	char escaped[KS_ERR_LEN / 2];
+	struct ks_ifname name;
+
+	if (argc < 2 || (strcmp(argv[1], "add") && strcmp(argv[1], "del")))
+		return cli_error(KS_EXIT_USAGE, "routing needs add or del: '%s'",
+				 ks_escape(argc < 2 ? "" : argv[1], escaped, sizeof(escaped)));
+	args->add = !strcmp(argv[1], "add");
+	for (int i = 2; i < argc; i++) {
+		const char *opt = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(opt, "--tunnel") && args->add) {
+			if (ks_parse_ifname(value, &name) < 0)
+				return cli_error(KS_EXIT_USAGE, "invalid interface name: '%s'",
+						 ks_escape(value, escaped, sizeof(escaped)));
+			args->tunnel = value;
+		} else if (!strcmp(opt, "--fwmark")) {
+			if (ks_parse_mark(value, &args->fwmark) < 0 || !args->fwmark)
+				return cli_error(KS_EXIT_USAGE, "invalid fwmark (nonzero): '%s'",
+						 ks_escape(value, escaped, sizeof(escaped)));
+		} else if (!strcmp(opt, "--table")) {
+			/* 253-255 are default, main and local: never ours to fill or empty. */
+			if (ks_parse_mark(value, &args->table) < 0 || !args->table ||
+			    (args->table >= 253 && args->table <= 255))
+				return cli_error(KS_EXIT_USAGE, "invalid routing table (1-4294967295, not 253-255): '%s'",
+						 ks_escape(value, escaped, sizeof(escaped)));
+		} else {
+			return cli_error(KS_EXIT_USAGE, "unknown option: '%s'", ks_escape(opt, escaped, sizeof(escaped)));
+		}
+		i++;
+	}
+	if (args->add && !args->tunnel)
+		return cli_error(KS_EXIT_USAGE, "routing add needs --tunnel: '%s'", "");
+	if (!args->table)
+		args->table = args->fwmark;
+	if (args->table >= 253 && args->table <= 255)
+		return cli_error(KS_EXIT_USAGE, "the fwmark names a reserved table, give --table: '0x%x'", args->fwmark);
+	return KS_EXIT_OK;
+}
+
+int routing_main(int argc, char *argv[])
+{
+	struct routing_args args = { .fwmark = KS_DEFAULT_FWMARK };
+	const char *what = "";
+	int ret;
+
+	ret = parse(argc, argv, &args);
+	if (ret)
+		return ret;
+	ret = cli_require_net_admin(argv[0]);
+	if (ret)
+		return ret;
+	ret = args.add ? ks_rtnl_routing_add(args.tunnel, args.fwmark, args.table, &what)
+		       : ks_rtnl_routing_del(args.fwmark, args.table, &what);
+	if (ret < 0)
+		return cli_error(KS_EXIT_SYSTEM, "routing %s failed at the %s: '%s'", argv[1], what, strerror(-ret));
+	return KS_EXIT_OK;
+}

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/fib_rules.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <string.h>
+#include <time.h>
+
+#include "killswitch/netlink.h"
+
+/* Sends one request and waits for its ack; returns 0 or the kernel's negative errno. */
+static int request(struct mnl_socket *nl, struct nlmsghdr *nlh)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned portid = mnl_socket_get_portid(nl);
+	ssize_t n;
+
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (n < 0)
+		return -errno;
+	if (mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, NULL, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+static struct nlmsghdr *header(char *buf, uint16_t type, uint16_t flags)
+{
+	static unsigned seq;
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	nlh->nlmsg_seq = seq ? ++seq : (seq = (unsigned)time(NULL));
+	return nlh;
+}
+
+/* "not fwmark FWMARK table TABLE" when fwmark, else "table main suppress_prefixlength 0". */
+static int rule(struct mnl_socket *nl, bool add, int family, uint32_t fwmark, uint32_t table)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = header(buf, add ? RTM_NEWRULE : RTM_DELRULE, add ? NLM_F_CREATE : 0);
+	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+
+	frh->family = (uint8_t)family;
+	frh->action = FR_ACT_TO_TBL;
+	if (fwmark) {
+		frh->flags = FIB_RULE_INVERT;
+		mnl_attr_put_u32(nlh, FRA_FWMARK, fwmark);
+		mnl_attr_put_u32(nlh, FRA_FWMASK, 0xffffffffu);
+		mnl_attr_put_u32(nlh, FRA_TABLE, table);
+	} else {
+		mnl_attr_put_u32(nlh, FRA_TABLE, RT_TABLE_MAIN);
+		mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, 0);
+	}
+	return request(nl, nlh);
+}
+
+static int default_route(struct mnl_socket *nl, bool add, int family, unsigned ifindex, uint32_t table)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = header(buf, add ? RTM_NEWROUTE : RTM_DELROUTE, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+
+	rtm->rtm_family = (uint8_t)family;
+	rtm->rtm_table = RT_TABLE_UNSPEC;
+	rtm->rtm_protocol = add ? RTPROT_BOOT : 0; /* 0: delete whoever added it */
+	rtm->rtm_scope = add ? RT_SCOPE_LINK : RT_SCOPE_NOWHERE;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put_u32(nlh, RTA_TABLE, table);
+	if (ifindex)
+		mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
+	return request(nl, nlh);
+}
+
+struct rule_match {
+	uint32_t fwmark; /* 0: the suppress_prefixlength rule */
+	uint32_t table;
+	bool found;
+};
+
+static int rule_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (mnl_attr_type_valid(attr, FRA_MAX) < 0)
+		return MNL_CB_OK;
+	if ((type == FRA_FWMARK || type == FRA_TABLE || type == FRA_SUPPRESS_PREFIXLEN) &&
+	    mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+		return MNL_CB_ERROR;
+	tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[FRA_MAX + 1] = { 0 };
+	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
+	struct rule_match *m = data;
+	uint32_t table;
+
+	if (mnl_attr_parse(nlh, sizeof(*frh), rule_attr_cb, tb) < 0)
+		return MNL_CB_ERROR;
+	table = tb[FRA_TABLE] ? mnl_attr_get_u32(tb[FRA_TABLE]) : frh->table;
+	if (frh->action != FR_ACT_TO_TBL)
+		return MNL_CB_OK;
+	if (m->fwmark)
+		m->found |= table == m->table && (frh->flags & FIB_RULE_INVERT) && tb[FRA_FWMARK] &&
+			    mnl_attr_get_u32(tb[FRA_FWMARK]) == m->fwmark;
+	else
+		m->found |= table == RT_TABLE_MAIN && tb[FRA_SUPPRESS_PREFIXLEN] &&
+			    mnl_attr_get_u32(tb[FRA_SUPPRESS_PREFIXLEN]) == 0;
+	return MNL_CB_OK;
+}
+
+/* The kernel gives a rule without a priority a fresh one, so NLM_F_EXCL never sees a twin: look. */
+static int rule_exists(struct mnl_socket *nl, int family, uint32_t fwmark, uint32_t table, bool *found)
+{
+	char buf[8192];
+	struct rule_match m = { .fwmark = fwmark, .table = table };
+	struct nlmsghdr *nlh = header(buf, RTM_GETRULE, NLM_F_DUMP);
+	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	unsigned portid = mnl_socket_get_portid(nl);
+	int ret;
+
+	nlh->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
+	frh->family = (uint8_t)family;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+
+		if (n < 0)
+			return -errno;
+		ret = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, rule_cb, &m);
+	} while (ret > MNL_CB_STOP);
+	if (ret < 0)
+		return -errno;
+	*found = m.found;
+	return 0;
+}
+
+/* Adds the rule unless an equal one is there. */
+static int ensure_rule(struct mnl_socket *nl, int family, uint32_t fwmark, uint32_t table)
+{
+	bool found = false;
+	int ret = rule_exists(nl, family, fwmark, table, &found);
+
+	if (ret < 0 || found)
+		return ret;
+	return rule(nl, true, family, fwmark, table);
+}
+
+static struct mnl_socket *open_rtnl(void)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+
+	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		mnl_socket_close(nl);
+		return NULL;
+	}
+	return nl;
+}
+
+/* A kernel without IPv6 refuses the family: there is nothing to route there. */
+static bool no_family(int ret)
+{
+	return ret == -EAFNOSUPPORT || ret == -EPROTONOSUPPORT;
+}
+
+int ks_rtnl_routing_add(const char *tunnel, uint32_t fwmark, uint32_t table, const char **what)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct mnl_socket *nl = NULL;
+	unsigned ifindex;
+	int ret = 0;
+
+	*what = "tunnel interface";
+	ifindex = if_nametoindex(tunnel);
+	if (!ifindex) {
+		ret = -ENODEV;
+		goto cleanup;
+	}
+	*what = "rtnetlink socket";
+	nl = open_rtnl();
+	if (!nl) {
+		ret = -errno;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		int f = families[i];
+
+		/* The route first: the rule must never send traffic to an empty table. */
+		*what = f == AF_INET ? "IPv4 default route" : "IPv6 default route";
+		ret = default_route(nl, true, f, ifindex, table);
+		if (no_family(ret))
+			continue;
+		if (ret < 0 && ret != -EEXIST)
+			goto cleanup;
+		/* Each new rule goes in front of the older ones: the fwmark rule first, so the
+		 * suppress_prefixlength rule ends up ahead of it, as wg-quick orders them. */
+		*what = f == AF_INET ? "IPv4 fwmark rule" : "IPv6 fwmark rule";
+		ret = ensure_rule(nl, f, fwmark, table);
+		if (ret < 0)
+			goto cleanup;
+		*what = f == AF_INET ? "IPv4 suppress_prefixlength rule" : "IPv6 suppress_prefixlength rule";
+		ret = ensure_rule(nl, f, 0, table);
+		if (ret < 0)
+			goto cleanup;
+	}
+	ret = 0;
+cleanup:
+	if (nl)
+		mnl_socket_close(nl);
+	return ret;
+}
+
+int ks_rtnl_routing_del(uint32_t fwmark, uint32_t table, const char **what)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct mnl_socket *nl;
+	int ret = 0;
+
+	*what = "rtnetlink socket";
+	nl = open_rtnl();
+	if (!nl)
+		return -errno;
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		int f = families[i];
+
+		/* Rules first, so nothing is steered to a table being emptied. Duplicates go too. */
+		*what = f == AF_INET ? "IPv4 fwmark rule" : "IPv6 fwmark rule";
+		while ((ret = rule(nl, false, f, fwmark, table)) == 0)
+			;
+		if (no_family(ret))
+			continue;
+		if (ret != -ENOENT)
+			goto cleanup;
+		*what = f == AF_INET ? "IPv4 suppress_prefixlength rule" : "IPv6 suppress_prefixlength rule";
+		while ((ret = rule(nl, false, f, 0, table)) == 0)
+			;
+		if (ret != -ENOENT)
+			goto cleanup;
+		*what = f == AF_INET ? "IPv4 default route" : "IPv6 default route";
+		while ((ret = default_route(nl, false, f, 0, table)) == 0)
+			;
+		if (ret != -ESRCH && ret != -ENOENT)
+			goto cleanup;
+	}
+	ret = 0;
+cleanup:
+	mnl_socket_close(nl);
+	return ret;
+}
