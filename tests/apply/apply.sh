@@ -120,6 +120,8 @@ check "status says blocked" grep -q '"state": "blocked"' <(ks status --json)
 inns ip link add wgaddr type veth peer name wgaddr-peer
 inns ip addr add 10.66.0.2/32 dev wgaddr
 inns ip -6 addr add fd00:66::2/128 dev wgaddr nodad
+inns ip link set wgaddr up
+inns ip link set wgaddr-peer up
 check "enable with an existing tunnel" ks enable --tunnel wgaddr
 check "tunnel IPv4 address read over rtnetlink" grep -q '10.66.0.2' <(inns nft list set inet killswitch tunnel_addrs4)
 check "tunnel IPv6 address read over rtnetlink" grep -q 'fd00:66::2' <(inns nft list set inet killswitch tunnel_addrs6)
