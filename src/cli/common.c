@@ -39,10 +39,11 @@ int cli_parse_policy(int argc, char *argv[], enum ks_state state, struct ks_poli
 	ks_policy_init(policy);
 	policy->state = state;
 	ret = ks_options_parse_args(policy, opts, argc - 1, argv + 1, err);
-	if (ret == -EINVAL)
-		return cli_error(KS_EXIT_USAGE, "%s", err);
+	/* Refused input, or a file or device that is not there: usage. Anything else: the system. */
+	if (ret == -EINVAL || ret == -ENOENT || ret == -ENODEV)
+		return cli_error(KS_EXIT_USAGE, "%s", err[0] ? err : strerror(-ret));
 	if (ret < 0)
-		return cli_error(ret == -ENOMEM ? KS_EXIT_SYSTEM : KS_EXIT_USAGE, "%s", err[0] ? err : strerror(-ret));
+		return cli_error(KS_EXIT_SYSTEM, "%s", err[0] ? err : strerror(-ret));
 	ks_policy_finalize(policy);
 	return KS_EXIT_OK;
 }

@@ -7,12 +7,19 @@
 #include "killswitch/buf.h"
 #include "killswitch/options.h"
 #include "killswitch/parse.h"
+#include "killswitch/sources.h"
+
+extern char **environ;
 
 struct ctx {
 	struct ks_policy *policy;
 	struct ks_options *opts;
 	char *err;
 	int depth; /* endpoints files are not allowed to nest */
+	bool fwmark_given;     /* --fwmark was on the command line */
+	bool from_wg;	       /* --from-wg: the device's fwmark applies */
+	uint32_t wg_fwmark;
+	bool from_openvpn;     /* --from-openvpn-env: OpenVPN sets no mark, so --fwmark is required */
 };
 
 /* Fills err with "<what>: '<value>'" and returns -EINVAL. */
@@ -53,6 +60,7 @@ static int opt_fwmark(struct ctx *ctx, const char *value)
 {
 	uint32_t mark;
 
+	ctx->fwmark_given = true;
 	if (value && !strcmp(value, "none")) {
 		ctx->policy->fwmark_none = true;
 		ctx->policy->fwmark = 0;
@@ -100,6 +108,61 @@ static int opt_ipv6(struct ctx *ctx, const char *value)
 		ctx->policy->ipv6 = KS_IPV6_ALLOW;
 	else
 		return bad(ctx, "invalid --ipv6 mode (block or allow)", value);
+	return 0;
+}
+
+static int opt_from_wg(struct ctx *ctx, const char *value)
+{
+	struct ks_wg_device dev = { 0 };
+	struct ks_ifname name;
+	int ret;
+
+	if (ks_parse_ifname(value, &name) < 0)
+		return bad(ctx, "invalid interface name (1-15 of A-Z a-z 0-9 _ . -)", value);
+	ret = ks_wg_read(name.name, &dev, ctx->err);
+	if (ret < 0)
+		goto cleanup;
+	if (ctx->from_wg && ctx->wg_fwmark != dev.fwmark) {
+		ret = bad(ctx, "WireGuard devices with different fwmarks", value);
+		goto cleanup;
+	}
+	ctx->from_wg = true;
+	ctx->wg_fwmark = dev.fwmark;
+	ret = ks_policy_add_tunnel(ctx->policy, name.name);
+	for (size_t i = 0; ret == 0 && i < dev.n_endpoints; i++)
+		ret = ks_policy_add_endpoint(ctx->policy, &dev.endpoints[i]);
+cleanup:
+	ks_wg_device_free(&dev);
+	return ret;
+}
+
+static int opt_from_openvpn_env(struct ctx *ctx, const char *value)
+{
+	(void)value;
+	ctx->from_openvpn = true;
+	return ks_openvpn_env_parse(ctx->policy, environ, ctx->err);
+}
+
+/* After all options: the fwmark the sources imply, and the one they cannot. */
+static int check_sources(struct ctx *ctx)
+{
+	char mark[16];
+
+	if (ctx->from_wg && !ctx->wg_fwmark && !ctx->policy->fwmark_none)
+		return bad(ctx, "the WireGuard device sets no fwmark; give it one (wg set IFACE fwmark 51820) "
+				"or pass --fwmark none",
+			   ctx->policy->tunnels[0].name);
+	if (ctx->from_wg && ctx->wg_fwmark) {
+		snprintf(mark, sizeof(mark), "0x%x", ctx->wg_fwmark);
+		if (ctx->fwmark_given && !ctx->policy->fwmark_none && ctx->policy->fwmark != ctx->wg_fwmark)
+			return bad(ctx, "--fwmark differs from the WireGuard device's fwmark", mark);
+		if (!ctx->fwmark_given)
+			ctx->policy->fwmark = ctx->wg_fwmark;
+	}
+	if (ctx->from_openvpn && !ctx->fwmark_given)
+		return bad(ctx, "OpenVPN marks nothing by default: run it with --mark MARK and pass --fwmark MARK "
+				"(or --fwmark none)",
+			   "--from-openvpn-env");
 	return 0;
 }
 
@@ -191,6 +254,8 @@ static const struct option {
 	{ "allow-lan", false, CLI_AND_FILE, opt_allow_lan },
 	{ "lan", true, CLI_AND_FILE, opt_lan },
 	{ "ipv6", true, CLI_AND_FILE, opt_ipv6 },
+	{ "from-wg", true, CLI_ONLY, opt_from_wg },
+	{ "from-openvpn-env", false, CLI_ONLY, opt_from_openvpn_env },
 	{ "json", false, CLI_ONLY, opt_json },
 	/* Written by killswitch itself into its state files. */
 	{ "state", true, FILE_ONLY, opt_state },
@@ -228,7 +293,7 @@ int ks_options_parse_args(struct ks_policy *policy, struct ks_options *opts, int
 		eq = strchr(arg + 2, '=');
 		len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
 		opt = find_option(arg + 2, len);
-		if (!opt || opt->where == FILE_ONLY || (opt->where == CLI_ONLY && !opts)) {
+		if (!opt || opt->where == FILE_ONLY || (opt->handle == opt_json && !opts)) {
 			ret = bad(&ctx, "unknown option", arg);
 			goto cleanup;
 		}
@@ -249,7 +314,7 @@ int ks_options_parse_args(struct ks_policy *policy, struct ks_options *opts, int
 		if (ret < 0)
 			goto cleanup;
 	}
-	ret = 0;
+	ret = check_sources(&ctx);
 cleanup:
 	return ret;
 }

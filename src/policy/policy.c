@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "killswitch/array.h"
 #include "killswitch/policy.h"
 
 void ks_policy_init(struct ks_policy *policy)
@@ -25,54 +26,32 @@ void ks_policy_free(struct ks_policy *policy)
 	ks_policy_init(policy);
 }
 
-/* Appends one element of size bytes to *array, growing it geometrically. */
-static int append(void **array, size_t *count, size_t size, const void *elem)
-{
-	size_t n = *count;
-
-	/* Grow at powers of two: n is a power of two exactly when the array is full. */
-	if (n == 0 || (n & (n - 1)) == 0) {
-		size_t cap = n ? n * 2 : 1;
-		void *grown;
-
-		if (cap > (size_t)-1 / size)
-			return -ENOMEM;
-		grown = realloc(*array, cap * size);
-		if (!grown)
-			return -ENOMEM;
-		*array = grown;
-	}
-	memcpy((char *)*array + n * size, elem, size);
-	*count = n + 1;
-	return 0;
-}
-
 int ks_policy_add_tunnel(struct ks_policy *policy, const char *name)
 {
 	struct ks_ifname ifname = { 0 };
 
 	strncpy(ifname.name, name, sizeof(ifname.name) - 1);
-	return append((void **)&policy->tunnels, &policy->n_tunnels, sizeof(ifname), &ifname);
+	return ks_array_append((void **)&policy->tunnels, &policy->n_tunnels, sizeof(ifname), &ifname);
 }
 
 int ks_policy_add_endpoint(struct ks_policy *policy, const struct ks_endpoint *endpoint)
 {
-	return append((void **)&policy->endpoints, &policy->n_endpoints, sizeof(*endpoint), endpoint);
+	return ks_array_append((void **)&policy->endpoints, &policy->n_endpoints, sizeof(*endpoint), endpoint);
 }
 
 int ks_policy_add_resolver(struct ks_policy *policy, const struct ks_addr *addr)
 {
-	return append((void **)&policy->resolvers, &policy->n_resolvers, sizeof(*addr), addr);
+	return ks_array_append((void **)&policy->resolvers, &policy->n_resolvers, sizeof(*addr), addr);
 }
 
 int ks_policy_add_lan(struct ks_policy *policy, const struct ks_cidr *cidr)
 {
-	return append((void **)&policy->lan, &policy->n_lan, sizeof(*cidr), cidr);
+	return ks_array_append((void **)&policy->lan, &policy->n_lan, sizeof(*cidr), cidr);
 }
 
 int ks_policy_add_tunnel_addr(struct ks_policy *policy, const struct ks_addr *addr)
 {
-	return append((void **)&policy->tunnel_addrs, &policy->n_tunnel_addrs, sizeof(*addr), addr);
+	return ks_array_append((void **)&policy->tunnel_addrs, &policy->n_tunnel_addrs, sizeof(*addr), addr);
 }
 
 static int cmp_ifname(const void *a, const void *b)
