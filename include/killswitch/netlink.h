@@ -29,4 +29,35 @@ int ks_rtnl_routing_add(const char *tunnel, uint32_t fwmark, uint32_t table, con
 /* Removes the two rules and the default routes of TABLE, both families; idempotent. */
 int ks_rtnl_routing_del(uint32_t fwmark, uint32_t table, const char **what);
 
+/*
+ * nfnetlink (libmnl): nftables change notifications, for `watch`. Every
+ * change batch ends with a NEWGEN message naming the process that made it.
+ */
+enum ks_nft_event_kind {
+	KS_NFT_EVENT_OTHER,   /* about another table, or nothing we track */
+	KS_NFT_EVENT_TABLE,   /* adds, changes or removes something in our table */
+	KS_NFT_EVENT_NEWGEN,  /* a batch was committed; proc and pid say by whom */
+};
+
+struct ks_nft_event {
+	enum ks_nft_event_kind kind;
+	uint32_t pid;
+	char proc[16];
+};
+
+/* Pure: classifies one nfnetlink message for table inet TABLE. -EINVAL if malformed. */
+int ks_nfnl_classify(const void *msg, size_t len, const char *table, struct ks_nft_event *event);
+
+struct ks_nfnl_monitor;
+/* Subscribes to NFNLGRP_NFTABLES with a large receive buffer. */
+int ks_nfnl_monitor_open(struct ks_nfnl_monitor **monitor);
+/*
+ * Waits for the next datagram and calls cb for each message in it. Returns
+ * 0, or -ENOBUFS when notifications were lost (the caller must re-check
+ * everything), or another negative errno.
+ */
+int ks_nfnl_monitor_next(struct ks_nfnl_monitor *monitor,
+			 int (*cb)(const void *msg, size_t len, void *data), void *data);
+void ks_nfnl_monitor_close(struct ks_nfnl_monitor *monitor);
+
 #endif

@@ -22,6 +22,7 @@ int disable_main(int argc, char *argv[]);
 int status_main(int argc, char *argv[]);
 int compile_main(int argc, char *argv[]);
 int routing_main(int argc, char *argv[]);
+int watch_main(int argc, char *argv[]);
 
 extern const char *program_name;
 

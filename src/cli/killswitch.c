@@ -32,6 +32,8 @@ static const struct {
 	{ "disable", disable_main, "[--json]", "remove everything killswitch installed; idempotent", false },
 	{ "status", status_main, "[--json]", "active or not, state, the policy, drop counters", false },
 	{ "compile", compile_main, "POLICY...", "print the ruleset enable would apply; no root, no kernel", true },
+	{ "watch", watch_main, "", "stay in the foreground; restore the table whenever another process changes it",
+	  false },
 	{ "routing", routing_main, "add|del [--tunnel IFACE] [--fwmark MARK] [--table T]",
 	  "install or remove wg-quick-style fwmark routing (for clients that do not)", false },
 };

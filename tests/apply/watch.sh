@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# killswitch watch in a throwaway namespace: third-party removals and edits
+# are undone, killswitch's own changes are followed, and the time from
+# removal to restore is measured. Usage: watch.sh KILLSWITCH
+set -euo pipefail
+
+KS=$1
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to create a network namespace"; exit 77; }
+NS=ks-watch-$$-$RANDOM
+RUN=$(mktemp -d)
+export KILLSWITCH_RUNDIR=$RUN/run
+WATCH_PID=
+cleanup() {
+	local rc=$?
+	if [ -n "$WATCH_PID" ]; then
+		kill "$WATCH_PID" 2>/dev/null || true
+		wait "$WATCH_PID" 2>/dev/null || true
+	fi
+	ip netns del "$NS" 2>/dev/null || true
+	rm -rf "$RUN"
+	exit "$rc"
+}
+trap cleanup EXIT
+ip netns add "$NS" || { echo "SKIP: cannot create network namespaces here"; exit 77; }
+
+passed=0 failed=0
+check() {
+	local what=$1
+	shift
+	if "$@" >/dev/null; then passed=$((passed + 1)); echo "ok   - $what"; else failed=$((failed + 1)); echo "FAIL - $what"; fi
+}
+inns() { ip netns exec "$NS" "$@"; }
+ks() { inns "$KS" "$@"; }
+# wait_for COMMAND...: poll every 2 ms for up to 3 s; prints the milliseconds it took
+wait_for() {
+	local start end
+	start=$(date +%s%N)
+	for _ in $(seq 1500); do
+		if "$@" >/dev/null 2>&1; then
+			end=$(date +%s%N)
+			echo $(((end - start) / 1000000))
+			return 0
+		fi
+		sleep 0.002
+	done
+	return 1
+}
+table_whole() { inns nft list chain inet killswitch output | grep -q 'policy drop'; }
+rule_count() { inns nft list chain inet killswitch output | grep -c accept; }
+
+ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 --dns 10.64.0.1 2>/dev/null
+good_rules=$(rule_count)
+# nsenter execs in place, so $! is watch itself
+nsenter --net="/run/netns/$NS" "$KS" watch 2>"$RUN/watch.log" &
+WATCH_PID=$!
+wait_for grep -q guarding "$RUN/watch.log" >/dev/null
+
+inns nft flush ruleset
+ms=$(wait_for table_whole) && check "restored after 'nft flush ruleset' (${ms} ms)" true || check "restored after 'nft flush ruleset'" false
+inns nft delete table inet killswitch
+ms=$(wait_for table_whole) && check "restored after 'nft delete table' (${ms} ms)" true || check "restored after 'nft delete table'" false
+rules_back() { test "$(rule_count)" = "$good_rules"; }
+no_intruder() { ! inns nft list set inet killswitch endpoints4 | grep -q 203.0.113.9; }
+inns nft add rule inet killswitch output accept
+check "a rule added by someone else is removed" wait_for rules_back
+inns nft add element inet killswitch endpoints4 '{ 203.0.113.9 . udp . 53 }'
+check "an element added by someone else is removed" wait_for no_intruder
+inns nft 'add chain inet killswitch output { type filter hook output priority 0; policy accept; }'
+check "a policy flipped to accept is put back" wait_for table_whole
+
+ks block --endpoint 192.0.2.1:51820 2>/dev/null
+sleep 0.5
+check "killswitch's own block is followed, not reverted" grep -q '"state": "blocked"' <(ks status --json)
+check "blocked table stays without tunnel accept" bash -c "! ip netns exec $NS nft list chain inet killswitch output | grep -q 'oifname @tunnels accept'"
+inns nft flush ruleset
+check "restored again after a flush" wait_for table_whole
+check "the blocked policy is what comes back" bash -c "! ip netns exec $NS nft list chain inet killswitch output | grep -q 'oifname @tunnels accept'"
+ks disable
+sleep 0.5
+check "killswitch disable is followed: no table" bash -c "! ip netns exec $NS nft list tables | grep -q killswitch"
+check "watch is still running" kill -0 "$WATCH_PID"
+check "each restore was logged" test "$(grep -c restored "$RUN/watch.log")" -ge 5
+echo "--- watch log"; cat "$RUN/watch.log"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
