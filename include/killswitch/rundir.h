@@ -25,4 +25,13 @@ int ks_state_save(const struct ks_policy *policy, char err[KS_ERR_LEN]);
 int ks_state_load(struct ks_policy *policy, char err[KS_ERR_LEN]);
 int ks_state_clear(char err[KS_ERR_LEN]);
 
+/*
+ * The persisted policy under $KILLSWITCH_CONFDIR (default /etc/killswitch),
+ * written durably by enable --persist and applied at boot by restore.
+ */
+const char *ks_confdir(void);
+int ks_persist_save(const struct ks_policy *policy, char err[KS_ERR_LEN]);
+int ks_persist_load(struct ks_policy *policy, char err[KS_ERR_LEN]);
+int ks_persist_clear(char err[KS_ERR_LEN]);
+
 #endif

@@ -47,10 +47,8 @@ static int sys_error(char err[KS_ERR_LEN], const char *verb, const char *path, i
 
 static int path_of(const char *file, char *out, size_t size, char err[KS_ERR_LEN])
 {
-	if ((size_t)snprintf(out, size, "%s/%s", ks_rundir(), file) >= size) {
-		snprintf(err, KS_ERR_LEN, "KILLSWITCH_RUNDIR is too long");
-		return -ENAMETOOLONG;
-	}
+	if ((size_t)snprintf(out, size, "%s/%s", ks_rundir(), file) >= size)
+		return sys_error(err, "use", ks_rundir(), -ENAMETOOLONG);
 	return 0;
 }
 
@@ -90,21 +88,19 @@ void ks_unlock(int fd)
 		close(fd);
 }
 
-int ks_state_save(const struct ks_policy *policy, char err[KS_ERR_LEN])
+/* Writes policy to DIR/policy through a temporary file and rename(); durable when asked. */
+static int save_policy(const char *dir, const char *header, const struct ks_policy *policy, bool durable,
+		       char err[KS_ERR_LEN])
 {
 	struct ks_buf text = KS_BUF_INIT;
 	char path[4096], tmp[4096 + 8];
 	FILE *f = NULL;
 	int ret, fd;
 
-	ret = make_rundir(err);
-	if (ret < 0)
-		goto cleanup;
-	ret = path_of("policy", path, sizeof(path), err);
-	if (ret < 0)
-		goto cleanup;
+	if ((size_t)snprintf(path, sizeof(path), "%s/policy", dir) >= sizeof(path))
+		return sys_error(err, "write", dir, -ENAMETOOLONG);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	ks_buf_puts(&text, "# The policy killswitch last applied; read by 'killswitch status'.\n");
+	ks_buf_puts(&text, header);
 	ks_options_format(policy, &text);
 	ret = text.err;
 	if (ret < 0)
@@ -117,8 +113,7 @@ int ks_state_save(const struct ks_policy *policy, char err[KS_ERR_LEN])
 			close(fd);
 		goto fail;
 	}
-	/* No fsync: /run does not outlive a reboot, and rename() alone keeps readers whole. */
-	if (fwrite(text.data, 1, text.len, f) != text.len || fflush(f)) {
+	if (fwrite(text.data, 1, text.len, f) != text.len || fflush(f) || (durable && fsync(fileno(f)))) {
 		ret = -errno ? -errno : -EIO;
 		goto fail;
 	}
@@ -138,14 +133,24 @@ cleanup:
 	return ret;
 }
 
-int ks_state_load(struct ks_policy *policy, char err[KS_ERR_LEN])
+int ks_state_save(const struct ks_policy *policy, char err[KS_ERR_LEN])
+{
+	int ret = make_rundir(err);
+
+	if (ret < 0)
+		return ret;
+	/* Not durable: /run does not outlive a reboot, and rename() alone keeps readers whole. */
+	return save_policy(ks_rundir(), "# The policy killswitch last applied; read by 'killswitch status'.\n", policy,
+			   false, err);
+}
+
+static int load_policy(const char *dir, struct ks_policy *policy, char err[KS_ERR_LEN])
 {
 	char path[4096];
 	int ret;
 
-	ret = path_of("policy", path, sizeof(path), err);
-	if (ret < 0)
-		return ret;
+	if ((size_t)snprintf(path, sizeof(path), "%s/policy", dir) >= sizeof(path))
+		return sys_error(err, "read", dir, -ENAMETOOLONG);
 	if (access(path, F_OK) < 0)
 		return -ENOENT;
 	ret = ks_options_parse_file(policy, path, err);
@@ -154,16 +159,50 @@ int ks_state_load(struct ks_policy *policy, char err[KS_ERR_LEN])
 	return ret;
 }
 
-int ks_state_clear(char err[KS_ERR_LEN])
+static int clear_policy(const char *dir, char err[KS_ERR_LEN])
 {
 	char path[4096];
-	int ret;
 
-	ret = path_of("policy", path, sizeof(path), err);
-	if (ret < 0)
-		return ret;
-	if (unlink(path) < 0 && errno != ENOENT) {
+	if ((size_t)snprintf(path, sizeof(path), "%s/policy", dir) >= sizeof(path))
+		return sys_error(err, "remove", dir, -ENAMETOOLONG);
+	if (unlink(path) < 0 && errno != ENOENT)
 		return sys_error(err, "remove", path, -errno);
-	}
 	return 0;
+}
+
+int ks_state_load(struct ks_policy *policy, char err[KS_ERR_LEN])
+{
+	return load_policy(ks_rundir(), policy, err);
+}
+
+int ks_state_clear(char err[KS_ERR_LEN])
+{
+	return clear_policy(ks_rundir(), err);
+}
+
+const char *ks_confdir(void)
+{
+	const char *dir = getenv("KILLSWITCH_CONFDIR");
+
+	return dir && dir[0] == '/' ? dir : "/etc/killswitch";
+}
+
+int ks_persist_save(const struct ks_policy *policy, char err[KS_ERR_LEN])
+{
+	if (mkdir(ks_confdir(), 0755) < 0 && errno != EEXIST)
+		return sys_error(err, "create", ks_confdir(), -errno);
+	return save_policy(ks_confdir(),
+			   "# Stored by 'killswitch enable --persist'; killswitch.service applies it at boot.\n"
+			   "# 'killswitch disable' removes it.\n",
+			   policy, true, err);
+}
+
+int ks_persist_load(struct ks_policy *policy, char err[KS_ERR_LEN])
+{
+	return load_policy(ks_confdir(), policy, err);
+}
+
+int ks_persist_clear(char err[KS_ERR_LEN])
+{
+	return clear_policy(ks_confdir(), err);
 }
