@@ -33,6 +33,11 @@ int ks_parse_ifname(const char *text, struct ks_ifname *out);
  * *depth is the number of components.
  */
 int ks_parse_cgroup_path(const char *text, char out[KS_CGROUP_PATH_MAX], unsigned *depth);
+/*
+ * A table name: "killswitch" followed by up to 22 of [A-Za-z0-9_]. nft
+ * takes no quoted table names, and the prefix keeps keywords out.
+ */
+int ks_parse_table_name(const char *text);
 /* ADDR:PORT[/udp|/tcp], [ADDR6]:PORT[/udp|/tcp]; udp by default. */
 int ks_parse_endpoint(const char *text, struct ks_endpoint *out);
 
@@ -46,8 +51,8 @@ void ks_format_endpoint(const struct ks_endpoint *endpoint, char out[KS_ENDPOINT
 const char *ks_proto_name(uint8_t proto);
 
 /*
- * Copies text into out (size bytes) with control characters, quotes and
- * backslashes escaped, so an error message that quotes a bad value stays one
+ * Copies text into out (size bytes) with control characters, bytes above
+ * 0x7e, quotes and backslashes escaped as \xNN (and "..." when cut short), so an error message that quotes a bad value stays one
  * line whatever the value holds. Returns out.
  */
 char *ks_escape(const char *text, char *out, size_t size);

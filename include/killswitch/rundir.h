@@ -2,6 +2,8 @@
 #ifndef KILLSWITCH_RUNDIR_H
 #define KILLSWITCH_RUNDIR_H
 
+#include <stdint.h>
+
 #include "killswitch/options.h"
 #include "killswitch/policy.h"
 
@@ -13,6 +15,8 @@
  */
 
 const char *ks_rundir(void);
+/* Checks KILLSWITCH_RUNDIR, KILLSWITCH_CONFDIR (absolute) and KILLSWITCH_TABLE; -EINVAL with err. */
+int ks_check_environment(char err[KS_ERR_LEN]);
 /* The nftables table name: $KILLSWITCH_TABLE or "killswitch", validated. */
 int ks_table_name(const char **table, char err[KS_ERR_LEN]);
 
@@ -33,5 +37,11 @@ const char *ks_confdir(void);
 int ks_persist_save(const struct ks_policy *policy, char err[KS_ERR_LEN]);
 int ks_persist_load(struct ks_policy *policy, char err[KS_ERR_LEN]);
 int ks_persist_clear(char err[KS_ERR_LEN]);
+
+/* What `routing add` installed, so that disable can take it away again. */
+int ks_routing_record_save(uint32_t fwmark, uint32_t table, char err[KS_ERR_LEN]);
+/* -ENOENT when routing add was not used. */
+int ks_routing_record_load(uint32_t *fwmark, uint32_t *table, char err[KS_ERR_LEN]);
+int ks_routing_record_clear(char err[KS_ERR_LEN]);
 
 #endif

@@ -41,6 +41,9 @@ int cli_require_net_admin(const char *command);
 
 /* The policy as a JSON object (for status and compile --json). */
 json_t *cli_policy_json(const struct ks_policy *policy);
+/* Writes value to /proc/sys/KEY ("net/ipv4/conf/all/src_valid_mark"); 0 or -errno. */
+int cli_sysctl_write(const char *key, const char *value);
+
 /* Prints obj (and frees it) on stdout; returns an exit code. */
 int cli_print_json(json_t *obj);
 

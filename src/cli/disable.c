@@ -1,7 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/* disable: the host open again, now and at the next boot. */
+#include <errno.h>
+#include <string.h>
+
 #include "cli.h"
+#include "killswitch/netlink.h"
 #include "killswitch/nft.h"
 #include "killswitch/rundir.h"
+
+/* Takes away the fwmark routing `routing add` installed, if it did. */
+static void remove_routing(void)
+{
+	char err[KS_ERR_LEN] = "";
+	const char *what = "";
+	uint32_t fwmark, table;
+	int ret = ks_routing_record_load(&fwmark, &table, err);
+
+	if (ret == -ENOENT)
+		return;
+	if (ret == 0)
+		ret = ks_rtnl_routing_del(fwmark, table, &what);
+	if (ret == 0)
+		ret = ks_routing_record_clear(err);
+	if (ret < 0)
+		cli_warn("cannot remove the routing rules of 'routing add' (%s): '%s'", what[0] ? what : err,
+			 strerror(-ret));
+}
 
 int disable_main(int argc, char *argv[])
 {
@@ -31,6 +55,9 @@ int disable_main(int argc, char *argv[])
 	}
 	if (ks_state_clear(err) < 0)
 		cli_warn("%s", err);
+	if (ks_persist_clear(err) < 0)
+		cli_warn("%s", err);
+	remove_routing();
 	ret = KS_EXIT_OK;
 	if (opts.json) {
 		json_t *obj = json_object();

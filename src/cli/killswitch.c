@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "killswitch/rundir.h"
 
 const char *program_name = "killswitch";
 
@@ -17,6 +18,8 @@ const char *program_name = "killswitch";
 	"  --allow-lan               allow the fixed private, link-local and local multicast ranges\n" \
 	"  --lan CIDR                an extra LAN range you vouch for (repeatable)\n"                \
 	"  --ipv6 block|allow        IPv6 outside the tunnel (default block)\n"                      \
+	"  --from-wg IFACE           tunnel, endpoints and fwmark from the WireGuard device\n"       \
+	"  --from-openvpn-env        tunnel, server and DNS from OpenVPN's up/down environment\n"  \
 	"  --json                    machine-readable output\n"
 
 static const struct {
@@ -60,14 +63,16 @@ static void show_usage(FILE *file)
 
 static void show_command_help(size_t i)
 {
-	printf("Usage: %s %s %s\n\n%s\n", program_name, subcommands[i].name, subcommands[i].args,
-	       subcommands[i].description);
+	printf("Usage: %s %s%s%s\n\n%s\n", program_name, subcommands[i].name, *subcommands[i].args ? " " : "",
+	       subcommands[i].args, subcommands[i].description);
 	if (subcommands[i].policy)
 		printf("\n" POLICY_HELP);
 }
 
 int main(int argc, char *argv[])
 {
+	char err[KS_ERR_LEN] = "";
+
 	if (argc < 2) {
 		show_usage(stderr);
 		return KS_EXIT_USAGE;
@@ -88,6 +93,8 @@ int main(int argc, char *argv[])
 				show_command_help(i);
 				return KS_EXIT_OK;
 			}
+		if (ks_check_environment(err) < 0)
+			return cli_error(KS_EXIT_USAGE, "%s", err);
 		return subcommands[i].fn(argc - 1, argv + 1);
 	}
 	return cli_error(KS_EXIT_USAGE, "unknown command (try --help): '%s'", argv[1]);

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "killswitch/netlink.h"
 #include "killswitch/parse.h"
+#include "killswitch/rundir.h"
 
 struct routing_args {
 	bool add;
@@ -58,6 +59,7 @@ static int parse(int argc, char *argv[], struct routing_args *args)
 int routing_main(int argc, char *argv[])
 {
 	struct routing_args args = { .fwmark = KS_DEFAULT_FWMARK };
+	char err[KS_ERR_LEN] = "";
 	const char *what = "";
 	int ret;
 
@@ -70,6 +72,17 @@ int routing_main(int argc, char *argv[])
 	ret = args.add ? ks_rtnl_routing_add(args.tunnel, args.fwmark, args.table, &what)
 		       : ks_rtnl_routing_del(args.fwmark, args.table, &what);
 	if (ret < 0)
-		return cli_error(KS_EXIT_SYSTEM, "routing %s failed at the %s: '%s'", argv[1], what, strerror(-ret));
+		return cli_error(KS_EXIT_SYSTEM, "routing %s failed at the %s (%s): '%s'", argv[1], what,
+				 strerror(-ret), args.add ? args.tunnel : "del");
+	if (args.add) {
+		/* Replies to marked packets must pass rp_filter through the table their mark selects. */
+		if (cli_sysctl_write("net/ipv4/conf/all/src_valid_mark", "1") < 0)
+			cli_warn("cannot set net.ipv4.conf.all.src_valid_mark=1");
+		ret = ks_routing_record_save(args.fwmark, args.table, err);
+	} else {
+		ret = ks_routing_record_clear(err);
+	}
+	if (ret < 0)
+		cli_warn("%s", err);
 	return KS_EXIT_OK;
 }

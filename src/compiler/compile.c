@@ -105,6 +105,29 @@ static void set_endpoints(struct compiler *c, const char *name, int family)
 	ks_buf_puts(c->out, "\t}\n");
 }
 
+/* The endpoints' addresses alone, for ICMP errors about the VPN's own packets (path MTU). */
+static void set_endpoint_addrs(struct compiler *c, const char *name, int family)
+{
+	char text[KS_ADDR_STRLEN];
+	const struct ks_addr *last = NULL;
+	bool first = true;
+
+	set_header(c, name, family == AF_INET ? "ipv4_addr" : "ipv6_addr", false);
+	for (size_t i = 0; i < c->p->n_endpoints; i++) {
+		const struct ks_addr *addr = &c->p->endpoints[i].addr;
+
+		/* Endpoints are sorted by address: equal addresses are neighbours. */
+		if (addr->family != family || (last && !memcmp(last, addr, sizeof(*addr))))
+			continue;
+		last = addr;
+		open_elements(c, &first);
+		ks_format_addr(addr, text);
+		ks_buf_printf(c->out, "\t\t\t%s,\n", text);
+	}
+	close_elements(c, first);
+	ks_buf_puts(c->out, "\t}\n");
+}
+
 /* An interval set of the fixed ranges (when with_fixed) plus the user's ranges of that family. */
 static void set_ranges(struct compiler *c, const char *name, int family, const char *const *fixed, size_t n_fixed,
 		       bool with_fixed, bool with_user)
@@ -149,6 +172,8 @@ static void declarations(struct compiler *c)
 	set_addrs(c, "tunnel_addrs6", AF_INET6, p->tunnel_addrs, p->n_tunnel_addrs);
 	set_endpoints(c, "endpoints4", AF_INET);
 	set_endpoints(c, "endpoints6", AF_INET6);
+	set_endpoint_addrs(c, "endpoint_addrs4", AF_INET);
+	set_endpoint_addrs(c, "endpoint_addrs6", AF_INET6);
 	set_addrs(c, "resolvers4", AF_INET, p->resolvers, p->n_resolvers);
 	set_addrs(c, "resolvers6", AF_INET6, p->resolvers, p->n_resolvers);
 	set_ranges(c, "lan4", AF_INET, lan4_fixed, N(lan4_fixed), p->allow_lan, true);
@@ -186,10 +211,13 @@ static void chain_prerouting(struct compiler *c)
 	ks_buf_puts(c->out, "\t}\n");
 }
 
-/* Connections of excluded programs, marked in mangle: accepted in every filter chain. */
+/*
+ * Connections of excluded programs, marked in mangle: accepted in every
+ * filter chain while connected. Blocked means blocked for them too.
+ */
 static void excluded_accept(struct compiler *c)
 {
-	if (*c->excluded)
+	if (*c->excluded && c->enabled)
 		ks_buf_printf(c->out, "\t\tct mark 0x%x accept\n", c->p->split.ct_mark);
 }
 
@@ -256,6 +284,9 @@ static void chain_input(struct compiler *c)
 	/* Replies only: never a generic "established", which would keep pre-existing connections alive. */
 	rule(c, "ip saddr . meta l4proto . th sport @endpoints4 ct state established accept");
 	rule(c, "ip6 saddr . meta l4proto . th sport @endpoints6 ct state established accept");
+	/* ICMP errors about the VPN's own packets (Packet Too Big): path MTU discovery. */
+	rule(c, "ct original ip daddr @endpoint_addrs4 ct state related accept");
+	rule(c, "ct original ip6 daddr @endpoint_addrs6 ct state related accept");
 	if (c->enabled)
 		rule(c, "iifname @tunnels accept");
 	if (c->lan4)
@@ -293,6 +324,8 @@ static void chain_split_tunnel(struct compiler *c)
 
 	chain_open(c, "mangle", "route hook output priority -150", "accept");
 	if (*ex) {
+		/* Without conntrack there is no ct mark and no NAT: never re-route such packets. */
+		ks_buf_printf(c->out, "\t\t%s ct state invalid drop\n", ex);
 		/* DNS to the tunnel's resolvers stays in the tunnel: they answer nowhere else. */
 		ks_buf_printf(c->out, "\t\t%s ip daddr @resolvers4 meta l4proto { tcp, udp } th dport 53 return\n", ex);
 		ks_buf_printf(c->out, "\t\t%s ip6 daddr @resolvers6 meta l4proto { tcp, udp } th dport 53 return\n", ex);
@@ -333,12 +366,18 @@ static int excluded_match(struct compiler *c)
 
 int ks_compile(const struct ks_policy *policy, const char *table, struct ks_buf *out)
 {
-	struct ks_ifname check;
 	struct compiler c = { .p = policy, .out = out };
 	size_t start = out->len;
 
-	if (ks_parse_ifname(table, &check) < 0)
+	if (ks_parse_table_name(table) < 0)
 		return -EINVAL;
+	/* Names are pasted between quotes: check them here too, whoever filled the policy. */
+	for (size_t i = 0; i < policy->n_tunnels; i++) {
+		struct ks_ifname check;
+
+		if (ks_parse_ifname(policy->tunnels[i].name, &check) < 0)
+			return -EINVAL;
+	}
 	c.enabled = policy->state == KS_STATE_ENABLED;
 	c.lan4 = policy->allow_lan || lan_has_family(policy, AF_INET);
 	c.lan6 = policy->allow_lan || lan_has_family(policy, AF_INET6);
@@ -364,9 +403,7 @@ int ks_compile(const struct ks_policy *policy, const char *table, struct ks_buf 
 
 int ks_compile_transaction(const struct ks_policy *policy, const char *table, struct ks_buf *out)
 {
-	struct ks_ifname check;
-
-	if (ks_parse_ifname(table, &check) < 0)
+	if (ks_parse_table_name(table) < 0)
 		return -EINVAL;
 	ks_buf_printf(out, "table inet %s\ndelete table inet %s\n", table, table);
 	return ks_compile(policy, table, out);

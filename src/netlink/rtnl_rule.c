@@ -75,6 +75,8 @@ static int default_route(struct mnl_socket *nl, bool add, int family, unsigned i
 	return request(nl, nlh);
 }
 
+#define ANY_FWMARK 0xffffffffu /* a rule_match for any "not fwmark" rule */
+
 struct rule_match {
 	uint32_t fwmark; /* 0: the suppress_prefixlength rule */
 	uint32_t table;
@@ -107,7 +109,9 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	table = tb[FRA_TABLE] ? mnl_attr_get_u32(tb[FRA_TABLE]) : frh->table;
 	if (frh->action != FR_ACT_TO_TBL)
 		return MNL_CB_OK;
-	if (m->fwmark)
+	if (m->fwmark == ANY_FWMARK)
+		m->found |= (frh->flags & FIB_RULE_INVERT) && tb[FRA_FWMARK];
+	else if (m->fwmark)
 		m->found |= table == m->table && (frh->flags & FIB_RULE_INVERT) && tb[FRA_FWMARK] &&
 			    mnl_attr_get_u32(tb[FRA_FWMARK]) == m->fwmark;
 	else
@@ -222,6 +226,7 @@ int ks_rtnl_routing_del(uint32_t fwmark, uint32_t table, const char **what)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	struct mnl_socket *nl;
+	bool others = false;
 	int ret = 0;
 
 	*what = "rtnetlink socket";
@@ -239,10 +244,14 @@ int ks_rtnl_routing_del(uint32_t fwmark, uint32_t table, const char **what)
 			continue;
 		if (ret != -ENOENT)
 			goto cleanup;
+		/* The suppress_prefixlength rule is shared: another tunnel's fwmark rule may still need it. */
 		*what = f == AF_INET ? "IPv4 suppress_prefixlength rule" : "IPv6 suppress_prefixlength rule";
-		while ((ret = rule(nl, false, f, 0, table)) == 0)
+		ret = rule_exists(nl, f, ANY_FWMARK, 0, &others);
+		if (ret < 0)
+			goto cleanup;
+		while (!others && (ret = rule(nl, false, f, 0, table)) == 0)
 			;
-		if (ret != -ENOENT)
+		if (!others && ret != -ENOENT)
 			goto cleanup;
 		*what = f == AF_INET ? "IPv4 default route" : "IPv6 default route";
 		while ((ret = default_route(nl, false, f, 0, table)) == 0)

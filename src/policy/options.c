@@ -97,6 +97,9 @@ static int opt_lan(struct ctx *ctx, const char *value)
 
 	if (ks_parse_cidr(value, &cidr) < 0)
 		return bad(ctx, "invalid LAN range (ADDR/PREFIX with the host bits clear)", value);
+	/* A "LAN" that big is most of the internet: that is turning the kill switch off. */
+	if (cidr.prefix < (cidr.addr.family == AF_INET ? 8 : 16))
+		return bad(ctx, "LAN range too broad (at least /8 for IPv4, /16 for IPv6)", value);
 	return ks_policy_add_lan(ctx->policy, &cidr);
 }
 
@@ -300,7 +303,7 @@ int ks_options_parse_args(struct ks_policy *policy, struct ks_options *opts, int
 		if (opt->has_value) {
 			if (eq)
 				value = eq + 1;
-			else if (i + 1 < argc)
+			else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2))
 				value = argv[++i];
 			else {
 				ret = bad(&ctx, "option needs a value", arg);
@@ -331,8 +334,8 @@ static int for_each_line(struct ctx *ctx, const char *path, int (*line)(struct c
 	f = fopen(path, "re");
 	if (!f) {
 		ret = -errno;
-		snprintf(ctx->err, KS_ERR_LEN, "cannot open '%s': %s", ks_escape(path, escaped, sizeof(escaped)),
-			 strerror(-ret));
+		snprintf(ctx->err, KS_ERR_LEN, "cannot open (%s): '%s'", strerror(-ret),
+			 ks_escape(path, escaped, sizeof(escaped)));
 		return ret;
 	}
 	for (;;) {
@@ -343,7 +346,9 @@ static int for_each_line(struct ctx *ctx, const char *path, int (*line)(struct c
 			break;
 		lineno++;
 		if (memchr(text, '\0', (size_t)n)) {
-			ret = bad(ctx, "NUL byte in file", path);
+			snprintf(ctx->err, KS_ERR_LEN, "%s:%u: NUL byte in line: '%s'", ks_escape(path, escaped, 128),
+				 lineno, "\\x00");
+			ret = -EINVAL;
 			goto cleanup;
 		}
 		hash = strchr(text, '#');
@@ -372,7 +377,7 @@ static int for_each_line(struct ctx *ctx, const char *path, int (*line)(struct c
 	}
 	if (ferror(f)) {
 		ret = -EIO;
-		snprintf(ctx->err, KS_ERR_LEN, "cannot read '%s'", ks_escape(path, escaped, sizeof(escaped)));
+		snprintf(ctx->err, KS_ERR_LEN, "cannot read (%s): '%s'", strerror(EIO), ks_escape(path, escaped, sizeof(escaped)));
 	}
 cleanup:
 	free(text);

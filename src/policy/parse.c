@@ -304,28 +304,55 @@ void ks_format_endpoint(const struct ks_endpoint *ep, char out[KS_ENDPOINT_STRLE
 		 ks_proto_name(ep->proto));
 }
 
+/* The escaped form of one byte; returns its length. */
+static size_t escape_byte(unsigned char c, char tmp[5])
+{
+	if (c < 0x20 || c >= 0x7f || c == '\'' || c == '"' || c == '\\')
+		return (size_t)snprintf(tmp, 5, "\\x%02x", c);
+	tmp[0] = (char)c;
+	tmp[1] = '\0';
+	return 1;
+}
+
 char *ks_escape(const char *text, char *out, size_t size)
 {
-	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)(text ? text : "");
+	size_t full = 0, o = 0, room;
+	char tmp[5];
 
 	if (!size)
 		return out;
-	for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
-		char tmp[5];
-		size_t n;
+	for (const unsigned char *q = p; *q; q++)
+		full += escape_byte(*q, tmp);
+	/* Cut short, keep room for "..." and never split an escape. */
+	room = full < size ? size - 1 : (size > 3 ? size - 4 : 0);
+	for (; *p; p++) {
+		size_t n = escape_byte(*p, tmp);
 
-		if (*p < 0x20 || *p == 0x7f || *p == '\'' || *p == '\\')
-			n = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", *p);
-		else
-			tmp[0] = (char)*p, tmp[1] = '\0', n = 1;
-		if (o + n + 4 >= size) {
-			if (o + 3 < size)
-				memcpy(out + o, "...", 3), o += 3;
+		if (o + n > room)
 			break;
-		}
 		memcpy(out + o, tmp, n);
 		o += n;
 	}
+	if (*p && size > 3)
+		memcpy(out + o, "...", 3), o += 3;
 	out[o] = '\0';
 	return out;
+}
+
+int ks_parse_table_name(const char *text)
+{
+	size_t len;
+
+	/* nft refuses quoted table names and keywords ("counter", "inet") as bare ones. */
+	if (!text || strncmp(text, KS_TABLE_NAME, strlen(KS_TABLE_NAME)))
+		return -EINVAL;
+	len = strlen(text);
+	if (len > 32)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++)
+		if (!((text[i] >= 'a' && text[i] <= 'z') || (text[i] >= 'A' && text[i] <= 'Z') ||
+		      (text[i] >= '0' && text[i] <= '9') || text[i] == '_'))
+			return -EINVAL;
+	return 0;
 }

@@ -16,32 +16,51 @@ const char *ks_rundir(void)
 {
 	const char *dir = getenv("KILLSWITCH_RUNDIR");
 
-	return dir && dir[0] == '/' ? dir : "/run/killswitch";
+	return dir && *dir ? dir : "/run/killswitch";
+}
+
+int ks_check_environment(char err[KS_ERR_LEN])
+{
+	static const char *const dirs[] = { "KILLSWITCH_RUNDIR", "KILLSWITCH_CONFDIR" };
+	char escaped[KS_ERR_LEN / 2];
+	const char *table;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		const char *dir = getenv(dirs[i]);
+
+		/* A relative directory would silently depend on the caller's cwd. */
+		if (dir && *dir && (dir[0] != '/' || strlen(dir) > 1024)) {
+			snprintf(err, KS_ERR_LEN, "%s must be an absolute path: '%s'", dirs[i],
+				 ks_escape(dir, escaped, sizeof(escaped)));
+			return -EINVAL;
+		}
+	}
+	return ks_table_name(&table, err);
 }
 
 int ks_table_name(const char **table, char err[KS_ERR_LEN])
 {
 	const char *name = getenv("KILLSWITCH_TABLE");
-	struct ks_ifname check;
 	char escaped[KS_ERR_LEN / 2];
 
 	if (!name || !*name)
 		name = KS_TABLE_NAME;
-	if (ks_parse_ifname(name, &check) < 0) {
-		snprintf(err, KS_ERR_LEN, "invalid KILLSWITCH_TABLE: '%s'", ks_escape(name, escaped, sizeof(escaped)));
+	if (ks_parse_table_name(name) < 0) {
+		snprintf(err, KS_ERR_LEN, "invalid KILLSWITCH_TABLE (killswitch followed by letters, digits, _): '%s'",
+			 ks_escape(name, escaped, sizeof(escaped)));
 		return -EINVAL;
 	}
 	*table = name;
 	return 0;
 }
 
-/* "cannot VERB 'PATH': reason"; returns ret. */
+/* "cannot VERB (reason): 'PATH'"; returns ret. */
 static int sys_error(char err[KS_ERR_LEN], const char *verb, const char *path, int ret)
 {
 	char escaped[KS_ERR_LEN / 2];
 
-	snprintf(err, KS_ERR_LEN, "cannot %s '%s': %s", verb, ks_escape(path, escaped, sizeof(escaped)),
-		 strerror(-ret));
+	snprintf(err, KS_ERR_LEN, "cannot %s (%s): '%s'", verb, strerror(-ret),
+		 ks_escape(path, escaped, sizeof(escaped)));
 	return ret;
 }
 
@@ -184,7 +203,7 @@ const char *ks_confdir(void)
 {
 	const char *dir = getenv("KILLSWITCH_CONFDIR");
 
-	return dir && dir[0] == '/' ? dir : "/etc/killswitch";
+	return dir && *dir ? dir : "/etc/killswitch";
 }
 
 int ks_persist_save(const struct ks_policy *policy, char err[KS_ERR_LEN])
@@ -205,4 +224,52 @@ int ks_persist_load(struct ks_policy *policy, char err[KS_ERR_LEN])
 int ks_persist_clear(char err[KS_ERR_LEN])
 {
 	return clear_policy(ks_confdir(), err);
+}
+
+int ks_routing_record_save(uint32_t fwmark, uint32_t table, char err[KS_ERR_LEN])
+{
+	char path[4096];
+	FILE *f;
+	int ret = make_rundir(err);
+
+	if (ret < 0)
+		return ret;
+	ret = path_of("routing", path, sizeof(path), err);
+	if (ret < 0)
+		return ret;
+	f = fopen(path, "we");
+	if (!f)
+		return sys_error(err, "write", path, -errno);
+	fprintf(f, "0x%x %u\n", fwmark, table);
+	if (fclose(f))
+		return sys_error(err, "write", path, -errno);
+	return 0;
+}
+
+int ks_routing_record_load(uint32_t *fwmark, uint32_t *table, char err[KS_ERR_LEN])
+{
+	char path[4096];
+	FILE *f;
+	int ret = path_of("routing", path, sizeof(path), err);
+
+	if (ret < 0)
+		return ret;
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ENOENT : sys_error(err, "read", path, -errno);
+	ret = fscanf(f, "%x %u", fwmark, table) == 2 ? 0 : sys_error(err, "read", path, -EBADMSG);
+	fclose(f);
+	return ret;
+}
+
+int ks_routing_record_clear(char err[KS_ERR_LEN])
+{
+	char path[4096];
+	int ret = path_of("routing", path, sizeof(path), err);
+
+	if (ret < 0)
+		return ret;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return sys_error(err, "remove", path, -errno);
+	return 0;
 }

@@ -140,6 +140,17 @@ check "routing del exits 0" ks routing del
 check "routing del twice exits 0" ks routing del
 check "rules gone" bash -c "! ip netns exec $NS ip rule show | grep -q -e 0xca6c -e suppress_prefixlength"
 check "table 51820 empty" test -z "$(inns ip -4 route show table 51820)"
+check "routing add for disable to undo" ks routing add --tunnel wgaddr
+check "src_valid_mark set by routing add" test "$(inns cat /proc/sys/net/ipv4/conf/all/src_valid_mark)" = 1
+check "disable with routing installed exits 0" ks disable
+check "disable took routing add's rules away" bash -c "! ip netns exec $NS ip rule show | grep -q -e 0xca6c -e suppress_prefixlength"
+inns ip rule add not fwmark 0x1234 table 4660
+inns ip rule add table main suppress_prefixlength 0
+check "routing del with another tunnel's rule" ks routing del
+check "the shared suppress_prefixlength rule stays for the other tunnel" grep -q suppress_prefixlength <(inns ip rule show)
+inns ip rule del not fwmark 0x1234 table 4660
+inns ip rule del table main suppress_prefixlength 0
+check "relative KILLSWITCH_RUNDIR refused with exit 2" bash -c "KILLSWITCH_RUNDIR=run ip netns exec $NS $KS status; test \$? = 2"
 
 # concurrent callers serialise; the final table is one of them, whole
 pids=()
