@@ -48,6 +48,13 @@ struct ks_nft_event {
 /* Pure: classifies one nfnetlink message for table inet TABLE. -EINVAL if malformed. */
 int ks_nfnl_classify(const void *msg, size_t len, const char *table, struct ks_nft_event *event);
 
+/*
+ * A hash of (chain, handle) of every rule of table inet TABLE in order, and
+ * their number, from an NFT_MSG_GETRULE dump. Equal before and after means
+ * no rule was added, removed or replaced in between.
+ */
+int ks_nfnl_rules_fingerprint(const char *table, uint64_t *hash, unsigned *rules);
+
 struct ks_nfnl_monitor;
 /* Subscribes to NFNLGRP_NFTABLES with a large receive buffer. */
 int ks_nfnl_monitor_open(struct ks_nfnl_monitor **monitor);
