@@ -27,6 +27,8 @@ struct ks_nft_status {
 
 /* Runs transaction (from ks_compile_transaction()), then reads the table back and checks it. */
 int ks_nft_apply(const char *transaction, const char *table, char err[KS_ERR_LEN]);
+/* Runs one transaction of commands as it is (set-element changes); the kernel applies it whole or not at all. */
+int ks_nft_run(const char *commands, char err[KS_ERR_LEN]);
 /* Deletes the table atomically; *was_active says whether it was there. Idempotent. */
 int ks_nft_remove(const char *table, bool *was_active, char err[KS_ERR_LEN]);
 /* Reads presence, chain policies and the named counters. */

@@ -23,6 +23,7 @@ int status_main(int argc, char *argv[]);
 int compile_main(int argc, char *argv[]);
 int routing_main(int argc, char *argv[]);
 int watch_main(int argc, char *argv[]);
+int endpoint_main(int argc, char *argv[]);
 
 extern const char *program_name;
 

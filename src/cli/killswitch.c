@@ -35,6 +35,8 @@ static const struct {
 	{ "disable", disable_main, "[--json]", "remove everything killswitch installed; idempotent", false },
 	{ "status", status_main, "[--json]", "active or not, state, the policy, drop counters", false },
 	{ "compile", compile_main, "POLICY...", "print the ruleset enable would apply; no root, no kernel", true },
+	{ "endpoint", endpoint_main, "add|del ADDR:PORT[/udp|/tcp]... [--json]",
+	  "add or remove endpoints of the running table in one set transaction", false },
 	{ "watch", watch_main, "", "stay in the foreground; restore the table whenever another process changes it",
 	  false },
 	{ "routing", routing_main, "add|del [--tunnel IFACE] [--fwmark MARK] [--table T]",

@@ -408,3 +408,67 @@ int ks_compile_transaction(const struct ks_policy *policy, const char *table, st
 	ks_buf_printf(out, "table inet %s\ndelete table inet %s\n", table, table);
 	return ks_compile(policy, table, out);
 }
+
+static bool has_endpoint(const struct ks_policy *p, const struct ks_endpoint *ep)
+{
+	for (size_t i = 0; i < p->n_endpoints; i++)
+		if (!memcmp(&p->endpoints[i], ep, sizeof(*ep)))
+			return true;
+	return false;
+}
+
+/* How many endpoints of the policy, plus (add) or minus (del) the batch, use addr. */
+static bool addr_in_use(const struct ks_policy *p, const struct ks_addr *addr, const struct ks_endpoint *eps, size_t n,
+			bool add)
+{
+	for (size_t i = 0; i < p->n_endpoints; i++) {
+		bool leaving = false;
+
+		if (memcmp(&p->endpoints[i].addr, addr, sizeof(*addr)))
+			continue;
+		for (size_t j = 0; !add && j < n; j++)
+			leaving |= !memcmp(&p->endpoints[i], &eps[j], sizeof(eps[j]));
+		if (!leaving)
+			return true;
+	}
+	return false;
+}
+
+int ks_compile_endpoint_change(const struct ks_policy *policy, const char *table, const struct ks_endpoint *eps,
+			       size_t n, bool add, struct ks_buf *out, size_t *changes)
+{
+	const char *verb = add ? "add" : "delete";
+	char text[KS_ADDR_STRLEN];
+	size_t start = out->len;
+
+	*changes = 0;
+	if (ks_parse_table_name(table) < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		const struct ks_endpoint *ep = &eps[i];
+		bool dup = false;
+		int v = ep->addr.family == AF_INET ? 4 : 6;
+
+		for (size_t j = 0; j < i; j++)
+			dup |= !memcmp(&eps[j], ep, sizeof(*ep));
+		if (dup || has_endpoint(policy, ep) == add)
+			continue;
+		ks_format_addr(&ep->addr, text);
+		ks_buf_printf(out, "%s element inet %s endpoints%d { %s . %s . %u }\n", verb, table, v, text,
+			      ks_proto_name(ep->proto), ep->port);
+		(*changes)++;
+		/* The address set follows: first endpoint of an address adds it, the last one removes it. */
+		if (addr_in_use(policy, &ep->addr, eps, n, add))
+			continue;
+		dup = false;
+		for (size_t j = 0; j < i; j++)
+			dup |= !memcmp(&eps[j].addr, &ep->addr, sizeof(ep->addr)) && has_endpoint(policy, &eps[j]) != add;
+		if (!dup)
+			ks_buf_printf(out, "%s element inet %s endpoint_addrs%d { %s }\n", verb, table, v, text);
+	}
+	if (out->err) {
+		out->len = start;
+		return out->err;
+	}
+	return 0;
+}

@@ -199,6 +199,19 @@ cleanup:
 	return ret;
 }
 
+int ks_nft_run(const char *commands, char err[KS_ERR_LEN])
+{
+	struct nft_ctx *nft = open_ctx(false, err);
+	int ret = 0;
+
+	if (!nft)
+		return -ENOMEM;
+	if (nft_run_cmd_from_buffer(nft, commands))
+		ret = take_error(nft, "nftables refused the change; nothing changed", err);
+	nft_ctx_free(nft);
+	return ret;
+}
+
 int ks_nft_remove(const char *table, bool *was_active, char err[KS_ERR_LEN])
 {
 	struct ks_nft_status status;

@@ -165,6 +165,23 @@ check "final table is complete" grep -q '"complete": true' <(ks status --json)
 check "final table holds exactly one caller's endpoint" \
 	test "$(inns nft list set inet killswitch endpoints4 | grep -o '192\.0\.2\.1[0-9][0-9]' | wc -l)" = 1
 
+# incremental endpoint changes: set elements only, the rest of the table untouched
+ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 >/dev/null 2>&1
+handle_before=$(inns nft -a list chain inet killswitch output | grep -o 'handle [0-9]*' | tr '\n' ' ')
+check "endpoint add exits 0" ks endpoint add 192.0.2.2:51820 192.0.2.1:443/tcp '[2001:db8::2]:51820'
+check "added endpoint in the set" grep -q '192.0.2.2 . udp . 51820' <(inns nft list set inet killswitch endpoints4)
+check "added IPv6 endpoint in the set" grep -q '2001:db8::2 . udp . 51820' <(inns nft list set inet killswitch endpoints6)
+check "address set follows" grep -q '192.0.2.2' <(inns nft list set inet killswitch endpoint_addrs4)
+check "rules untouched by endpoint add" test "$handle_before" = "$(inns nft -a list chain inet killswitch output | grep -o 'handle [0-9]*' | tr '\n' ' ')"
+check "adding a present endpoint changes nothing" grep -q '"changed": 0' <(ks endpoint add 192.0.2.2:51820 --json)
+check "endpoint del exits 0" ks endpoint del 192.0.2.1:51820
+check "deleted endpoint gone" bash -c "! ip netns exec $NS nft list set inet killswitch endpoints4 | grep -q '192.0.2.1 . udp . 51820'"
+check "address kept while another endpoint uses it" grep -q '192.0.2.1' <(inns nft list set inet killswitch endpoint_addrs4)
+check "status shows the new list" grep -q '192.0.2.2:51820/udp' <(ks status)
+check "deleting an absent endpoint changes nothing" grep -q '"changed": 0' <(ks endpoint del 198.51.100.99:1 --json)
+set +e; ks endpoint add 'vpn.example.com:51820' 2>/dev/null; rc=$?; set -e
+check "endpoint add refuses hostnames with exit 2" test "$rc" = 2
+
 # someone else deletes the table: status says so, disable stays idempotent
 inns nft delete table inet killswitch
 check "status after external delete says inactive" grep -q '"active": false' <(ks status --json)
