@@ -4,8 +4,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
+#include "killswitch/options.h"
 #include "killswitch/policy.h"
 
 /*
@@ -14,68 +16,127 @@
  * "socket cgroupv2 level N PATH" (v2) or "meta cgroup CLASSID" (v1 net_cls).
  *
  * Layout detection is split into a pure part (parse mount tables; plan the
- * path and level) that unit tests feed with sample tables, and the I/O part
- * that reads /proc and touches /sys/fs/cgroup.
+ * path and level; locate the group) that unit tests feed with sample tables
+ * (src/cgroup/layout.c), and the I/O part that reads /proc and touches
+ * /sys/fs/cgroup (src/cgroup/cgroup.c).
+ *
+ * What ks_cgroup_plan() puts in struct ks_split:
+ *   v2: path relative to /sys/fs/cgroup, as nft resolves it when the rule is
+ *       loaded ("unified/killswitch-exclude" on a hybrid host), and level, the
+ *       depth of the group inside the v2 hierarchy (1 for a child of the root);
+ *       the last `level` components of path are the group, the ones before
+ *       them the v2 mount point below /sys/fs/cgroup.
+ *   v1: classid, and path relative to the net_cls hierarchy's root (wherever
+ *       it is mounted), level its depth. The compiler uses only the classid.
+ *
+ * The I/O functions return 0 or a negative errno with a one-line
+ * "<what>: '<value>'" in err.
  */
 
 #define KS_CGROUP_ROOT "/sys/fs/cgroup"
 #define KS_CGROUP_NAME "killswitch-exclude"
+#define KS_CGROUP_MOUNT_MAX 256
 
 enum ks_cgroup_layout {
-	KS_CGROUP_LAYOUT_NONE,	  /* no cgroup file systems mounted */
+	KS_CGROUP_LAYOUT_NONE,	  /* no cgroup file systems mounted (or hidden, as by `ip netns exec`) */
 	KS_CGROUP_LAYOUT_V1,	  /* legacy: v1 controllers only */
 	KS_CGROUP_LAYOUT_HYBRID,  /* v1 controllers and v2 (usually at /sys/fs/cgroup/unified) */
-	KS_CGROUP_LAYOUT_UNIFIED, /* v2 only, at /sys/fs/cgroup */
+	KS_CGROUP_LAYOUT_UNIFIED, /* v2 only, usually at /sys/fs/cgroup */
 };
 
 struct ks_cgroup_mounts {
 	enum ks_cgroup_layout layout;
-	char v2_mount[256];	 /* mount point of cgroup2, "" if none */
-	char net_cls_mount[256]; /* mount point of the v1 net_cls controller, "" if not mounted */
-	bool net_cls_in_kernel;	 /* /proc/cgroups lists net_cls (it can be mounted) */
+	char v2_mount[KS_CGROUP_MOUNT_MAX];	 /* mount point of cgroup2, "" if none */
+	char net_cls_mount[KS_CGROUP_MOUNT_MAX]; /* mount point of the v1 net_cls controller, "" if not mounted */
+	bool net_cls_in_kernel;			 /* /proc/cgroups lists net_cls enabled (it can be mounted) */
+	bool v2_socket_match;			 /* the kernel has "socket cgroupv2" (5.13+); not from the tables */
 };
 
+const char *ks_cgroup_layout_name(enum ks_cgroup_layout layout);
+
 /*
- * Pure: parses the text of /proc/self/mountinfo and of /proc/cgroups.
- * Returns 0 or -EINVAL for text that is not a mount table.
+ * Pure: parses the text of /proc/self/mountinfo and of /proc/cgroups
+ * (proc_cgroups may be NULL: net_cls then counts as absent). Leaves
+ * v2_socket_match false. Returns 0 or -EINVAL for text that is not a mount
+ * table.
  */
 int ks_cgroup_parse_mounts(const char *mountinfo, const char *proc_cgroups, struct ks_cgroup_mounts *out);
 
+/* Pure: whether a kernel release ("6.1.0-18-amd64") has the "socket cgroupv2" match (5.13+). */
+bool ks_cgroup_kernel_has_socket_v2(const char *release);
+
 /*
- * Pure: chooses the mechanism and fills split (mode, path relative to
- * /sys/fs/cgroup and level for v2, classid for v1). want is KS_SPLIT_OFF
- * for "automatic": v2 when cgroup2 is mounted at or below /sys/fs/cgroup,
- * else v1 net_cls when the kernel has it. name is the exclusion cgroup's
- * directory name. Returns 0, or -EOPNOTSUPP when the wanted (or any)
+ * Pure: chooses the mechanism and fills split (mode, path, level, and
+ * classid when it is 0; ct_mark is left alone). want is KS_SPLIT_OFF for
+ * "automatic": v2 when cgroup2 is mounted at or below /sys/fs/cgroup and the
+ * kernel matches it, else v1 net_cls when the kernel has it and some cgroup
+ * file system is mounted at all. name is the exclusion cgroup's path inside
+ * the hierarchy (ks_parse_cgroup_path's alphabet). Returns 0, -EINVAL for a
+ * bad name or a path too long, or -EOPNOTSUPP when the wanted (or any)
  * mechanism is not available.
  */
 int ks_cgroup_plan(const struct ks_cgroup_mounts *mounts, enum ks_split_mode want, const char *name,
 		   struct ks_split *split);
 
-/* Reads /proc/self/mountinfo and /proc/cgroups. */
+/* Where the exclusion cgroup of a planned split lives. */
+struct ks_cgroup_where {
+	char hierarchy[KS_CGROUP_MOUNT_MAX]; /* the hierarchy's mount point */
+	char group[KS_CGROUP_PATH_MAX + 1];  /* the group inside it, from "/", as /proc/PID/cgroup shows it */
+};
+
+/*
+ * Pure: the mount point and in-hierarchy path of split's group. -ENOENT when
+ * the hierarchy is not mounted (v1: net_cls not mounted yet; v2: the
+ * planned mount point is gone), -EINVAL for an inconsistent split.
+ */
+int ks_cgroup_locate(const struct ks_split *split, const struct ks_cgroup_mounts *mounts,
+		     struct ks_cgroup_where *out);
+
+/*
+ * Pure: the cgroup of one hierarchy in the text of /proc/PID/cgroup: the
+ * "0::" line for v2, the line whose controllers include net_cls for v1.
+ * -ENOENT when there is none.
+ */
+int ks_cgroup_parse_proc(const char *text, enum ks_split_mode mode, char *out, size_t size);
+
+/* Pure: whether group (from ks_cgroup_parse_proc) is the exclusion group where or below it. */
+bool ks_cgroup_is_inside(const char *group, const struct ks_cgroup_where *where);
+
+/* Reads /proc/self/mountinfo and /proc/cgroups, and the kernel release. */
 int ks_cgroup_detect(struct ks_cgroup_mounts *out);
 
 /*
  * Detect + plan with the environment's overrides: KILLSWITCH_SPLIT_TUNNEL
  * (auto|v1|v2|off) and KILLSWITCH_CGROUP_NAME. A setuid caller passes
  * trust_env = false and gets the defaults. Sets mode KS_SPLIT_OFF (and
- * returns 0) when "off" was asked for.
+ * returns 0) when "off" was asked for. Creates nothing: killswitch compile
+ * calls it unprivileged.
  */
-int ks_cgroup_choose(bool trust_env, struct ks_split *split);
+int ks_cgroup_choose(bool trust_env, struct ks_split *split, char err[KS_ERR_LEN]);
 
 /*
- * Creates the exclusion cgroup if needed (mounting net_cls at
- * /sys/fs/cgroup/net_cls first for v1 when it is not mounted, and writing
- * net_cls.classid). Idempotent. Must run before a ruleset naming the v2
- * path is loaded: nft resolves the path at load time.
+ * Creates the exclusion cgroup if needed (mounting net_cls first for v1 when
+ * it is not mounted: at /sys/fs/cgroup/net_cls, or under the run directory
+ * on a v2-only host, and writing net_cls.classid through libcgroup).
+ * Idempotent. Must run before a ruleset naming the v2 path is loaded: nft
+ * resolves the path at load time.
  */
-int ks_cgroup_prepare(const struct ks_split *split);
+int ks_cgroup_prepare(const struct ks_split *split, char err[KS_ERR_LEN]);
 
-/* Moves pid (all its threads) into the exclusion cgroup. */
-int ks_cgroup_attach(const struct ks_split *split, pid_t pid);
-/* Moves pid back out: to the cgroup recorded when it was attached, else the hierarchy's root. */
-int ks_cgroup_detach(const struct ks_split *split, pid_t pid);
-/* The PIDs in the exclusion cgroup (and its children); *pids is malloc'ed. */
-int ks_cgroup_list(const struct ks_split *split, pid_t **pids, size_t *n);
+/*
+ * Moves pid (all its threads) into the exclusion cgroup, first recording
+ * under $KILLSWITCH_RUNDIR/split/ the cgroup it came from (best effort).
+ */
+int ks_cgroup_attach(const struct ks_split *split, pid_t pid, char err[KS_ERR_LEN]);
+
+/*
+ * Moves pid back out: to the cgroup recorded when it (or the nearest
+ * excluded ancestor) was attached, else the hierarchy's root. -ENOENT when
+ * pid is not in the exclusion cgroup, -ESRCH when there is no such process.
+ */
+int ks_cgroup_detach(const struct ks_split *split, pid_t pid, char err[KS_ERR_LEN]);
+
+/* The PIDs in the exclusion cgroup (and its children), sorted; *pids is malloc'ed. */
+int ks_cgroup_list(const struct ks_split *split, pid_t **pids, size_t *n, char err[KS_ERR_LEN]);
 
 #endif

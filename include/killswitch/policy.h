@@ -63,7 +63,7 @@ struct ks_split {
 	uint32_t ct_mark;
 	uint32_t classid;		      /* v1 */
 	unsigned level;			      /* v2: depth of path in the v2 hierarchy */
-	char path[KS_CGROUP_PATH_MAX];	      /* v2: relative to /sys/fs/cgroup */
+	char path[KS_CGROUP_PATH_MAX];	      /* v2: relative to /sys/fs/cgroup; v1: to the net_cls root (not saved) */
 };
 
 struct ks_policy {

@@ -99,6 +99,25 @@ static json_t *addr_array(const struct ks_addr *addrs, size_t n)
 	return arr;
 }
 
+static json_t *split_json(const struct ks_split *split)
+{
+	json_t *obj = json_object();
+
+	if (split->mode == KS_SPLIT_OFF) {
+		json_object_set_new(obj, "mechanism", json_string("off"));
+		return obj;
+	}
+	json_object_set_new(obj, "mechanism", json_string(split->mode == KS_SPLIT_V1 ? "v1" : "v2"));
+	json_object_set_new(obj, "ct_mark", json_sprintf("0x%x", split->ct_mark));
+	if (split->mode == KS_SPLIT_V1) {
+		json_object_set_new(obj, "classid", json_sprintf("0x%x", split->classid));
+	} else {
+		json_object_set_new(obj, "cgroup", json_string(split->path));
+		json_object_set_new(obj, "level", json_integer(split->level));
+	}
+	return obj;
+}
+
 json_t *cli_policy_json(const struct ks_policy *p)
 {
 	json_t *obj = json_object(), *tunnels = json_array(), *eps = json_array(), *lan = json_array();
@@ -129,6 +148,7 @@ json_t *cli_policy_json(const struct ks_policy *p)
 	json_object_set_new(obj, "lan", lan);
 	json_object_set_new(obj, "ipv6", json_string(p->ipv6 == KS_IPV6_ALLOW ? "allow" : "block"));
 	json_object_set_new(obj, "tunnel_addrs", addr_array(p->tunnel_addrs, p->n_tunnel_addrs));
+	json_object_set_new(obj, "split_tunnel", split_json(&p->split));
 	return obj;
 }
 

@@ -24,7 +24,8 @@ static int parse(int argc, char *argv[], struct routing_args *args)
 		return cli_error(KS_EXIT_USAGE, "routing needs add or del: '%s'",
 				 ks_escape(argc < 2 ? "" : argv[1], escaped, sizeof(escaped)));
 	args->add = !strcmp(argv[1], "add");
-	for (int i = 2; i < argc; i++) {
+	/* Options come in pairs: --name VALUE. */
+	for (int i = 2; i < argc; i += 2) {
 		const char *opt = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!strcmp(opt, "--tunnel") && args->add) {
@@ -45,7 +46,6 @@ static int parse(int argc, char *argv[], struct routing_args *args)
 		} else {
 			return cli_error(KS_EXIT_USAGE, "unknown option: '%s'", ks_escape(opt, escaped, sizeof(escaped)));
 		}
-		i++;
 	}
 	if (args->add && !args->tunnel)
 		return cli_error(KS_EXIT_USAGE, "routing add needs --tunnel: '%s'", "");

@@ -54,6 +54,14 @@ static void print_policy(const struct ks_policy *p)
 	}
 	printf("\n  ipv6: %s\n", p->ipv6 == KS_IPV6_ALLOW ? "allowed outside the tunnel" : "blocked outside the tunnel");
 	print_addrs("tunnel addresses", p->tunnel_addrs, p->n_tunnel_addrs);
+	if (p->split.mode == KS_SPLIT_V2)
+		printf("  split tunnel: cgroup v2 \"%s\" (level %u), ct mark 0x%x\n", p->split.path, p->split.level,
+		       p->split.ct_mark);
+	else if (p->split.mode == KS_SPLIT_V1)
+		printf("  split tunnel: cgroup v1 net_cls classid 0x%x, ct mark 0x%x\n", p->split.classid,
+		       p->split.ct_mark);
+	else
+		printf("  split tunnel: off\n");
 }
 
 int status_main(int argc, char *argv[])

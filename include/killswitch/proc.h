@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef KILLSWITCH_PROC_H
+#define KILLSWITCH_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * What split tunnelling reads about a process from /proc (src/proc/proc.c):
+ * pure parsers of the file texts, which unit tests feed, and one reader.
+ */
+
+/* Real, effective, saved and file-system IDs, as the Uid: and Gid: lines of /proc/PID/status give them. */
+struct ks_proc_ids {
+	uid_t uid[4];
+	gid_t gid[4];
+};
+
+/* Pure: parses /proc/PID/status. 0 or -EINVAL. */
+int ks_proc_parse_ids(const char *status, struct ks_proc_ids *out);
+
+/*
+ * Pure: parses /proc/PID/stat: the parent and the start time (clock ticks
+ * after boot), which with the PID names a process for good. comm may hold
+ * spaces and parentheses. 0 or -EINVAL.
+ */
+int ks_proc_parse_stat(const char *stat, pid_t *ppid, uint64_t *starttime);
+
+/* Reads /proc/PID/FILE (pid 0: /proc/self) into buf, NUL-terminated. 0 or a negative errno (-ESRCH for no such process). */
+int ks_proc_read(pid_t pid, const char *file, char *buf, size_t size);
+
+/* Strictly a PID: decimal, 1..INT_MAX, nothing else. 0 or -EINVAL. */
+int ks_parse_pid(const char *text, pid_t *out);
+
+#endif

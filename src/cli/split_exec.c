@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* split-tunnel exec: join the exclusion cgroup as root, become the user for good, exec. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "killswitch/cgroup.h"
+#include "killswitch/parse.h"
+#include "split.h"
+
+int split_exec_main(int argc, char *argv[])
+{
+	struct ks_invoker who;
+	struct ks_split split;
+	char err[KS_ERR_LEN] = "", escaped[KS_ERR_LEN / 2];
+	int first = 1, ret;
+
+	if (first < argc && !strcmp(argv[first], "--"))
+		first++;
+	else if (first < argc && argv[first][0] == '-')
+		return cli_error(KS_EXIT_USAGE, "unknown option (put -- before a command starting with '-'): '%s'",
+				 ks_escape(argv[first], escaped, sizeof(escaped)));
+	if (first >= argc)
+		return cli_error(KS_EXIT_USAGE, "exec needs a command: '%s'", "");
+
+	ret = split_setup(&who, &split, KS_EXIT_CANNOT_RUN, true);
+	if (ret)
+		return ret;
+	/* Without privileges only a group someone delegated to us can work: create nothing. */
+	ret = who.mode == KS_PRIV_USER ? 0 : ks_cgroup_prepare(&split, err);
+	if (ret == 0)
+		ret = ks_cgroup_attach(&split, getpid(), err);
+	if (ret < 0 && who.mode == KS_PRIV_USER && (ret == -EACCES || ret == -EPERM))
+		return cli_error(KS_EXIT_CANNOT_RUN, "joining the exclusion cgroup needs root (sudo, or a setuid-root "
+						     "install): '%s'", strerror(-ret));
+	if (ret < 0)
+		return cli_error(KS_EXIT_CANNOT_RUN, "%s", err);
+	/* Fail closed: never run the command with privileges it was not meant to have. */
+	if (ks_priv_drop(&ks_priv_sys, &who, err) < 0)
+		return cli_error(KS_EXIT_CANNOT_RUN, "%s", err);
+	execvp(argv[first], argv + first);
+	ret = errno;
+	return cli_error(ret == ENOENT ? KS_EXIT_NOT_FOUND : KS_EXIT_CANNOT_RUN, "cannot run the command (%s): '%s'",
+			 strerror(ret), ks_escape(argv[first], escaped, sizeof(escaped)));
+}

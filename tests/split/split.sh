@@ -1,0 +1,370 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Split tunnelling in the leak lab (tests/e2e/lib.sh), for one cgroup version
+# (KILLSWITCH_SPLIT_TUNNEL=v1|v2): with the kill switch enabled, an excluded
+# program reaches the internet directly, seen on the physical link with the
+# physical source address; everything else stays in the tunnel; children
+# inherit; del re-tunnels and add excludes new connections of a running
+# process; excluded DNS to the --dns resolver stays in the tunnel; exec runs
+# the command as the invoking user (sudo, and a setuid-root copy) and an
+# unprivileged user gains nothing through it.
+#
+# Usage: split.sh KILLSWITCH SPLIT_TUNNEL. Everything touching cgroups runs
+# under `nsenter --net`: `ip netns exec` remounts /sys and hides them.
+# The lab library is found at run time; single-quoted scripts are expanded by the shells running them.
+# shellcheck disable=SC1091,SC2016
+source "$(dirname "$0")/../e2e/lib.sh"
+
+KILLSWITCH=${1:?usage: split.sh KILLSWITCH SPLIT_TUNNEL}
+SPLIT=${2:?usage: split.sh KILLSWITCH SPLIT_TUNNEL}
+MODE=${KILLSWITCH_SPLIT_TUNNEL:-v2}
+case $MODE in
+v1 | v2) ;;
+*) die "KILLSWITCH_SPLIT_TUNNEL must be v1 or v2, not '$MODE'" ;;
+esac
+export KILLSWITCH_SPLIT_TUNNEL=$MODE
+
+lab_init "split-$MODE"
+lab_require useradd userdel groupadd groupdel setpriv
+SPLIT=$(readlink -f "$SPLIT")
+CG_NAME=ks-split-$LAB_ID-$MODE
+TU=ks-st-$LAB_ID TG=ks-sg-$LAB_ID
+SU_DIR='' TU_MADE=0 TG_MADE=0
+declare -a SPLIT_PIDS=()
+
+# Our own resources first (processes, cgroups, the user, the setuid copy); then the lab's.
+split_teardown() {
+	local rc=$? pid dir
+	set +e
+	# (bash reports killed jobs on the shell's stderr: not news here)
+	{
+		for pid in "${SPLIT_PIDS[@]}"; do kill -KILL "$pid"; done
+		for pid in "${SPLIT_PIDS[@]}"; do wait "$pid"; done
+	} 2>/dev/null
+	for dir in "/sys/fs/cgroup/unified/$CG_NAME" "/sys/fs/cgroup/$CG_NAME" "/sys/fs/cgroup/net_cls/$CG_NAME"; do
+		[[ -d $dir ]] || continue
+		# shellcheck disable=SC2046
+		kill -KILL $(cat "$dir/cgroup.procs" 2>/dev/null) 2>/dev/null
+		for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$dir" 2>/dev/null && break; sleep 0.1; done
+	done
+	[[ -n $SU_DIR ]] && rm -rf "$SU_DIR"
+	((TU_MADE)) && userdel "$TU" 2>/dev/null
+	((TG_MADE)) && groupdel "$TG" 2>/dev/null
+	(exit "$rc")
+	lab_teardown
+}
+trap split_teardown EXIT
+
+# killswitch and split-tunnel in the client's network namespace, with the host's mounts.
+in_c() { nsenter --net="/run/netns/$NS_C" "$@"; }
+ks() {
+	in_c env KILLSWITCH_RUNDIR="$LAB_TMP/run" KILLSWITCH_CONFDIR="$LAB_TMP/conf" KILLSWITCH_CGROUP_NAME="$CG_NAME" \
+		KILLSWITCH_SPLIT_TUNNEL="$MODE" "$KILLSWITCH" "$@"
+}
+st() {
+	in_c env KILLSWITCH_RUNDIR="$LAB_TMP/run" KILLSWITCH_CGROUP_NAME="$CG_NAME" KILLSWITCH_SPLIT_TUNNEL="$MODE" \
+		"$SPLIT" "$@"
+}
+# As run through sudo by the test user: root, with sudo's SUDO_* variables.
+st_sudo() { in_c env SUDO_UID="$TU_UID" SUDO_GID="$TU_GID" SUDO_USER="$TU" \
+	KILLSWITCH_RUNDIR="$LAB_TMP/run" KILLSWITCH_CGROUP_NAME="$CG_NAME" KILLSWITCH_SPLIT_TUNNEL="$MODE" \
+	"$SPLIT" "$@"; }
+# As the test user itself, with its groups, no capabilities at all.
+as_user() { in_c setpriv --reuid="$TU_UID" --regid="$TU_GID" --init-groups --inh-caps=-all "$@"; }
+
+lab_up
+
+# ---- the test user, the setuid copy ----------------------------------------------------------
+
+# What a run killed before its trap left behind (ctest's timeout sends SIGKILL). A user exists only
+# while its lab's client namespace does (made after lab_up, removed before the lab's teardown).
+split_reap_stale() {
+	local user id dir
+	for user in $(cut -d: -f1 /etc/passwd | grep -E '^ks-st-[0-9a-f]{4}$' || true); do
+		id=${user#ks-st-}
+		[[ -e /run/netns/kse-$id-c ]] && continue
+		log "reaping the stale split-tunnel test user $user"
+		userdel "$user" 2>/dev/null || true
+		groupdel "ks-sg-$id" 2>/dev/null || true
+	done
+	for dir in /sys/fs/cgroup/unified/ks-split-* /sys/fs/cgroup/ks-split-* /sys/fs/cgroup/net_cls/ks-split-*; do
+		[[ -d $dir ]] || continue
+		id=${dir##*/ks-split-}
+		id=${id%%-*}
+		[[ -e /run/netns/kse-$id-c ]] || rmdir "$dir" 2>/dev/null || true
+	done
+	for dir in /tmp/ks-split-suid.*; do
+		[[ -d $dir ]] || continue
+		id=${dir#/tmp/ks-split-suid.}
+		id=${id%%.*}
+		[[ -e /run/netns/kse-$id-c ]] || rm -rf "$dir"
+	done
+}
+split_reap_stale
+
+groupadd "$TG" || die "cannot create the group $TG"
+TG_MADE=1
+useradd -M -N -r -g "$TG" -G daemon -s /usr/sbin/nologin "$TU" || die "cannot create the user $TU"
+TU_MADE=1
+TU_UID=$(id -u "$TU") TU_GID=$(id -g "$TU")
+TU_GROUPS=$(id -G "$TU" | tr ' ' '\n' | sort -n | tr '\n' ' ')
+SU_DIR=$(mktemp -d "/tmp/ks-split-suid.$LAB_ID.XXXXXX")
+chmod 755 "$SU_DIR"
+install -o root -g root -m 4755 "$SPLIT" "$SU_DIR/split-tunnel"
+SUID=$SU_DIR/split-tunnel
+setpriv --reuid="$TU_UID" --regid="$TU_GID" --init-groups test -x "$SUID" || skip "the test user cannot execute $SUID (nosuid or private /tmp?)"
+
+# Counters of the source address on the ISP side: direct traffic must carry the physical address.
+ini nft -f - <<-EOF
+	table inet splitoracle {
+		counter physical_source {
+		}
+		counter tunnel_source_outside {
+		}
+		chain pre {
+			type filter hook prerouting priority -450; policy accept;
+			iifname "isp0" ip saddr $C4 ip daddr $NET4 counter name physical_source
+			iifname "isp0" ip6 saddr { $C6, $CULA6 } ip6 daddr $NET6 counter name physical_source
+			iifname "isp0" ip saddr $TUN4 counter name tunnel_source_outside
+			iifname "isp0" ip6 saddr $TUN6 counter name tunnel_source_outside
+		}
+	}
+EOF
+oracle_src() { counter_of inet splitoracle physical_source; }
+oracle_badsrc() { counter_of inet splitoracle tunnel_source_outside; }
+
+# sprobe NAME EXPECT CMD...: EXPECT direct: answered, seen on the physical link from the physical
+# address, nothing through the tunnel; tunnel: answered through the tunnel, nothing on the link.
+sprobe() {
+	local name=$1 expect=$2 p0 t0 s0 b0 dp dt ds db rc=0 out seen ok=0
+	shift 2
+	p0=$(oracle_phys) t0=$(oracle_tun) s0=$(oracle_src) b0=$(oracle_badsrc)
+	out=$("$@" 2>&1) || rc=$?
+	sleep "$SETTLE"
+	dp=$(($(oracle_phys) - p0)) dt=$(($(oracle_tun) - t0)) ds=$(($(oracle_src) - s0)) db=$(($(oracle_badsrc) - b0))
+	case $expect in
+	direct)
+		if ((rc == 0 && dp > 0 && ds > 0 && db == 0 && dt == 0)); then seen=direct ok=1
+		elif ((dt > 0)); then seen=TUNNEL
+		elif ((db > 0)); then seen=TUN-SOURCE
+		else seen=no-reply; fi
+		;;
+	tunnel)
+		if ((rc == 0 && dp == 0 && dt > 0)); then seen=tunnel ok=1
+		elif ((dp > 0)); then seen=LEAK
+		else seen=no-reply; fi
+		;;
+	*) die "sprobe: bad expectation $expect" ;;
+	esac
+	LAB_PROBES=$((LAB_PROBES + 1))
+	if ((ok)); then
+		LAB_OK=$((LAB_OK + 1))
+		table_row "$name" "${SPROBE_STATE:-enabled, split $MODE}" "$expect" "$seen" "$dp" ok
+	else
+		LAB_FAILS=$((LAB_FAILS + 1))
+		table_row "$name" "${SPROBE_STATE:-enabled, split $MODE}" "$expect" "$seen" "$dp" FAIL
+		printf '    command: %s\n    rc=%s phys=%s tun=%s physsrc=%s tunsrc=%s output: %s\n' "$*" "$rc" "$dp" "$dt" \
+			"$ds" "$db" "${out//$'\n'/ | }"
+	fi
+}
+
+# expect_rc NAME RC CMD...: the command exits with RC (and, for refusals, says one line).
+expect_rc() {
+	local name=$1 want=$2 rc=0 out
+	shift 2
+	out=$("$@" 2>&1) || rc=$?
+	LAB_PROBES=$((LAB_PROBES + 1))
+	if [[ $rc == "$want" ]]; then
+		LAB_OK=$((LAB_OK + 1))
+		table_row "$name" "split $MODE" "exit $want" "exit $rc" - ok
+	else
+		LAB_FAILS=$((LAB_FAILS + 1))
+		table_row "$name" "split $MODE" "exit $want" "exit $rc" - FAIL
+		printf '    command: %s\n    output: %s\n' "$*" "${out//$'\n'/ | }"
+	fi
+	LAST_OUT=$out
+}
+one_line_quoting() { # the last expect_rc said one line, "split-tunnel: ...: 'VALUE'"
+	[[ $(printf '%s\n' "$LAST_OUT" | wc -l) == 1 && $LAST_OUT == "split-tunnel: "*": '$1'" ]] || {
+		printf '%s\n' "$LAST_OUT"
+		return 1
+	}
+}
+
+# A shell that makes one connection per line it reads from its fifo, from a new child each time.
+loop_start() { # loop_start NAME excluded|tunnel: sets LOOP_PID
+	local fifo=$LAB_TMP/$1.fifo
+	mkfifo "$fifo"
+	local -a cmd=(bash -c 'exec 3<>"$1"; while read -r n <&3; do "$2" -S "$3" send udp "$4" 5000 >"$5.$n" 2>&1; echo "rc=$?" >>"$5.$n"; done'
+		loop "$fifo" "$PYTHON" "$LABNET" "$NET4" "$LAB_TMP/$1.out")
+	# Plain commands, not functions: a backgrounded function is a subshell, $! would be its PID.
+	if [[ $2 == excluded ]]; then
+		nsenter --net="/run/netns/$NS_C" env KILLSWITCH_RUNDIR="$LAB_TMP/run" KILLSWITCH_CGROUP_NAME="$CG_NAME" \
+			KILLSWITCH_SPLIT_TUNNEL="$MODE" "$SPLIT" exec -- "${cmd[@]}" &
+	else
+		nsenter --net="/run/netns/$NS_C" "${cmd[@]}" &
+	fi
+	LOOP_PID=$!
+	SPLIT_PIDS+=("$LOOP_PID")
+	wait_for 5 test -d "/proc/$LOOP_PID" || die "the $1 loop did not start"
+	# exec replaces nsenter, env and split-tunnel: the PID is bash's once it runs.
+	wait_for 5 grep -qx bash "/proc/$LOOP_PID/comm" || die "the $1 loop is not bash: $(cat "/proc/$LOOP_PID/comm")"
+}
+loop_probe() { # loop_probe NAME: one connection from a fresh child of the loop
+	local n
+	# Counted in a file: probes run in command substitutions, where variables do not stick.
+	n=$(($(cat "$LAB_TMP/$1.n" 2>/dev/null || echo 0) + 1))
+	echo "$n" >"$LAB_TMP/$1.n"
+	echo "$n" >"$LAB_TMP/$1.fifo"
+	wait_for 5 grep -q '^rc=' "$LAB_TMP/$1.out.$n" || return 1
+	cat "$LAB_TMP/$1.out.$n"
+	grep -qx 'rc=0' "$LAB_TMP/$1.out.$n"
+}
+
+cgroup_dir() {
+	if [[ $MODE == v2 ]]; then echo "/sys/fs/cgroup/unified/$CG_NAME"; else echo "/sys/fs/cgroup/net_cls/$CG_NAME"; fi
+}
+in_group() { grep -qx "$1" "$(cgroup_dir)/cgroup.procs"; }
+not_in_group() { ! in_group "$1"; }
+cgroup_line() { # the cgroup of PID in our hierarchy, as /proc/PID/cgroup says it
+	if [[ $MODE == v2 ]]; then sed -n 's/^0:://p' "/proc/$1/cgroup"; else sed -n 's/^[0-9]*:[^:]*net_cls[^:]*://p' "/proc/$1/cgroup"; fi
+}
+# Output captured before grep -q: under pipefail, grep quitting early would SIGPIPE the writer.
+ruleset_match() {
+	local out
+	out=$(in_c nft list chain inet killswitch mangle) || return 1
+	if [[ $MODE == v2 ]]; then
+		grep -q "socket cgroupv2 level 1 \"unified/$CG_NAME\"" <<<"$out"
+	else
+		grep -Eq 'meta cgroup (1263730689|0x4b530001)' <<<"$out"
+	fi
+}
+listed_text() { local out; out=$(st list) && grep -qx "$1"$'\t'"bash" <<<"$out"; }
+listed_json() { local out; out=$(st list --json) && tr -d ' \n' <<<"$out" | grep -q "\"pid\":$1,\"comm\":\"bash\""; }
+status_names_split() { local out; out=$(ks status) && grep -q "split tunnel: cgroup $MODE" <<<"$out"; }
+status_json_split() { local out; out=$(ks status --json) && grep -q "\"mechanism\": \"$MODE\"" <<<"$out"; }
+enable_quietly() { # enable, and split tunnelling must not have been turned off
+	local out
+	out=$(ks enable --tunnel "$WGC" --endpoint "$ENDPOINT" --dns "$VPNDNS4" 2>&1) || { echo "$out"; return 1; }
+	if [[ $out == *"split tunnelling"* ]]; then echo "$out"; return 1; fi
+}
+src_valid_mark_set() { [[ $(in_c cat /proc/sys/net/ipv4/conf/all/src_valid_mark) == 1 ]]; }
+
+udp_probe() { "$@" "$PYTHON" -S "$LABNET" send udp "$NET4" 5000; }
+tcp_probe() { "$@" "$PYTHON" -S "$LABNET" send tcp "$NET4" 80; }
+dns_probe() { "$@" "$PYTHON" -S "$LABNET" dns "$VPNDNS4"; }
+
+table_header
+
+# ---- the kill switch with split tunnelling --------------------------------------------------
+
+check "exclusion cgroup absent before enable" "split $MODE" absent test ! -d "$(cgroup_dir)"
+check "enable, split tunnelling $MODE available" enabled applied enable_quietly
+check "exclusion cgroup created by enable" enabled present test -d "$(cgroup_dir)"
+check "ruleset matches the exclusion cgroup ($MODE)" enabled present ruleset_match
+check "status names the split-tunnel mechanism" enabled "$MODE" status_names_split
+check "status --json names the mechanism" enabled "$MODE" status_json_split
+in_c sysctl -qw net.ipv4.conf.all.src_valid_mark=0
+enable_quietly >/dev/null
+check "enable sets src_valid_mark" enabled 1 src_valid_mark_set
+
+# ---- traffic --------------------------------------------------------------------------------
+
+sprobe "udp $NET4:5000 not excluded" tunnel udp_probe in_c
+sprobe "tcp $NET4:80 not excluded" tunnel tcp_probe in_c
+sprobe "udp $NET4:5000 exec'd (sudo)" direct udp_probe st_sudo exec --
+sprobe "tcp $NET4:80 exec'd (sudo)" direct tcp_probe st_sudo exec --
+sprobe "udp $NET4:5000 exec'd as root" direct udp_probe st exec
+sprobe "udp [$NET6]:5000 not excluded" tunnel in_c "$PYTHON" -S "$LABNET" send udp "$NET6" 5000
+sprobe "udp [$NET6]:5000 exec'd (sudo)" direct st_sudo exec -- "$PYTHON" -S "$LABNET" send udp "$NET6" 5000
+sprobe "tcp [$NET6]:80 exec'd (sudo)" direct st_sudo exec -- "$PYTHON" -S "$LABNET" send tcp "$NET6" 80
+sprobe "udp $NET4:5000 from a child of an exec'd shell" direct \
+	st_sudo exec -- bash -c '"$1" -S "$2" send udp "$3" 5000; exit $?' sh "$PYTHON" "$LABNET" "$NET4"
+sprobe "tcp $NET4:80 from a grandchild" direct \
+	st_sudo exec -- sh -c 'sh -c "\"\$0\" -S \"\$1\" send tcp \"\$2\" 80; exit \$?" "$0" "$1" "$2"; exit $?' \
+	"$PYTHON" "$LABNET" "$NET4"
+sprobe "dns udp $VPNDNS4:53 exec'd: stays in the tunnel" tunnel dns_probe st_sudo exec --
+sprobe "dns tcp $VPNDNS4:53 exec'd: stays in the tunnel" tunnel \
+	st_sudo exec -- "$PYTHON" -S "$LABNET" dns "$VPNDNS4" --tcp
+sprobe "udp $NET4:5000 after the excluded ones" tunnel udp_probe in_c
+
+# add and del: a running process's new connections follow it.
+loop_start plain tunnel
+sprobe "running shell: new connection" tunnel loop_probe plain
+check "add PID" enabled 0 st add "$LOOP_PID"
+check "the shell is in the exclusion cgroup" enabled member in_group "$LOOP_PID"
+sprobe "running shell after add: new connection" direct loop_probe plain
+check "list shows it" enabled listed listed_text "$LOOP_PID"
+check "list --json shows pid and command" enabled listed listed_json "$LOOP_PID"
+check "del PID" enabled 0 st del "$LOOP_PID"
+check "the shell is back where it was" enabled "/" test "$(cgroup_line "$LOOP_PID")" = "$(cgroup_line $$)"
+sprobe "running shell after del: new connection" tunnel loop_probe plain
+expect_rc "del of a process not excluded" 1 st del "$LOOP_PID"
+
+loop_start excl excluded
+check "exec'd shell starts excluded" enabled member in_group "$LOOP_PID"
+sprobe "exec'd shell: new connection" direct loop_probe excl
+check "del of the exec'd shell" enabled 0 st del "$LOOP_PID"
+check "it went back to its origin" enabled not-member not_in_group "$LOOP_PID"
+sprobe "exec'd shell after del: new connection" tunnel loop_probe excl
+
+# ---- exit status and identity ---------------------------------------------------------------
+
+expect_rc "exit status is the command's" 7 st_sudo exec -- sh -c 'exit 7'
+expect_rc "command not found" 127 st_sudo exec -- /nonexistent/command
+printf 'not a program\n' >"$SU_DIR/not-executable"
+chmod 644 "$SU_DIR/not-executable"
+expect_rc "command not executable" 126 st_sudo exec -- "$SU_DIR/not-executable"
+expect_rc "exec without a command" 2 st exec --
+expect_rc "add of a bad PID" 2 st add 12abc
+
+ids_of() { "$@" sh -c 'echo "$(id -u) $(id -g) $(id -G | tr " " "\n" | sort -n | tr "\n" " ")"'; }
+want_ids="$TU_UID $TU_GID $TU_GROUPS"
+check "sudo: uid, gid and groups of the user" "sudo" "$want_ids" test "$(ids_of st_sudo exec --)" = "$want_ids"
+check "setuid: uid, gid and groups of the user" "setuid" "$want_ids" test "$(ids_of as_user "$SUID" exec --)" = "$want_ids"
+no_root_left() { # real/effective/saved/fs IDs are the user's, no capability, setuid(0) fails
+	local status
+	status=$("$@" cat /proc/self/status) || return 1
+	grep -qx "Uid:"$'\t'"$TU_UID"$'\t'"$TU_UID"$'\t'"$TU_UID"$'\t'"$TU_UID" <<<"$status" &&
+		grep -qx "Gid:"$'\t'"$TU_GID"$'\t'"$TU_GID"$'\t'"$TU_GID"$'\t'"$TU_GID" <<<"$status" &&
+		grep -qx "CapPrm:"$'\t'"0000000000000000" <<<"$status" &&
+		grep -qx "CapEff:"$'\t'"0000000000000000" <<<"$status" &&
+		! "$@" setpriv --reuid=0 true 2>/dev/null
+}
+check "sudo: no way back to root" sudo dropped no_root_left st_sudo exec --
+check "setuid: no way back to root" setuid dropped no_root_left as_user "$SUID" exec --
+# Setuid: the caller's KILLSWITCH_* and loader variables are ignored and not passed on.
+setuid_env_ignored() {
+	local out
+	out=$(as_user env KILLSWITCH_CGROUP_NAME=evil KILLSWITCH_SPLIT_TUNNEL=off KILLSWITCH_RUNDIR=/tmp \
+		LD_LIBRARY_PATH=/tmp/evil TMPDIR=/tmp/evil "$SUID" exec -- sh -c 'cat /proc/self/cgroup; env') || return 1
+	grep -q "^0::/$KS_DEFAULT_GROUP\$" <<<"$out" && ! grep -Eq '^(KILLSWITCH_|LD_LIBRARY_PATH=|TMPDIR=)' <<<"$out"
+}
+KS_DEFAULT_GROUP=killswitch-exclude
+check "setuid: environment overrides ignored" setuid ignored setuid_env_ignored
+
+# ---- what an unprivileged user cannot do ----------------------------------------------------
+
+expect_rc "user without setuid: exec refused" 126 as_user env KILLSWITCH_CGROUP_NAME="$CG_NAME" "$SPLIT" exec -- true
+check "  ... saying it needs root" user "one line" one_line_quoting "Permission denied"
+expect_rc "setuid: add of init refused" 1 as_user "$SUID" add 1
+check "  ... quoting the PID" setuid "one line" one_line_quoting 1
+expect_rc "sudo: add of init refused" 1 st_sudo add 1
+loop_start rootloop excluded
+expect_rc "setuid: del of root's excluded process refused" 1 as_user "$SUID" del "$LOOP_PID"
+check "  ... quoting the PID" setuid "one line" one_line_quoting "$LOOP_PID"
+check "  ... and it stays excluded" setuid member in_group "$LOOP_PID"
+nsenter --net="/run/netns/$NS_C" setpriv --reuid="$TU_UID" --regid="$TU_GID" --init-groups sleep 60 &
+USER_SLEEP=$!
+SPLIT_PIDS+=("$USER_SLEEP")
+wait_for 5 grep -qx sleep "/proc/$USER_SLEEP/comm"
+expect_rc "setuid: add of the user's own process" 0 as_user "$SUID" add "$USER_SLEEP"
+check "  ... it is excluded" setuid member grep -qx "0::/$KS_DEFAULT_GROUP" "/proc/$USER_SLEEP/cgroup"
+expect_rc "setuid: del of it" 0 as_user "$SUID" del "$USER_SLEEP"
+
+# The control: without the kill switch's rules, joining the cgroup alone changes nothing.
+ks disable >/dev/null
+SPROBE_STATE="disabled (control)"
+sprobe "udp $NET4:5000 exec'd" tunnel udp_probe st_sudo exec --
+
+lab_finish
