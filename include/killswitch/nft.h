@@ -25,7 +25,12 @@ struct ks_nft_status {
 	} counters[KS_COUNTER_MAX];
 };
 
-/* Runs transaction (from ks_compile_transaction()), then reads the table back and checks it. */
+/*
+ * Runs transaction (from ks_compile_transaction()), then reads the table
+ * back and checks it. -ENOTRECOVERABLE: the kernel committed it but the
+ * table read back is not whole (someone changed it at once, or listing
+ * failed); any other error: nothing changed.
+ */
 int ks_nft_apply(const char *transaction, const char *table, char err[KS_ERR_LEN]);
 /* Runs one transaction of commands as it is (set-element changes); the kernel applies it whole or not at all. */
 int ks_nft_run(const char *commands, char err[KS_ERR_LEN]);

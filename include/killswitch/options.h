@@ -10,6 +10,8 @@
 /* Options that steer a command rather than describe the policy. */
 struct ks_options {
 	bool json;
+	bool persist;	  /* --persist: also store the policy for the boot unit */
+	bool state_given; /* --state (compile only) */
 };
 
 /* Room for "<what>: '<escaped value>'" */

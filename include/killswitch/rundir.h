@@ -44,4 +44,8 @@ int ks_routing_record_save(uint32_t fwmark, uint32_t table, char err[KS_ERR_LEN]
 int ks_routing_record_load(uint32_t *fwmark, uint32_t *table, char err[KS_ERR_LEN]);
 int ks_routing_record_clear(char err[KS_ERR_LEN]);
 
+/* The rule fingerprint (ks_nfnl_rules_fingerprint) of the table as applied; -ENOENT if none. */
+int ks_fingerprint_save(uint64_t hash, unsigned rules, char err[KS_ERR_LEN]);
+int ks_fingerprint_load(uint64_t *hash, unsigned *rules, char err[KS_ERR_LEN]);
+
 #endif

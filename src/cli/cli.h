@@ -24,6 +24,7 @@ int compile_main(int argc, char *argv[]);
 int routing_main(int argc, char *argv[]);
 int watch_main(int argc, char *argv[]);
 int endpoint_main(int argc, char *argv[]);
+int restore_main(int argc, char *argv[]);
 
 extern const char *program_name;
 
@@ -33,6 +34,17 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Parses the POLICY options after argv[0] into a finalized policy in the given state. */
 int cli_parse_policy(int argc, char *argv[], enum ks_state state, struct ks_policy *policy, struct ks_options *opts);
+
+/*
+ * What the policy learns from the running system: the tunnels' addresses
+ * (rtnetlink; fresh_addrs drops stored ones first) and the split-tunnel
+ * mechanism (create: make the exclusion cgroup; else only plan it).
+ */
+void cli_policy_discover(struct ks_policy *policy, bool create, bool fresh_addrs);
+/* Discover, compile, apply, save the state; the caller holds the lock. 0 or -errno with err. */
+int cli_apply_locked(struct ks_policy *policy, const char *table, bool fresh_addrs, char err[KS_ERR_LEN]);
+/* enable/block after parsing: lock, apply, persist if asked, report. Returns the exit code. */
+int cli_apply(struct ks_policy *policy, const struct ks_options *opts);
 
 /* For commands whose only option is --json. */
 int cli_parse_json_only(int argc, char *argv[], struct ks_options *opts);

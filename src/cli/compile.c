@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "killswitch/cgroup.h"
 #include "killswitch/compile.h"
 #include "killswitch/rundir.h"
 
@@ -25,16 +24,12 @@ int compile_main(int argc, char *argv[])
 		ret = cli_error(KS_EXIT_USAGE, "%s", err);
 		goto cleanup;
 	}
-	/*
-	 * The split-tunnel rules enable would add, planned but not created:
-	 * compile stays unprivileged and free of side effects. Where there is
-	 * nothing to plan with there is nothing to say; a bad override is worth
-	 * a warning, as in enable.
-	 */
-	if (!policy.fwmark_none && ks_cgroup_choose(true, &policy.split, err) == -EINVAL)
-		cli_warn("split tunnelling is off: %s", err);
-	if (ks_compile(&policy, table, &text) < 0) {
-		ret = cli_error(KS_EXIT_SYSTEM, "cannot compile the ruleset: '%s'", strerror(ENOMEM));
+	/* What enable would learn too: tunnel addresses, and the split-tunnel plan (nothing created). */
+	cli_policy_discover(&policy, false, false);
+	ret = ks_compile(&policy, table, &text);
+	if (ret < 0) {
+		ret = cli_error(KS_EXIT_SYSTEM, "cannot compile the ruleset: '%s'",
+				ret == -ENOMEM ? strerror(ENOMEM) : "inconsistent policy");
 		goto cleanup;
 	}
 	if (opts.json) {

@@ -20,6 +20,8 @@ const char *program_name = "killswitch";
 	"  --ipv6 block|allow        IPv6 outside the tunnel (default block)\n"                      \
 	"  --from-wg IFACE           tunnel, endpoints and fwmark from the WireGuard device\n"       \
 	"  --from-openvpn-env        tunnel, server and DNS from OpenVPN's up/down environment\n"  \
+	"  --persist                 also store the policy for the boot unit (enable, block)\n"    \
+	"  --state enabled|blocked   which state to compile (compile only; default enabled)\n"     \
 	"  --json                    machine-readable output\n"
 
 static const struct {
@@ -37,6 +39,8 @@ static const struct {
 	{ "compile", compile_main, "POLICY...", "print the ruleset enable would apply; no root, no kernel", true },
 	{ "endpoint", endpoint_main, "add|del ADDR:PORT[/udp|/tcp]... [--json]",
 	  "add or remove endpoints of the running table in one set transaction", false },
+	{ "restore", restore_main, "[--json]", "apply the policy stored by enable --persist (the boot unit runs this)",
+	  false },
 	{ "watch", watch_main, "", "stay in the foreground; restore the table whenever another process changes it",
 	  false },
 	{ "routing", routing_main, "add|del [--tunnel IFACE] [--fwmark MARK] [--table T]",

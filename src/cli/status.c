@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "killswitch/netlink.h"
 #include "killswitch/nft.h"
 #include "killswitch/parse.h"
 #include "killswitch/rundir.h"
@@ -64,6 +65,22 @@ static void print_policy(const struct ks_policy *p)
 		printf("  split tunnel: off\n");
 }
 
+/* Chains and policies are whole; were rules added, removed or replaced since killswitch applied them? */
+static void check_rules(const char *table, struct ks_nft_status *st)
+{
+	char err[KS_ERR_LEN];
+	uint64_t hash, now_hash;
+	unsigned rules, now_rules;
+
+	if (ks_fingerprint_load(&hash, &rules, err) < 0 || ks_nfnl_rules_fingerprint(table, &now_hash, &now_rules) < 0)
+		return;
+	if (hash == now_hash && rules == now_rules)
+		return;
+	st->complete = false;
+	snprintf(st->problem, sizeof(st->problem), "rules changed since killswitch applied them (%u rules, were %u)",
+		 now_rules, rules);
+}
+
 int status_main(int argc, char *argv[])
 {
 	struct ks_options opts = { 0 };
@@ -96,6 +113,8 @@ int status_main(int argc, char *argv[])
 		if (r < 0 && r != -ENOENT)
 			cli_warn("%s", err);
 	}
+	if (st.active && st.complete)
+		check_rules(table, &st);
 
 	if (opts.json) {
 		json_t *obj = json_object(), *counters = json_object();

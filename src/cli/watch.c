@@ -34,7 +34,6 @@ static double now_ms(void)
 /* Re-applies the last policy killswitch applied, unless the table is whole (when only checking). */
 static int restore(struct watch *w, const char *why, bool only_if_damaged, double since)
 {
-	struct ks_buf text = KS_BUF_INIT;
 	struct ks_nft_status st;
 	struct ks_policy policy;
 	char err[KS_ERR_LEN] = "";
@@ -56,10 +55,8 @@ static int restore(struct watch *w, const char *why, bool only_if_damaged, doubl
 		if (ret < 0 || (st.active && st.complete))
 			goto cleanup;
 	}
-	ret = ks_compile_transaction(&policy, w->table, &text);
-	if (ret < 0)
-		goto cleanup;
-	ret = ks_nft_apply(text.data, w->table, err);
+	/* Addresses and the exclusion cgroup may have changed (or gone) since enable. */
+	ret = cli_apply_locked(&policy, w->table, true, err);
 	if (ret < 0)
 		goto cleanup;
 	w->restores++;
@@ -69,7 +66,6 @@ cleanup:
 	if (ret < 0)
 		cli_warn("watch: cannot restore table inet %s (%s): %s", w->table, why, err[0] ? err : strerror(-ret));
 	ks_unlock(lock);
-	ks_buf_free(&text);
 	ks_policy_free(&policy);
 	return ret;
 }

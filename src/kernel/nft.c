@@ -185,10 +185,12 @@ int ks_nft_apply(const char *transaction, const char *table, char err[KS_ERR_LEN
 		goto cleanup;
 	}
 	ret = read_status(table, false, &status, err);
-	if (ret < 0)
+	if (ret < 0) {
+		ret = -ENOTRECOVERABLE;
 		goto cleanup;
+	}
 	if (!status.active || !status.complete) {
-		ret = -EIO;
+		ret = -ENOTRECOVERABLE;
 		snprintf(err, KS_ERR_LEN, "the table read back is not the one applied: '%s'",
 			 status.active ? status.problem : "table missing");
 		goto cleanup;

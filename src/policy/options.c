@@ -176,8 +176,17 @@ static int opt_json(struct ctx *ctx, const char *value)
 	return 0;
 }
 
+static int opt_persist(struct ctx *ctx, const char *value)
+{
+	(void)value;
+	ctx->opts->persist = true;
+	return 0;
+}
+
 static int opt_state(struct ctx *ctx, const char *value)
 {
+	if (ctx->opts)
+		ctx->opts->state_given = true;
 	if (value && !strcmp(value, "enabled"))
 		ctx->policy->state = KS_STATE_ENABLED;
 	else if (value && !strcmp(value, "blocked"))
@@ -260,8 +269,10 @@ static const struct option {
 	{ "from-wg", true, CLI_ONLY, opt_from_wg },
 	{ "from-openvpn-env", false, CLI_ONLY, opt_from_openvpn_env },
 	{ "json", false, CLI_ONLY, opt_json },
+	{ "persist", false, CLI_ONLY, opt_persist },
 	/* Written by killswitch itself into its state files. */
-	{ "state", true, FILE_ONLY, opt_state },
+	/* On the command line only compile takes it; enable and block refuse it. */
+	{ "state", true, CLI_AND_FILE, opt_state },
 	{ "tunnel-addr", true, FILE_ONLY, opt_tunnel_addr },
 	{ "split-tunnel", true, FILE_ONLY, opt_split_tunnel },
 	{ "split-ctmark", true, FILE_ONLY, opt_split_ctmark },
@@ -296,7 +307,7 @@ int ks_options_parse_args(struct ks_policy *policy, struct ks_options *opts, int
 		eq = strchr(arg + 2, '=');
 		len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
 		opt = find_option(arg + 2, len);
-		if (!opt || opt->where == FILE_ONLY || (opt->handle == opt_json && !opts)) {
+		if (!opt || opt->where == FILE_ONLY || ((opt->handle == opt_json || opt->handle == opt_persist) && !opts)) {
 			ret = bad(&ctx, "unknown option", arg);
 			goto cleanup;
 		}

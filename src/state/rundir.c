@@ -203,7 +203,7 @@ const char *ks_confdir(void)
 {
 	const char *dir = getenv("KILLSWITCH_CONFDIR");
 
-	return dir && *dir ? dir : "/etc/killswitch";
+	return dir && *dir ? dir : KS_CONFDIR_DEFAULT;
 }
 
 int ks_persist_save(const struct ks_policy *policy, char err[KS_ERR_LEN])
@@ -226,7 +226,8 @@ int ks_persist_clear(char err[KS_ERR_LEN])
 	return clear_policy(ks_confdir(), err);
 }
 
-int ks_routing_record_save(uint32_t fwmark, uint32_t table, char err[KS_ERR_LEN])
+/* One short line in a file of the run dir (the routing record, the rule fingerprint). */
+static int write_line(const char *name, const char *line, char err[KS_ERR_LEN])
 {
 	char path[4096];
 	FILE *f;
@@ -234,42 +235,90 @@ int ks_routing_record_save(uint32_t fwmark, uint32_t table, char err[KS_ERR_LEN]
 
 	if (ret < 0)
 		return ret;
-	ret = path_of("routing", path, sizeof(path), err);
+	ret = path_of(name, path, sizeof(path), err);
 	if (ret < 0)
 		return ret;
 	f = fopen(path, "we");
 	if (!f)
 		return sys_error(err, "write", path, -errno);
-	fprintf(f, "0x%x %u\n", fwmark, table);
+	fputs(line, f);
 	if (fclose(f))
 		return sys_error(err, "write", path, -errno);
 	return 0;
 }
 
-int ks_routing_record_load(uint32_t *fwmark, uint32_t *table, char err[KS_ERR_LEN])
+/* -ENOENT when the file is not there. */
+static int read_line(const char *name, char *line, size_t size, char err[KS_ERR_LEN])
 {
 	char path[4096];
 	FILE *f;
-	int ret = path_of("routing", path, sizeof(path), err);
+	int ret = path_of(name, path, sizeof(path), err);
 
 	if (ret < 0)
 		return ret;
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? -ENOENT : sys_error(err, "read", path, -errno);
-	ret = fscanf(f, "%x %u", fwmark, table) == 2 ? 0 : sys_error(err, "read", path, -EBADMSG);
+	ret = fgets(line, (int)size, f) ? 0 : sys_error(err, "read", path, -EBADMSG);
 	fclose(f);
 	return ret;
 }
 
-int ks_routing_record_clear(char err[KS_ERR_LEN])
+static int remove_file(const char *name, char err[KS_ERR_LEN])
 {
 	char path[4096];
-	int ret = path_of("routing", path, sizeof(path), err);
+	int ret = path_of(name, path, sizeof(path), err);
 
 	if (ret < 0)
 		return ret;
 	if (unlink(path) < 0 && errno != ENOENT)
 		return sys_error(err, "remove", path, -errno);
+	return 0;
+}
+
+int ks_routing_record_save(uint32_t fwmark, uint32_t table, char err[KS_ERR_LEN])
+{
+	char line[64];
+
+	snprintf(line, sizeof(line), "0x%x %u\n", fwmark, table);
+	return write_line("routing", line, err);
+}
+
+int ks_routing_record_load(uint32_t *fwmark, uint32_t *table, char err[KS_ERR_LEN])
+{
+	char line[64];
+	int ret = read_line("routing", line, sizeof(line), err);
+
+	if (ret < 0)
+		return ret;
+	if (sscanf(line, "%x %u", fwmark, table) != 2)
+		return sys_error(err, "read", "routing", -EBADMSG);
+	return 0;
+}
+
+int ks_routing_record_clear(char err[KS_ERR_LEN])
+{
+	return remove_file("routing", err);
+}
+
+int ks_fingerprint_save(uint64_t hash, unsigned rules, char err[KS_ERR_LEN])
+{
+	char line[64];
+
+	snprintf(line, sizeof(line), "%016llx %u\n", (unsigned long long)hash, rules);
+	return write_line("rules", line, err);
+}
+
+int ks_fingerprint_load(uint64_t *hash, unsigned *rules, char err[KS_ERR_LEN])
+{
+	unsigned long long h;
+	char line[64];
+	int ret = read_line("rules", line, sizeof(line), err);
+
+	if (ret < 0)
+		return ret;
+	if (sscanf(line, "%llx %u", &h, rules) != 2)
+		return sys_error(err, "read", "rules", -EBADMSG);
+	*hash = h;
 	return 0;
 }

@@ -19,6 +19,7 @@ ip netns del "ks-apply-probe-$$"
 NS=ks-apply-$$-$RANDOM
 RUN=$(mktemp -d)
 export KILLSWITCH_RUNDIR=$RUN/run
+export KILLSWITCH_CONFDIR=$RUN/conf
 cleanup() {
 	ip netns del "$NS" 2>/dev/null || true
 	rm -rf "$RUN"
@@ -181,6 +182,28 @@ check "status shows the new list" grep -q '192.0.2.2:51820/udp' <(ks status)
 check "deleting an absent endpoint changes nothing" grep -q '"changed": 0' <(ks endpoint del 198.51.100.99:1 --json)
 set +e; ks endpoint add 'vpn.example.com:51820' 2>/dev/null; rc=$?; set -e
 check "endpoint add refuses hostnames with exit 2" test "$rc" = 2
+
+# status sees rules someone else added, even with the chains whole
+check "status complete before tampering" grep -q '"complete": true' <(ks status --json)
+inns nft insert rule inet killswitch output accept
+check "status sees an inserted rule" grep -q 'rules changed since killswitch applied them' <(ks status --json)
+ks enable --tunnel wg0 >/dev/null 2>&1
+
+# compile takes --state; enable and block refuse it
+check "compile --state blocked has no tunnel accept" bash -c "! $KS compile --tunnel wg0 --state blocked | grep -q 'oifname @tunnels accept'"
+set +e; ks enable --tunnel wg0 --state blocked 2>/dev/null; rc=$?; set -e
+check "enable --state refused with exit 2" test "$rc" = 2
+
+# --persist stores the policy; restore applies it; disable removes it
+check "enable --persist exits 0" ks enable --tunnel wg0 --endpoint 192.0.2.44:51820 --persist
+check "persisted policy written" grep -q 'endpoint 192.0.2.44:51820/udp' "$KILLSWITCH_CONFDIR/policy"
+inns nft delete table inet killswitch
+check "restore exits 0" ks restore
+check "restore brought the persisted policy back" grep -q '192.0.2.44 . udp . 51820' <(table)
+check "disable removes the persisted policy" bash -c "ip netns exec $NS $KS disable && test ! -e $KILLSWITCH_CONFDIR/policy"
+set +e; ks restore 2>/dev/null; rc=$?; set -e
+check "restore with nothing persisted exits 1" test "$rc" = 1
+ks enable --tunnel wg0 >/dev/null 2>&1
 
 # someone else deletes the table: status says so, disable stays idempotent
 inns nft delete table inet killswitch

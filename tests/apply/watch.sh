@@ -9,6 +9,7 @@ KS=$1
 NS=ks-watch-$$-$RANDOM
 RUN=$(mktemp -d)
 export KILLSWITCH_RUNDIR=$RUN/run
+export KILLSWITCH_CGROUP_NAME=ks-watch-$$
 WATCH_PID=
 cleanup() {
 	local rc=$?
@@ -17,6 +18,7 @@ cleanup() {
 		wait "$WATCH_PID" 2>/dev/null || true
 	fi
 	ip netns del "$NS" 2>/dev/null || true
+	find /sys/fs/cgroup -maxdepth 2 -type d -name "$KILLSWITCH_CGROUP_NAME" -exec rmdir {} + 2>/dev/null || true
 	rm -rf "$RUN"
 	exit "$rc"
 }
@@ -30,7 +32,8 @@ check() {
 	if "$@" >/dev/null; then passed=$((passed + 1)); echo "ok   - $what"; else failed=$((failed + 1)); echo "FAIL - $what"; fi
 }
 inns() { ip netns exec "$NS" "$@"; }
-ks() { inns "$KS" "$@"; }
+# nsenter, not ip netns exec: the same view of /sys/fs/cgroup as watch, so both plan split tunnelling alike
+ks() { nsenter --net="/run/netns/$NS" "$KS" "$@"; }
 # wait_for COMMAND...: poll every 2 ms for up to 3 s; prints the milliseconds it took
 wait_for() {
 	local start end

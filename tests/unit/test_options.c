@@ -212,7 +212,7 @@ static void test_messages(void **state)
 		const char *err;
 	} cases[] = {
 		{ { "--bogus" }, "unknown option: '--bogus'" },
-		{ { "--state", "blocked" }, "unknown option: '--state'" },
+		{ { "--state", "maybe" }, "invalid state (enabled or blocked): 'maybe'" },
 		{ { "--tunnel" }, "option needs a value: '--tunnel'" },
 		{ { "--allow-lan=1" }, "option takes no value: '--allow-lan=1'" },
 		{ { "wg0" }, "unexpected argument: 'wg0'" },
@@ -232,7 +232,8 @@ static void test_messages(void **state)
 	}
 }
 
-static void test_state_is_file_only(void **state)
+/* tunnel-addr is file-only; --state is taken and flagged, so enable and block can refuse it. */
+static void test_state_is_flagged(void **state)
 {
 	struct ks_policy policy;
 	struct ks_options opts = { 0 };
@@ -242,8 +243,10 @@ static void test_state_is_file_only(void **state)
 	assert_int_equal(parse(&policy, &opts, ARGS("--tunnel-addr=10.66.1.2"), err), -EINVAL);
 	assert_int_equal(policy.n_tunnel_addrs, 0);
 	ks_policy_free(&policy);
-	assert_int_equal(parse(&policy, &opts, ARGS("--state=blocked"), err), -EINVAL);
-	assert_int_equal(policy.state, KS_STATE_ENABLED);
+	assert_false(opts.state_given);
+	assert_int_equal(parse(&policy, &opts, ARGS("--state=blocked"), err), 0);
+	assert_int_equal(policy.state, KS_STATE_BLOCKED);
+	assert_true(opts.state_given);
 	ks_policy_free(&policy);
 }
 
@@ -670,7 +673,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_messages),
-		cmocka_unit_test(test_state_is_file_only),
+		cmocka_unit_test(test_state_is_flagged),
 		cmocka_unit_test(test_policy_file),
 		cmocka_unit_test(test_policy_file_errors),
 		cmocka_unit_test(test_file_nul_byte),

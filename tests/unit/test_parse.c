@@ -644,7 +644,7 @@ static const struct {
 	{ { "--json=1" }, "--json=1" },
 	{ { "--allow-lan=yes" }, "--allow-lan=yes" },
 	{ { "--allow-lan=" }, "--allow-lan=" },
-	{ { "--state", "blocked" }, "--state" },
+	{ { "--state", "paused" }, "paused" },
 	{ { "--tunnel-addr", "10.66.1.2" }, "--tunnel-addr" },
 	{ { "--bogus" }, "--bogus" },
 	{ { "--TUNNEL", "wg0" }, "--TUNNEL" },

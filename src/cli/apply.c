@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The one path from a policy to the kernel, shared by enable, block,
+ * restore and watch: learn from the running system what the policy cannot
+ * say (tunnel addresses, the split-tunnel mechanism), compile, apply in one
+ * transaction, record.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "killswitch/cgroup.h"
+#include "killswitch/compile.h"
+#include "killswitch/netlink.h"
+#include "killswitch/nft.h"
+#include "killswitch/rundir.h"
+
+/*
+ * Split tunnelling is an extra: without it the kill switch still holds, so
+ * warn and go on with it off. With create, the exclusion cgroup is made
+ * (nft resolves a v2 path when the rule is loaded); without, a v2 plan
+ * whose cgroup does not exist yet is left out rather than printed as text
+ * nft would refuse.
+ */
+static void discover_split(struct ks_policy *policy, bool create)
+{
+	char err[KS_ERR_LEN] = "", path[sizeof(KS_CGROUP_ROOT) + KS_CGROUP_PATH_MAX + 1];
+	int ret;
+
+	policy->split.mode = KS_SPLIT_OFF;
+	if (policy->fwmark_none) {
+		if (create)
+			cli_warn("split tunnelling needs the VPN's fwmark to route around the tunnel: off with '%s'",
+				 "--fwmark none");
+		return;
+	}
+	ret = ks_cgroup_choose(true, &policy->split, err);
+	if (ret == 0 && create)
+		ret = ks_cgroup_prepare(&policy->split, err);
+	if (ret < 0) {
+		/* Nothing to plan with (no cgroups visible) is only worth a word when it was asked for. */
+		if (create || ret == -EINVAL)
+			cli_warn("split tunnelling is unavailable, continuing without it: %s", err);
+		policy->split.mode = KS_SPLIT_OFF;
+		return;
+	}
+	if (!create && policy->split.mode == KS_SPLIT_V2) {
+		snprintf(path, sizeof(path), KS_CGROUP_ROOT "/%s", policy->split.path);
+		if (access(path, F_OK) < 0)
+			policy->split.mode = KS_SPLIT_OFF;
+	}
+}
+
+void cli_policy_discover(struct ks_policy *policy, bool create, bool fresh_addrs)
+{
+	if (fresh_addrs)
+		policy->n_tunnel_addrs = 0;
+	/* Best effort: without the addresses only the CVE-2019-14899 rule is empty. */
+	if (ks_rtnl_tunnel_addrs(policy) < 0)
+		cli_warn("cannot read the tunnel addresses; the anti-spoofing rule stays empty");
+	ks_policy_finalize(policy);
+	discover_split(policy, create);
+}
+
+int cli_apply_locked(struct ks_policy *policy, const char *table, bool fresh_addrs, char err[KS_ERR_LEN])
+{
+	struct ks_buf text = KS_BUF_INIT;
+	char state_err[KS_ERR_LEN] = "";
+	int ret;
+
+	cli_policy_discover(policy, true, fresh_addrs);
+	/* Replies to excluded connections carry the fwmark: rp_filter must route them by it. */
+	ret = cli_sysctl_write("net/ipv4/conf/all/src_valid_mark", "1");
+	if (ret < 0)
+		cli_warn("cannot set net.ipv4.conf.all.src_valid_mark=1 (excluded programs may get no replies): '%s'",
+			 strerror(-ret));
+	ret = ks_compile_transaction(policy, table, &text);
+	if (ret < 0) {
+		snprintf(err, KS_ERR_LEN, "cannot compile the ruleset: '%s'",
+			 ret == -ENOMEM ? strerror(ENOMEM) : "inconsistent policy");
+		goto cleanup;
+	}
+	ret = ks_nft_apply(text.data, table, err);
+	/* Committed but not read back whole: the kernel has it, so status must know the policy. */
+	if (ret == 0 || ret == -ENOTRECOVERABLE) {
+		uint64_t hash;
+		unsigned rules;
+
+		if (ks_state_save(policy, state_err) < 0)
+			cli_warn("%s (the ruleset is applied; status cannot show the policy)", state_err);
+		/* What status compares against to see rules added, removed or replaced since. */
+		if (ret == 0 && (ks_nfnl_rules_fingerprint(table, &hash, &rules) < 0 ||
+				 ks_fingerprint_save(hash, rules, state_err) < 0))
+			cli_warn("cannot record the rules as applied; status cannot see later edits");
+	}
+cleanup:
+	ks_buf_free(&text);
+	return ret;
+}
+
+int cli_apply(struct ks_policy *policy, const struct ks_options *opts)
+{
+	char err[KS_ERR_LEN] = "";
+	const char *table;
+	int lock = -1, ret;
+
+	if (ks_table_name(&table, err) < 0)
+		return cli_error(KS_EXIT_USAGE, "%s", err);
+	ret = cli_require_net_admin(policy->state == KS_STATE_ENABLED ? "enable" : "block");
+	if (ret)
+		return ret;
+	if (ks_lock(&lock, err) < 0)
+		return cli_error(KS_EXIT_SYSTEM, "%s", err);
+	ret = cli_apply_locked(policy, table, false, err);
+	if (ret < 0) {
+		ret = cli_error(KS_EXIT_SYSTEM, "%s", err);
+		goto cleanup;
+	}
+	if (opts->persist && ks_persist_save(policy, err) < 0) {
+		ret = cli_error(KS_EXIT_SYSTEM, "applied, but not persisted for the next boot: %s", err);
+		goto cleanup;
+	}
+	ret = KS_EXIT_OK;
+	if (opts->json) {
+		json_t *obj = json_object();
+
+		json_object_set_new(obj, "applied", json_true());
+		json_object_set_new(obj, "persisted", json_boolean(opts->persist));
+		json_object_set_new(obj, "policy", cli_policy_json(policy));
+		ret = cli_print_json(obj);
+	}
+cleanup:
+	ks_unlock(lock);
+	return ret;
+}

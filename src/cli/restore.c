@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * restore: apply the policy `enable --persist` stored, as killswitch.service
+ * does at boot before any interface is up. Tunnel addresses and the
+ * split-tunnel mechanism are learned afresh: the stored ones may be stale.
+ */
+#include <errno.h>
+
+#include "cli.h"
+#include "killswitch/rundir.h"
+
+int restore_main(int argc, char *argv[])
+{
+	struct ks_options opts = { 0 };
+	struct ks_policy policy;
+	char err[KS_ERR_LEN] = "";
+	const char *table;
+	int lock = -1, ret;
+
+	ks_policy_init(&policy);
+	ret = cli_parse_json_only(argc, argv, &opts);
+	if (ret)
+		goto cleanup;
+	if (ks_table_name(&table, err) < 0) {
+		ret = cli_error(KS_EXIT_USAGE, "%s", err);
+		goto cleanup;
+	}
+	ret = cli_require_net_admin(argv[0]);
+	if (ret)
+		goto cleanup;
+	ret = ks_persist_load(&policy, err);
+	if (ret == -ENOENT) {
+		ret = cli_error(KS_EXIT_SYSTEM, "no persisted policy (enable --persist stores one): '%s/policy'",
+				ks_confdir());
+		goto cleanup;
+	}
+	if (ret < 0) {
+		ret = cli_error(ret == -EINVAL ? KS_EXIT_USAGE : KS_EXIT_SYSTEM, "%s", err);
+		goto cleanup;
+	}
+	if (ks_lock(&lock, err) < 0) {
+		ret = cli_error(KS_EXIT_SYSTEM, "%s", err);
+		goto cleanup;
+	}
+	ret = cli_apply_locked(&policy, table, true, err);
+	if (ret < 0) {
+		ret = cli_error(KS_EXIT_SYSTEM, "%s", err);
+		goto cleanup;
+	}
+	ret = KS_EXIT_OK;
+	if (opts.json) {
+		json_t *obj = json_object();
+
+		json_object_set_new(obj, "applied", json_true());
+		json_object_set_new(obj, "policy", cli_policy_json(&policy));
+		ret = cli_print_json(obj);
+	}
+cleanup:
+	ks_unlock(lock);
+	ks_policy_free(&policy);
+	return ret;
+}
