@@ -2,6 +2,8 @@
 #ifndef KILLSWITCH_NETLINK_H
 #define KILLSWITCH_NETLINK_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "killswitch/policy.h"
@@ -54,6 +56,14 @@ int ks_nfnl_classify(const void *msg, size_t len, const char *table, struct ks_n
  * no rule was added, removed or replaced in between.
  */
 int ks_nfnl_rules_fingerprint(const char *table, uint64_t *hash, unsigned *rules);
+
+struct ks_nfnl_counter {
+	bool present;
+	uint64_t packets, bytes;
+};
+
+/* The named counters names[0..n) of table inet TABLE, fetched without the set elements. */
+int ks_nfnl_counters(const char *table, const char *const *names, size_t n, struct ks_nfnl_counter *out);
 
 struct ks_nfnl_monitor;
 /* Subscribes to NFNLGRP_NFTABLES with a large receive buffer. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "killswitch/netlink.h"
 #include "killswitch/nft.h"
 #include "killswitch/parse.h"
 
@@ -119,35 +120,25 @@ cleanup:
 	return 0;
 }
 
-static int read_counters(struct nft_ctx *nft, const char *table, struct ks_nft_status *status, char err[KS_ERR_LEN])
+/* Through nfnetlink: libnftables would fetch every set element to list four counters. */
+static int read_counters(const char *table, struct ks_nft_status *status, char err[KS_ERR_LEN])
 {
-	char cmd[96];
-	json_t *root, *items, *item;
-	size_t i;
-	int ret = 0;
+	struct ks_nfnl_counter counters[KS_COUNTER_MAX];
+	int ret = ks_nfnl_counters(table, ks_counter_names, KS_COUNTER_MAX, counters);
 
-	snprintf(cmd, sizeof(cmd), "list counters table inet %s", table);
-	root = list_json(nft, cmd, &ret, err);
-	if (!root)
+	if (ret < 0) {
+		snprintf(err, KS_ERR_LEN, "cannot read the counters: '%s'", strerror(-ret));
 		return ret;
-	items = json_object_get(root, "nftables");
-	json_array_foreach(items, i, item) {
-		json_t *counter = json_object_get(item, "counter");
-		const char *name = json_string_value(json_object_get(counter, "name"));
-
-		for (unsigned c = 0; name && c < KS_COUNTER_MAX; c++) {
-			if (strcmp(name, ks_counter_names[c]))
-				continue;
-			status->counters[c].present = true;
-			status->counters[c].packets = (uint64_t)json_integer_value(json_object_get(counter, "packets"));
-			status->counters[c].bytes = (uint64_t)json_integer_value(json_object_get(counter, "bytes"));
-		}
 	}
-	json_decref(root);
+	for (unsigned c = 0; c < KS_COUNTER_MAX; c++) {
+		status->counters[c].present = counters[c].present;
+		status->counters[c].packets = counters[c].packets;
+		status->counters[c].bytes = counters[c].bytes;
+	}
 	return 0;
 }
 
-/* Listing the counters makes libnftables fetch every set element; apply skips it. */
+/* Apply needs only the chains; status also reads the counters. */
 static int read_status(const char *table, bool with_counters, struct ks_nft_status *status, char err[KS_ERR_LEN])
 {
 	struct nft_ctx *nft;
@@ -160,7 +151,7 @@ static int read_status(const char *table, bool with_counters, struct ks_nft_stat
 	ret = check_chains(nft, table, status, err);
 	if (ret < 0 || !status->active || !with_counters)
 		goto cleanup;
-	ret = read_counters(nft, table, status, err);
+	ret = read_counters(table, status, err);
 cleanup:
 	nft_ctx_free(nft);
 	return ret;

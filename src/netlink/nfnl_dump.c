@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Reads our table's rules and counters straight from nfnetlink. To list a
+ * chain or a counter, libnftables fetches every set element first (a
+ * quarter second at 10,000 endpoints, seconds at 100,000); these dumps
+ * fetch only what they read.
+ */
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+/* glibc's before the kernel's: it tells linux/in.h which structs it already has. */
+#include <netinet/in.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <string.h>
+#include <time.h>
+
+#include "killswitch/netlink.h"
+
+struct fingerprint {
+	uint64_t hash;
+	unsigned rules;
+};
+
+static void fnv1a(uint64_t *hash, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++) {
+		*hash ^= p[i];
+		*hash *= 0x100000001b3ull;
+	}
+}
+
+static int rule_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (mnl_attr_type_valid(attr, NFTA_RULE_MAX) < 0)
+		return MNL_CB_OK;
+	if ((type == NFTA_RULE_CHAIN && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0) ||
+	    (type == NFTA_RULE_HANDLE && mnl_attr_validate(attr, MNL_TYPE_U64) < 0))
+		return MNL_CB_ERROR;
+	tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[NFTA_RULE_MAX + 1] = { 0 };
+	struct fingerprint *fp = data;
+	const char *chain;
+	uint64_t handle;
+
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), rule_attr_cb, tb) < 0)
+		return MNL_CB_ERROR;
+	if (!tb[NFTA_RULE_CHAIN] || !tb[NFTA_RULE_HANDLE])
+		return MNL_CB_OK;
+	chain = mnl_attr_get_str(tb[NFTA_RULE_CHAIN]);
+	handle = mnl_attr_get_u64(tb[NFTA_RULE_HANDLE]);
+	fnv1a(&fp->hash, chain, strlen(chain) + 1);
+	fnv1a(&fp->hash, &handle, sizeof(handle));
+	fp->rules++;
+	return MNL_CB_OK;
+}
+
+/* Dumps messages of type (NFT_MSG_GET*) for table inet TABLE through cb. */
+static int dump(uint16_t type, uint16_t table_attr, const char *table, mnl_cb_t cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl;
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfg;
+	unsigned portid, seq = (unsigned)time(NULL);
+	int ret;
+
+	nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		goto cleanup;
+	}
+	portid = mnl_socket_get_portid(nl);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = NFPROTO_INET;
+	nfg->version = NFNETLINK_V0;
+	mnl_attr_put_strz(nlh, table_attr, table);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		ret = -errno;
+		goto cleanup;
+	}
+	do {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+
+		if (n < 0) {
+			ret = -errno;
+			goto cleanup;
+		}
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
+	} while (ret > MNL_CB_STOP);
+	ret = ret < 0 ? -errno : 0;
+cleanup:
+	mnl_socket_close(nl);
+	return ret;
+}
+
+int ks_nfnl_rules_fingerprint(const char *table, uint64_t *hash, unsigned *rules)
+{
+	struct fingerprint fp = { .hash = 0xcbf29ce484222325ull };
+	int ret = dump(NFT_MSG_GETRULE, NFTA_RULE_TABLE, table, rule_cb, &fp);
+
+	if (ret < 0)
+		return ret;
+	*hash = fp.hash;
+	*rules = fp.rules;
+	return 0;
+}
+
+struct counters {
+	const char *const *names;
+	size_t n;
+	struct ks_nfnl_counter *out;
+};
+
+static int obj_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (mnl_attr_type_valid(attr, NFTA_OBJ_MAX) < 0)
+		return MNL_CB_OK;
+	if ((type == NFTA_OBJ_NAME && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0) ||
+	    (type == NFTA_OBJ_TYPE && mnl_attr_validate(attr, MNL_TYPE_U32) < 0) ||
+	    (type == NFTA_OBJ_DATA && mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0))
+		return MNL_CB_ERROR;
+	tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int counter_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (mnl_attr_type_valid(attr, NFTA_COUNTER_MAX) < 0)
+		return MNL_CB_OK;
+	if ((type == NFTA_COUNTER_BYTES || type == NFTA_COUNTER_PACKETS) && mnl_attr_validate(attr, MNL_TYPE_U64) < 0)
+		return MNL_CB_ERROR;
+	tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int obj_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[NFTA_OBJ_MAX + 1] = { 0 }, *ctb[NFTA_COUNTER_MAX + 1] = { 0 };
+	struct counters *c = data;
+	const char *name;
+
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), obj_attr_cb, tb) < 0)
+		return MNL_CB_ERROR;
+	if (!tb[NFTA_OBJ_NAME] || !tb[NFTA_OBJ_TYPE] || !tb[NFTA_OBJ_DATA] ||
+	    ntohl(mnl_attr_get_u32(tb[NFTA_OBJ_TYPE])) != NFT_OBJECT_COUNTER)
+		return MNL_CB_OK;
+	if (mnl_attr_parse_nested(tb[NFTA_OBJ_DATA], counter_attr_cb, ctb) < 0)
+		return MNL_CB_ERROR;
+	name = mnl_attr_get_str(tb[NFTA_OBJ_NAME]);
+	for (size_t i = 0; i < c->n; i++) {
+		if (strcmp(name, c->names[i]))
+			continue;
+		c->out[i].present = true;
+		if (ctb[NFTA_COUNTER_PACKETS])
+			c->out[i].packets = be64toh(mnl_attr_get_u64(ctb[NFTA_COUNTER_PACKETS]));
+		if (ctb[NFTA_COUNTER_BYTES])
+			c->out[i].bytes = be64toh(mnl_attr_get_u64(ctb[NFTA_COUNTER_BYTES]));
+	}
+	return MNL_CB_OK;
+}
+
+int ks_nfnl_counters(const char *table, const char *const *names, size_t n, struct ks_nfnl_counter *out)
+{
+	struct counters c = { .names = names, .n = n, .out = out };
+
+	memset(out, 0, n * sizeof(*out));
+	return dump(NFT_MSG_GETOBJ, NFTA_OBJ_TABLE, table, obj_cb, &c);
+}
