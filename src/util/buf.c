@@ -35,21 +35,27 @@ nomem:
 
 void ks_buf_printf(struct ks_buf *buf, const char *fmt, ...)
 {
+	size_t avail = buf->cap > buf->len ? buf->cap - buf->len : 0;
 	va_list ap;
 	int n;
 
+	if (buf->err)
+		return;
+	/* One pass when it fits (nearly always): the compiler prints a line per set element. */
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(avail ? buf->data + buf->len : NULL, avail, fmt, ap);
 	va_end(ap);
 	if (n < 0) {
 		buf->err = -EINVAL;
 		return;
 	}
-	if (reserve(buf, (size_t)n) < 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	if ((size_t)n >= avail) {
+		if (reserve(buf, (size_t)n) < 0)
+			return;
+		va_start(ap, fmt);
+		vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	buf->len += (size_t)n;
 }
 
