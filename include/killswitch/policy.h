@@ -11,6 +11,7 @@
 #define KS_DEFAULT_FWMARK 0xca6cu /* 51820, as wg-quick sets it */
 #define KS_TABLE_NAME "killswitch"
 #define KS_DEFAULT_CT_MARK 0x4b53u	/* "KS": connections of excluded programs */
+#define KS_REJECT_CT_MARK 0x4b52u	/* "KR": connections the forward chain refused */
 #define KS_DEFAULT_CLASSID 0x4b530001u /* net_cls classid of the exclusion cgroup */
 #define KS_CGROUP_PATH_MAX 128
 

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -30,6 +31,13 @@ static void discover_split(struct ks_policy *policy, bool create)
 	int ret;
 
 	policy->split.mode = KS_SPLIT_OFF;
+	/*
+	 * compile leaves the split-tunnel rules out unless asked: they depend on
+	 * this host's cgroups, and text naming a v2 path fails nft -c wherever
+	 * that cgroup is not visible (another host, a namespace from ip netns exec).
+	 */
+	if (!create && !getenv("KILLSWITCH_SPLIT_TUNNEL"))
+		return;
 	if (policy->fwmark_none) {
 		if (create)
 			cli_warn("split tunnelling needs the VPN's fwmark to route around the tunnel: off with '%s'",

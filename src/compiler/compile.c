@@ -34,7 +34,8 @@ struct compiler {
 	const struct ks_policy *p;
 	struct ks_buf *out;
 	bool enabled;
-	bool lan4, lan6; /* the LAN sets hold something */
+	bool lan4, lan6;	 /* the LAN sets hold something */
+	bool vouched4, vouched6; /* the user gave --lan ranges of that family */
 	char mark[32]; /* "meta mark 0x... " or "" with --fwmark none */
 	/* Split tunnelling: the match for excluded sockets, "" when off. */
 	char excluded[KS_CGROUP_PATH_MAX + 48];
@@ -178,6 +179,8 @@ static void declarations(struct compiler *c)
 	set_addrs(c, "resolvers6", AF_INET6, p->resolvers, p->n_resolvers);
 	set_ranges(c, "lan4", AF_INET, lan4_fixed, N(lan4_fixed), p->allow_lan, true);
 	set_ranges(c, "lan6", AF_INET6, lan6_fixed, N(lan6_fixed), p->allow_lan, true);
+	set_ranges(c, "lan_vouched4", AF_INET, NULL, 0, false, true);
+	set_ranges(c, "lan_vouched6", AF_INET6, NULL, 0, false, true);
 	set_ranges(c, "lan_mcast4", AF_INET, mcast4_fixed, N(mcast4_fixed), p->allow_lan, false);
 	set_ranges(c, "lan_mcast6", AF_INET6, mcast6_fixed, N(mcast6_fixed), p->allow_lan, false);
 }
@@ -228,18 +231,30 @@ static void dns_rules(struct compiler *c, const char *dir)
 		ks_buf_printf(c->out, "\t\t%s @tunnels ip daddr @resolvers4 meta l4proto { tcp, udp } th dport 53 accept\n", dir);
 		ks_buf_printf(c->out, "\t\t%s @tunnels ip6 daddr @resolvers6 meta l4proto { tcp, udp } th dport 53 accept\n", dir);
 	}
-	/* A resolver on the LAN works only when it was named with --dns and the LAN is allowed. */
-	if (c->lan4)
-		ks_buf_printf(c->out, "\t\t%s != @tunnels ip daddr @resolvers4 ip daddr @lan4 meta l4proto { tcp, udp } th dport 53 accept\n", dir);
-	if (c->lan6)
-		ks_buf_printf(c->out, "\t\t%s != @tunnels ip6 daddr @resolvers6 ip6 daddr @lan6 meta l4proto { tcp, udp } th dport 53 accept\n", dir);
+	/*
+	 * A resolver outside the tunnel only inside a range the user vouched for
+	 * with --lan. The fixed --allow-lan ranges hold VPN resolvers too (10.64.0.1),
+	 * and a rogue DHCP server can route or put them on-link: TunnelVision.
+	 */
+	if (c->vouched4)
+		ks_buf_printf(c->out, "\t\t%s != @tunnels ip daddr @resolvers4 ip daddr @lan_vouched4 meta l4proto { tcp, udp } th dport 53 accept\n", dir);
+	if (c->vouched6)
+		ks_buf_printf(c->out, "\t\t%s != @tunnels ip6 daddr @resolvers6 ip6 daddr @lan_vouched6 meta l4proto { tcp, udp } th dport 53 accept\n", dir);
 	ks_buf_puts(c->out, "\t\tmeta l4proto { tcp, udp } th dport { 53, 853 } counter name blocked_dns reject\n");
 }
 
-static void final_reject(struct compiler *c, const char *counter)
+/*
+ * Apps fail fast instead of hanging. The forward chain's resets and errors
+ * leave through the output chain: the ct mark lets them pass there.
+ */
+static void final_reject(struct compiler *c, const char *counter, bool forwarded)
 {
-	ks_buf_printf(c->out, "\t\tmeta l4proto tcp counter name %s reject with tcp reset\n", counter);
-	ks_buf_printf(c->out, "\t\tcounter name %s reject with icmpx admin-prohibited\n", counter);
+	char mark[32] = "";
+
+	if (forwarded)
+		snprintf(mark, sizeof(mark), "ct mark set 0x%x ", KS_REJECT_CT_MARK);
+	ks_buf_printf(c->out, "\t\tmeta l4proto tcp counter name %s %sreject with tcp reset\n", counter, mark);
+	ks_buf_printf(c->out, "\t\tcounter name %s %sreject with icmpx admin-prohibited\n", counter, mark);
 	ks_buf_puts(c->out, "\t}\n");
 }
 
@@ -251,8 +266,11 @@ static void chain_output(struct compiler *c)
 	rule(c, "udp sport 68 ip daddr 255.255.255.255 udp dport 67 accept");
 	rule(c, "ip6 saddr fe80::/10 udp sport 546 ip6 daddr { ff02::1:2, ff05::1:3 } udp dport 547 accept");
 	rule(c, "ip6 daddr ff02::2 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept");
-	rule(c, "ip6 daddr { fe80::/10, ff02::1:ff00:0/104 } icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } "
-		"ip6 hoplimit 255 accept");
+	/* Any destination: a neighbour that solicits from its global address gets its answer there. */
+	rule(c, "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept");
+	/* The resets and ICMP errors the forward chain sends back to forwarded senders. */
+	ks_buf_printf(c->out, "\t\tct mark 0x%x tcp flags & rst == rst accept\n", KS_REJECT_CT_MARK);
+	ks_buf_printf(c->out, "\t\tct mark 0x%x meta l4proto { icmp, ipv6-icmp } accept\n", KS_REJECT_CT_MARK);
 	/* Endpoints only for the VPN's own socket (TunnelCrack ServerIP). */
 	ks_buf_printf(c->out, "\t\t%sip daddr . meta l4proto . th dport @endpoints4 accept\n", c->mark);
 	ks_buf_printf(c->out, "\t\t%sip6 daddr . meta l4proto . th dport @endpoints6 accept\n", c->mark);
@@ -269,7 +287,7 @@ static void chain_output(struct compiler *c)
 	}
 	if (c->p->ipv6 == KS_IPV6_ALLOW)
 		rule(c, "meta nfproto ipv6 accept");
-	final_reject(c, "blocked_out");
+	final_reject(c, "blocked_out", false);
 }
 
 static void chain_input(struct compiler *c)
@@ -315,7 +333,7 @@ static void chain_forward(struct compiler *c)
 		rule(c, "iifname != @tunnels oifname != @tunnels ip6 saddr @lan6 ip6 daddr @lan6 accept");
 	if (c->p->ipv6 == KS_IPV6_ALLOW)
 		rule(c, "meta nfproto ipv6 accept");
-	final_reject(c, "blocked_fwd");
+	final_reject(c, "blocked_fwd", true);
 }
 
 static void chain_split_tunnel(struct compiler *c)
@@ -381,6 +399,8 @@ int ks_compile(const struct ks_policy *policy, const char *table, struct ks_buf 
 	c.enabled = policy->state == KS_STATE_ENABLED;
 	c.lan4 = policy->allow_lan || lan_has_family(policy, AF_INET);
 	c.lan6 = policy->allow_lan || lan_has_family(policy, AF_INET6);
+	c.vouched4 = lan_has_family(policy, AF_INET);
+	c.vouched6 = lan_has_family(policy, AF_INET6);
 	if (!policy->fwmark_none)
 		snprintf(c.mark, sizeof(c.mark), "meta mark 0x%x ", policy->fwmark);
 	if (excluded_match(&c) < 0)

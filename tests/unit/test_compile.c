@@ -113,7 +113,7 @@ static void test_output_order(void **state)
 		"meta mark 0xca6c ip6 daddr . meta l4proto . th dport @endpoints6 accept",
 		"oifname @tunnels ip daddr @resolvers4 meta l4proto { tcp, udp } th dport 53 accept",
 		"oifname @tunnels ip6 daddr @resolvers6 meta l4proto { tcp, udp } th dport 53 accept",
-		"oifname != @tunnels ip daddr @resolvers4 ip daddr @lan4 meta l4proto { tcp, udp } th dport 53 accept",
+		"oifname != @tunnels ip daddr @resolvers4 ip daddr @lan_vouched4 meta l4proto { tcp, udp } th dport 53 accept",
 		"meta l4proto { tcp, udp } th dport { 53, 853 } counter name blocked_dns reject",
 		"oifname @tunnels accept",
 		"oifname != @tunnels ip daddr @lan4 accept",
@@ -164,7 +164,7 @@ static void test_forward_order(void **state)
 		"oifname @tunnels accept",
 		"iifname @tunnels ct state established,related accept",
 		"iifname != @tunnels oifname != @tunnels ip saddr @lan4 ip daddr @lan4 accept",
-		"counter name blocked_fwd reject with icmpx admin-prohibited",
+		"counter name blocked_fwd ct mark set 0x4b52 reject with icmpx admin-prohibited",
 	};
 	char *text = compile_args(ARGS(FULL_ARGS), KS_STATE_ENABLED);
 	char *body = chain(text, "forward");
@@ -513,7 +513,7 @@ static const char *const vocabulary[] = {
 	"masquerade",
 };
 static const char *const set_names[] = {
-	"tunnels",    "tunnel_addrs4", "tunnel_addrs6", "endpoints4", "endpoints6", "endpoint_addrs4", "endpoint_addrs6", "original", "related", "invalid", "resolvers4",
+	"tunnels",    "tunnel_addrs4", "tunnel_addrs6", "endpoints4", "endpoints6", "endpoint_addrs4", "endpoint_addrs6", "original", "related", "invalid", "lan_vouched4", "lan_vouched6", "flags", "rst", "&", "==", "icmp", "ipv6-icmp", "resolvers4",
 	"resolvers6", "lan4",	       "lan6",		"lan_mcast4", "lan_mcast6",
 };
 
@@ -711,9 +711,10 @@ static void test_split_needs_fwmark(void **state)
 	char *v1 = compile_split(KS_SPLIT_V1, "", 0, true);
 
 	(void)state;
-	assert_null(strstr(off, "ct mark"));
+	/* No split-tunnel ct mark (0x4b52 marks the forward chain's rejects: not an exclusion). */
+	assert_null(strstr(off, "ct mark 0x4b53"));
 	assert_null(strstr(off, "cgroup"));
-	assert_null(strstr(v1, "ct mark"));
+	assert_null(strstr(v1, "ct mark 0x4b53"));
 	assert_null(strstr(v1, "cgroup"));
 	free(off);
 	free(v1);
