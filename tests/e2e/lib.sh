@@ -1,0 +1,685 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
+#
+# The leak lab: topology, oracles, probe helpers and teardown, sourced by every tests/e2e/*.sh.
+#
+#   client ns (C)                           isp ns (I): router, "internet", resolver, VPN server
+#   phy0 192.168.77.2/24 fd77::2/64  <-veth->  isp0 192.168.77.1 (.3 LAN host, .66 attacker)
+#        2001:db8:77::2/64                          fd77::1 (::3, ::66) fe80::1 2001:db8:77::1
+#   WGC  10.66.0.2/32 fd66::2/128    ~~wg~~>    WGS 10.66.0.1/24 fd66::1/64, listens 203.0.113.1:51820
+#   ctr0 10.99.0.1/24 fd99::1/64                lo: 198.51.100.10 .53, 203.0.113.1 .10
+#        |                                      isp0: 2001:db8:100::10 ::53 (/128)
+#   container ns (N): eth0 10.99.0.2/24 fd99::2/64, forwarded (and masqueraded) by the client
+#
+# The oracle is on the ISP side of the physical link: a netdev ingress counter on isp0 that counts
+# every packet from the client except WireGuard messages to the endpoint, ARP and ICMPv6 ND/MLD.
+# A second counter (the tunnel oracle) counts what comes out of the VPN server's interface, for
+# the probes whose leak would go *through* the tunnel (DNS to other resolvers, forwarded DNS).
+#
+# Nothing here touches the host's own firewall, routes or sysctls: every command that changes
+# network state runs inside one of the lab's namespaces.
+
+set -Eeuo pipefail
+trap '[[ $- != *e* ]] || printf "FATAL: %s failed (%s line %s)\n" "$BASH_COMMAND" "${BASH_SOURCE[0]##*/}" "$LINENO" >&2' ERR
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LABNET=$E2E_DIR/labnet.py
+if [[ -z ${PYTHON:-} ]]; then
+	if [[ -x /usr/bin/python3 ]]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+fi
+
+# Addresses (documentation and private ranges only; nothing here is reachable from the host).
+GW4=192.168.77.1 C4=192.168.77.2 LANHOST4=192.168.77.3 ATTACKER4=192.168.77.66
+GW6LL=fe80::1 C6=2001:db8:77::2 CULA6=fd77::2 LANHOST6=fd77::3 ATTACKER6=fd77::66
+NET4=198.51.100.10 NET4B=203.0.113.10 RESOLVER4=198.51.100.53
+NET6=2001:db8:100::10 RESOLVER6=2001:db8:100::53
+EP4=203.0.113.1 EP_PORT=51820 ENDPOINT=203.0.113.1:51820
+TUN4=10.66.0.2 TUN6=fd66::2 VPNDNS4=10.66.0.1 VPNDNS6=fd66::1
+CTR4=10.99.0.2 CTR6=fd99::2
+FWMARK=0xca6c RT_TABLE=51820
+
+LAB_FAILS=0 LAB_PROBES=0 LAB_CONTROLS=0 LAB_OK=0
+
+log() { printf '# %s\n' "$*" >&2; }
+die() {
+	printf 'FATAL: %s\n' "$*" >&2
+	exit 1
+}
+skip() {
+	printf 'SKIP: %s\n' "$*"
+	exit 77
+}
+
+# ---- setup and teardown --------------------------------------------------------------------
+
+# lab_init NAME: check the prerequisites (exit 77 when this machine cannot run the lab), pick
+# unique names and install the teardown trap.
+lab_init() {
+	LAB_NAME=$1
+	[[ $(id -u) -eq 0 ]] || skip "$LAB_NAME needs root (network namespaces, nftables, wireguard-go)"
+	[[ -n ${KILLSWITCH:-} ]] || die "set KILLSWITCH to the killswitch binary"
+	[[ -x $KILLSWITCH ]] || die "KILLSWITCH=$KILLSWITCH is not executable"
+	KILLSWITCH=$(readlink -f "$KILLSWITCH")
+	local tool
+	for tool in ip nft wg wireguard-go ping sysctl "$PYTHON"; do
+		command -v "$tool" >/dev/null || skip "$LAB_NAME needs '$tool' (run demo.sh or install the packages in tests/e2e/README.md)"
+	done
+	[[ -c /dev/net/tun ]] || skip "$LAB_NAME needs /dev/net/tun for wireguard-go"
+	ip netns add "kse-probe-$$" 2>/dev/null || skip "$LAB_NAME cannot create network namespaces here"
+	ip netns del "kse-probe-$$"
+
+	lab_reap_stale
+	for _ in 1 2 3 4 5 6 7 8; do
+		LAB_ID=$(printf '%04x' $(((RANDOM << 3 ^ $$ ^ RANDOM) & 0xffff)))
+		[[ -e /run/netns/kse-$LAB_ID-c || -e /var/run/wireguard/kse${LAB_ID}c.sock ]] || break
+	done
+	NS_C=kse-$LAB_ID-c NS_I=kse-$LAB_ID-i NS_N=kse-$LAB_ID-n
+	# shellcheck disable=SC2034 # WGQ: wg-quick's interface (wgquick.sh)
+	WGC=kse${LAB_ID}c WGS=kse${LAB_ID}s WGQ=kse${LAB_ID}q
+	LAB_TMP=$(mktemp -d "/tmp/ks-e2e.$LAB_ID.XXXXXX")
+	proc_id $$ >"$LAB_TMP/owner"
+	echo "$LAB_ID" >"$LAB_TMP/id"
+	mkdir -m 0700 "$LAB_TMP/run" "$LAB_TMP/conf"
+	trap lab_teardown EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	LAB_T0=$SECONDS
+	log "$LAB_NAME: lab $LAB_ID in $LAB_TMP (namespaces $NS_C $NS_I $NS_N)"
+}
+
+# lab_require CMD...: skip (77) with the reason when a tool this test needs is missing.
+lab_require() {
+	local tool
+	for tool; do
+		command -v "$tool" >/dev/null || skip "$LAB_NAME needs '$tool' (see tests/e2e/README.md for the packages)"
+	done
+	if [[ " $* " == *" busybox "* ]]; then
+		busybox --list | grep -qx udhcpc || skip "$LAB_NAME needs busybox with the udhcpc applet"
+	fi
+}
+
+# Remove every resource of lab ID (namespaces, their processes, wireguard sockets).
+lab_destroy_id() {
+	local id=$1 ns pid pids wg
+	for ns in "kse-$id-c" "kse-$id-n" "kse-$id-i"; do
+		[[ -e /run/netns/$ns ]] || continue
+		# Every process inside the lab's namespaces is the lab's: wireguard-go (also the one
+		# wg-quick daemonized), dnsmasq, udhcpc, the services and the probes.
+		for _ in 1 2 3; do
+			pids=$(ip netns pids "$ns" 2>/dev/null || true)
+			[[ -n $pids ]] || break
+			# shellcheck disable=SC2086
+			kill $pids 2>/dev/null || true
+			sleep 0.2
+		done
+		pids=$(ip netns pids "$ns" 2>/dev/null || true)
+		# shellcheck disable=SC2086
+		[[ -z $pids ]] || kill -KILL $pids 2>/dev/null || true
+		# Delete the tun devices before the namespace: they must never end up anywhere else.
+		for wg in "kse${id}c" "kse${id}s" "kse${id}q"; do
+			ip -n "$ns" link del "$wg" 2>/dev/null || true
+		done
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	for wg in "kse${id}c" "kse${id}s" "kse${id}q"; do
+		rm -f "/var/run/wireguard/$wg.sock"
+	done
+}
+
+# proc_id PID: "PID STARTTIME" of a live (not zombie) process, nothing otherwise. The start time
+# tells a recycled PID from the original.
+proc_id() {
+	local stat rest
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	rest=${stat##*) }
+	# shellcheck disable=SC2086
+	set -- $rest
+	[[ $1 != Z ]] && printf '%s %s\n' "${stat%% *}" "${20}"
+	return 0
+}
+
+# Labs whose owner died without running its trap (a ctest timeout sends SIGKILL).
+lab_reap_stale() {
+	local dir owner id
+	for dir in /tmp/ks-e2e.*; do
+		[[ -f $dir/owner && -f $dir/id ]] || continue
+		owner=$(<"$dir/owner") id=$(<"$dir/id")
+		[[ $owner =~ ^[0-9]+\ [0-9]+$ && $id =~ ^[0-9a-f]{4}$ ]] || continue
+		[[ $(proc_id "${owner%% *}") == "$owner" ]] && continue
+		log "reaping the stale lab $id (its owner, PID ${owner%% *}, is gone)"
+		lab_destroy_id "$id"
+		rm -rf "$dir"
+	done
+}
+
+lab_teardown() {
+	local rc=$? pid
+	trap - EXIT INT TERM ERR
+	set +e
+	# Our own background jobs (still running, so their PIDs are still theirs).
+	for pid in $(jobs -p); do
+		kill "$pid" 2>/dev/null
+	done
+	if [[ -n ${LAB_ID:-} ]]; then
+		if [[ $rc -ne 0 && $rc -ne 77 && -n ${LAB_TMP:-} && -d $LAB_TMP ]]; then
+			lab_dump_state >"$LAB_TMP/state-at-exit.txt" 2>&1
+		fi
+		lab_destroy_id "$LAB_ID"
+	fi
+	wait 2>/dev/null
+	if [[ -n ${LAB_TMP:-} && -d $LAB_TMP ]]; then
+		if [[ $rc -ne 0 && $rc -ne 77 ]]; then
+			log "logs kept in $LAB_TMP"
+			rm -f "$LAB_TMP/owner"
+		elif [[ -z ${KS_E2E_KEEP:-} ]]; then
+			rm -rf "$LAB_TMP"
+		fi
+	fi
+	[[ -n ${LAB_ID:-} ]] && log "$LAB_NAME: torn down after $((SECONDS - LAB_T0))s"
+	exit "$rc"
+}
+
+lab_dump_state() {
+	echo "== killswitch status"
+	ks status 2>&1
+	echo "== client ruleset"
+	inc nft list ruleset 2>&1
+	echo "== client routes"
+	inc ip -4 rule; inc ip -6 rule; inc ip -4 route show table all; inc ip -6 route show table all
+	echo "== isp ruleset"
+	ini nft list ruleset 2>&1
+	echo "== wg"
+	inc wg show 2>&1; ini wg show 2>&1
+}
+
+inc() { ip netns exec "$NS_C" "$@"; }
+ini() { ip netns exec "$NS_I" "$@"; }
+inn() { ip netns exec "$NS_N" "$@"; }
+labnet_c() { inc "$PYTHON" -S "$LABNET" "$@"; }
+labnet_i() { ini "$PYTHON" -S "$LABNET" "$@"; }
+labnet_n() { inn "$PYTHON" -S "$LABNET" "$@"; }
+
+# bg NAME CMD...: a background process of the lab (logged, killed at teardown).
+bg() {
+	local name=$1
+	shift
+	"$@" >"$LAB_TMP/$name.log" 2>&1 &
+}
+
+wait_for() { # wait_for SECONDS CMD...: poll until CMD succeeds
+	local end=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		((SECONDS < end)) || return 1
+		sleep 0.05
+	done
+}
+
+# ns_base NS: a fresh namespace with its kernel defaults, plus no DAD (addresses usable at once)
+# and no router advertisements.
+ns_base() {
+	local ns=$1
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+		net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
+}
+
+start_wireguard() { # start_wireguard NS IFNAME
+	bg "wireguard-go-$2" ip netns exec "$1" env WG_PROCESS_FOREGROUND=1 LOG_LEVEL=error wireguard-go "$2"
+	wait_for 10 test -S "/var/run/wireguard/$2.sock" || die "wireguard-go $2 did not start"
+	wait_for 5 ip -n "$1" link show "$2" || die "wireguard-go $2 has no interface"
+}
+
+# lab_up [--no-client-wg]: build the whole topology, start the services, the VPN server and the
+# oracles; then (unless told otherwise) the client's WireGuard interface with wg-quick-style
+# policy routing, and wait for its first handshake.
+lab_up() {
+	local client_wg=1
+	[[ ${1:-} == --no-client-wg ]] && client_wg=0
+	ns_base "$NS_C"
+	ns_base "$NS_I"
+	ns_base "$NS_N"
+
+	ip link add phy0 netns "$NS_C" type veth peer name isp0 netns "$NS_I"
+	ip link add ctr0 netns "$NS_C" type veth peer name eth0 netns "$NS_N"
+
+	# ISP side: the home router, a LAN host and an attacker on the LAN, "the internet" behind it.
+	ini ip addr add $GW4/24 dev isp0
+	ini ip addr add $LANHOST4/24 dev isp0
+	ini ip addr add $ATTACKER4/24 dev isp0
+	ini ip addr add $GW6LL/64 dev isp0 nodad
+	ini ip addr add fd77::1/64 dev isp0 nodad
+	ini ip addr add $LANHOST6/64 dev isp0 nodad
+	ini ip addr add $ATTACKER6/64 dev isp0 nodad
+	ini ip addr add 2001:db8:77::1/64 dev isp0 nodad
+	# IPv6 "internet" hosts sit on isp0 so they answer neighbour solicitations (TunnelCrack LocalNet).
+	ini ip addr add $NET6/128 dev isp0 nodad
+	ini ip addr add $RESOLVER6/128 dev isp0 nodad
+	ini ip link set isp0 up
+	local a
+	for a in $NET4 $NET4B $RESOLVER4 $EP4; do ini ip addr add "$a/32" dev lo; done
+	# The attacker of CVE-2019-14899 sends to the client's tunnel addresses over the LAN.
+	ini ip -4 rule add from $ATTACKER4 lookup 166 pref 100
+	ini ip -4 route add 10.66.0.0/24 via $C4 dev isp0 table 166
+	ini ip -6 rule add from $ATTACKER6 lookup 166 pref 100
+	ini ip -6 route add fd66::/64 via $CULA6 dev isp0 table 166
+
+	# Client: the physical link and the container link.
+	inc ip addr add $C4/24 dev phy0
+	inc ip addr add $CULA6/64 dev phy0 nodad
+	inc ip addr add $C6/64 dev phy0 nodad
+	inc ip link set phy0 up
+	inc ip route add default via $GW4 dev phy0
+	inc ip -6 route add default via $GW6LL dev phy0
+	inc ip addr add 10.99.0.1/24 dev ctr0
+	inc ip addr add fd99::1/64 dev ctr0 nodad
+	inc ip link set ctr0 up
+	inc sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.conf.all.src_valid_mark=1
+	# The container runtime's NAT (as docker does it), in its own table.
+	inc nft -f - <<-EOF
+		table inet labnat {
+			chain post {
+				type nat hook postrouting priority srcnat + 10; policy accept;
+				oifname != "ctr0" ip saddr 10.99.0.0/24 masquerade
+				oifname != "ctr0" ip6 saddr fd99::/64 masquerade
+			}
+		}
+	EOF
+	inn ip addr add $CTR4/24 dev eth0
+	inn ip addr add $CTR6/64 dev eth0 nodad
+	inn ip link set eth0 up
+	inn ip route add default via 10.99.0.1
+	inn ip -6 route add default via fd99::1
+
+	# Static IPv6 neighbours where the kill switch would otherwise stop neighbour discovery before
+	# the packet under test exists (the client's unicast neighbour advertisements to non-link-local
+	# addresses are rejected, see findings.sh): the ISP side knows the client, the container knows
+	# its gateway. Then inbound and forwarded probes test the chains they claim to test.
+	local mac
+	mac=$(inc cat /sys/class/net/phy0/address)
+	ini ip -6 neigh replace $CULA6 lladdr "$mac" dev isp0 nud permanent
+	ini ip -6 neigh replace $C6 lladdr "$mac" dev isp0 nud permanent
+	mac=$(inc cat /sys/class/net/ctr0/address)
+	inn ip -6 neigh replace fd99::1 lladdr "$mac" dev eth0 nud permanent
+
+	oracle_install
+
+	# Services: TCP/UDP echo, DNS (UDP+TCP, also on 853), STUN, a pushing TCP port.
+	bg serve-isp ini "$PYTHON" -S "$LABNET" serve --tcp 22,80,443,853,$EP_PORT --udp 7,443,853,5000,1900,5353 \
+		--dns 53 --stun 3478 --push 7001 --ready "$LAB_TMP/serve-isp.ready"
+	bg serve-client inc "$PYTHON" -S "$LABNET" serve --tcp 22 --udp 5000 --ready "$LAB_TMP/serve-client.ready"
+	wait_for 10 test -f "$LAB_TMP/serve-isp.ready" || die "the ISP services did not start"
+	wait_for 10 test -f "$LAB_TMP/serve-client.ready" || die "the client services did not start"
+
+	# The VPN: wireguard-go on both sides.
+	umask 077
+	wg genkey >"$LAB_TMP/c.key"
+	wg genkey >"$LAB_TMP/s.key"
+	CKEY_PUB=$(wg pubkey <"$LAB_TMP/c.key")
+	SKEY_PUB=$(wg pubkey <"$LAB_TMP/s.key")
+	umask 022
+	start_wireguard "$NS_I" "$WGS"
+	ini wg set "$WGS" private-key "$LAB_TMP/s.key" listen-port $EP_PORT \
+		peer "$CKEY_PUB" allowed-ips $TUN4/32,$TUN6/128
+	ini ip addr add $VPNDNS4/24 dev "$WGS"
+	ini ip addr add $VPNDNS6/64 dev "$WGS" nodad
+	ini ip link set "$WGS" up
+	tunnel_oracle_install
+
+	if ((client_wg)); then
+		start_wireguard "$NS_C" "$WGC"
+		inc wg set "$WGC" private-key "$LAB_TMP/c.key" fwmark $FWMARK
+		wg_peer_add
+		inc ip addr add $TUN4/32 dev "$WGC"
+		inc ip addr add $TUN6/128 dev "$WGC" nodad
+		inc ip link set "$WGC" up
+		routes_tunnel
+		wait_handshake 10 || die "the WireGuard handshake did not complete"
+	fi
+	log "lab up in $((SECONDS - LAB_T0))s"
+}
+
+wg_peer_add() {
+	inc wg set "$WGC" peer "$SKEY_PUB" endpoint "$ENDPOINT" allowed-ips 0.0.0.0/0,::/0 persistent-keepalive 25
+}
+
+# A fresh handshake on demand: remove the peer and add it again (the keepalive starts one at once).
+wg_rehandshake() {
+	inc wg set "$WGC" peer "$SKEY_PUB" remove
+	wg_peer_add
+}
+
+handshake_done() {
+	local t
+	t=$(inc wg show "$WGC" latest-handshakes | awk '{print $2}')
+	[[ -n $t && $t != 0 ]]
+}
+wait_handshake() { wait_for "$1" handshake_done; }
+
+# wg-quick's policy routing for a full tunnel (Table = auto, AllowedIPs = 0.0.0.0/0, ::/0).
+routes_tunnel() {
+	local v
+	routes_off
+	for v in -4 -6; do
+		inc ip $v route replace default dev "$WGC" table $RT_TABLE
+		inc ip $v rule add not fwmark $FWMARK table $RT_TABLE pref 32000
+		inc ip $v rule add table main suppress_prefixlength 0 pref 31999
+	done
+}
+# The tunnel's routing is gone (the VPN is connecting, crashed, or something removed its rules):
+# traffic follows the main table's default route out of the physical interface.
+routes_off() {
+	local v
+	for v in -4 -6; do
+		inc ip $v rule del pref 32000 2>/dev/null || true
+		inc ip $v rule del pref 31999 2>/dev/null || true
+	done
+}
+
+# A source-address policy rule for the physical address (multi-homing setups add these): sockets
+# bound to that address use the main table, outside the tunnel's routing.
+rule_from_phys() {
+	if [[ $1 == on ]]; then
+		inc ip -4 rule add from $C4 lookup main pref 100
+		inc ip -6 rule add from $C6 lookup main pref 100
+	else
+		inc ip -4 rule del pref 100 2>/dev/null || true
+		inc ip -6 rule del pref 100 2>/dev/null || true
+	fi
+}
+
+# routes_via ADDR DEV: the client routes ADDR out of DEV (a precondition check).
+routes_via() { inc ip route get "$1" | grep -q " dev $2 "; }
+
+
+# ---- the kill switch -----------------------------------------------------------------------
+
+ks() {
+	ip netns exec "$NS_C" env KILLSWITCH_RUNDIR="$LAB_TMP/run" KILLSWITCH_CONFDIR="$LAB_TMP/conf" \
+		"$KILLSWITCH" "$@"
+}
+ks_quiet() {
+	local out
+	out=$(ks "$@" 2>&1) || {
+		printf 'killswitch %s failed:\n%s\n' "$*" "$out" >&2
+		return 1
+	}
+}
+KS_DNS=$VPNDNS4
+ks_enable() { ks_quiet enable --tunnel "$WGC" --endpoint "$ENDPOINT" --dns "$KS_DNS" "$@"; }
+ks_block() { ks_quiet block "$@"; }
+ks_connecting() { ks_quiet block --endpoint "$ENDPOINT" "$@"; }
+ks_disable() { ks_quiet disable; }
+
+ks_table_present() { inc nft list table inet killswitch >/dev/null 2>&1; }
+ks_inactive() { ks status --json | grep -q '"active": false'; }
+not() { ! "$@"; }
+# ks_status_lists WORD...: `killswitch status --json` mentions each WORD (quoted).
+ks_status_lists() {
+	local json w
+	json=$(ks status --json)
+	for w; do grep -q "\"$w\"" <<<"$json" || return 1; done
+}
+
+
+# ---- oracles -------------------------------------------------------------------------------
+
+oracle_install() {
+	ini nft -f - <<-EOF
+		table netdev oracle {
+			counter leak {
+			}
+			counter wireguard {
+			}
+			counter excluded {
+			}
+			chain ingress {
+				type filter hook ingress device "isp0" priority -500; policy accept;
+				meta protocol arp counter name excluded accept
+				meta protocol ip ip daddr $EP4 udp dport $EP_PORT @th,64,32 { 0x01000000, 0x02000000, 0x03000000, 0x04000000 } counter name wireguard accept
+				meta protocol ip6 icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, mld2-listener-report, nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } counter name excluded accept
+				counter name leak
+			}
+		}
+	EOF
+}
+
+tunnel_oracle_install() {
+	ini nft -f - <<-EOF
+		table inet tunoracle {
+			counter seen {
+			}
+			chain pre {
+				type filter hook prerouting priority -500; policy accept;
+				iifname "$WGS" counter name seen
+			}
+		}
+	EOF
+}
+
+counter_of() { # counter_of FAMILY TABLE NAME
+	ini nft list counter "$1" "$2" "$3" | awk '$1 == "packets" { print $2; exit }'
+}
+oracle_phys() { counter_of netdev oracle leak; }
+oracle_tun() { counter_of inet tunoracle seen; }
+
+# ---- probes --------------------------------------------------------------------------------
+
+SETTLE=${KS_E2E_SETTLE:-0.15}
+
+table_header() {
+	printf '%-52s %-22s %-9s %-9s %7s  %s\n' PROBE STATE EXPECTED SEEN LEAKED RESULT
+}
+table_row() { # probe state expected seen leaked result
+	local line
+	line=$(printf '%-52s %-22s %-9s %-9s %7s  %s' "$@")
+	printf '%s\n' "$line"
+	[[ -z ${KS_E2E_TABLE:-} ]] || printf '%s\t%s\n' "$LAB_NAME" "$line" >>"$KS_E2E_TABLE"
+}
+
+# run_probe NAME STATE EXPECT ORACLE CMD...
+#   EXPECT blocked: the oracle saw nothing (and nothing left through the physical link)
+#          leak:    the oracle saw it (a control run: the probe is able to leak)
+#          pass:    it left through the physical link (allowed, e.g. the LAN) and was answered
+#          tunnel:  it went through the tunnel, was answered, and nothing left outside it
+#   ORACLE phys (the physical link) or tun (what came out of the tunnel at the VPN server)
+run_probe() {
+	local name=$1 state=$2 expect=$3 oracle=$4
+	shift 4
+	local p0 t0 p1 t1 dp dt rc=0 out seen ok=0 shown
+	local start=$EPOCHREALTIME
+	p0=$(oracle_phys) t0=$(oracle_tun)
+	out=$("$@" 2>&1) || rc=$?
+	[[ -z ${KS_E2E_TIMING:-} ]] || log "$(( (${EPOCHREALTIME/./} - ${start/./}) / 1000 ))ms: $name ($state)"
+	sleep "$SETTLE"
+	p1=$(oracle_phys) t1=$(oracle_tun)
+	dp=$((p1 - p0)) dt=$((t1 - t0))
+	shown=$dp
+	[[ $oracle == tun ]] && shown="tun:$dt"
+	case $expect in
+	blocked)
+		if ((dp == 0)) && { [[ $oracle != tun ]] || ((dt == 0)); }; then
+			seen=nothing ok=1
+		else
+			seen=LEAK
+		fi
+		;;
+	leak)
+		if [[ $oracle == tun ]]; then ((dt > 0)) && ok=1; else ((dp > 0)) && ok=1; fi
+		if ((ok)); then seen=leak; else seen=nothing; fi
+		;;
+	pass)
+		if ((dp > 0 && rc == 0)); then seen=allowed ok=1; elif ((dp > 0)); then seen=no-reply; else seen=nothing; fi
+		;;
+	tunnel)
+		shown=$dp
+		if ((dp == 0 && dt > 0 && rc == 0)); then
+			seen=tunnel ok=1
+		elif ((dp > 0)); then
+			seen=LEAK
+		else
+			seen=no-reply
+		fi
+		;;
+	*) die "run_probe: bad expectation $expect" ;;
+	esac
+	if [[ $expect == leak || $state == *control* ]]; then
+		LAB_CONTROLS=$((LAB_CONTROLS + 1))
+	else
+		LAB_PROBES=$((LAB_PROBES + 1))
+	fi
+	if ((ok)); then
+		LAB_OK=$((LAB_OK + 1))
+		table_row "$name" "$state" "$expect" "$seen" "$shown" ok
+	else
+		LAB_FAILS=$((LAB_FAILS + 1))
+		table_row "$name" "$state" "$expect" "$seen" "$shown" FAIL
+		printf '    command: %s\n    rc=%s output: %s\n' "$*" "$rc" "${out//$'\n'/ | }"
+	fi
+}
+
+# leak_pair NAME STATE APPLY ORACLE CMD...: the probe under the kill switch (APPLY: a command
+# that puts it in STATE) must leak nothing; its control, the same probe with the kill switch
+# disabled, must leak (else the probe proves nothing).
+leak_pair() {
+	local name=$1 state=$2 apply=$3 oracle=$4
+	shift 4
+	# shellcheck disable=SC2086
+	$apply || die "cannot apply '$apply'"
+	run_probe "$name" "$state" blocked "$oracle" "$@"
+	ks_disable || die "killswitch disable failed"
+	run_probe "$name" "disabled (control)" leak "$oracle" "$@"
+}
+
+# check NAME STATE EXPECTED CMD...: an assertion that is not about packets (status, handshake).
+check() {
+	local name=$1 state=$2 expect=$3 rc=0 out
+	shift 3
+	out=$("$@" 2>&1) || rc=$?
+	LAB_PROBES=$((LAB_PROBES + 1))
+	if ((rc == 0)); then
+		LAB_OK=$((LAB_OK + 1))
+		table_row "$name" "$state" "$expect" "$expect" - ok
+	else
+		LAB_FAILS=$((LAB_FAILS + 1))
+		table_row "$name" "$state" "$expect" "not-$expect" - FAIL
+		printf '    command: %s\n    rc=%s output: %s\n' "$*" "$rc" "${out//$'\n'/ | }"
+	fi
+}
+# check_control: the same, counted as a control.
+check_control() {
+	local name=$1 state=$2 expect=$3 rc=0 out
+	shift 3
+	out=$("$@" 2>&1) || rc=$?
+	LAB_CONTROLS=$((LAB_CONTROLS + 1))
+	if ((rc == 0)); then
+		LAB_OK=$((LAB_OK + 1))
+		table_row "$name" "$state" "$expect" "$expect" - ok
+	else
+		LAB_FAILS=$((LAB_FAILS + 1))
+		table_row "$name" "$state" "$expect" "not-$expect" - FAIL
+		printf '    command: %s\n    rc=%s output: %s\n' "$*" "$rc" "${out//$'\n'/ | }"
+	fi
+}
+
+# Traffic, from the client unless the helper says otherwise. Each prints what it did.
+ping4() { inc ping -n -c 1 -W 1 "$@"; }
+ping6() { inc ping -6 -n -c 1 -W 1 "$@"; }
+send_c() { labnet_c send "$@"; }
+# The container's blocked traffic gets no fast error (see findings.sh): keep its timeouts short.
+CTR_WAIT=${KS_E2E_CTR_WAIT:-0.5}
+send_n() { labnet_n send --wait "$CTR_WAIT" "$@"; }
+dns_n() { labnet_n dns --wait "$CTR_WAIT" "$@"; }
+ping_n() { inn ping -n -c 1 -W "$CTR_WAIT" "$@"; }
+ping6_n() { inn ping -6 -n -c 1 -W "$CTR_WAIT" "$@"; }
+dns_c() { labnet_c dns "$@"; }
+
+# Inbound traffic, sent from the ISP side to the client; the oracle counts the client's answers.
+# A blocked probe waits for an answer that never comes: keep that short (the link is a veth).
+INBOUND_WAIT=${KS_E2E_INBOUND_WAIT:-0.5}
+ping_from_isp() { ini ping -n -c 1 -W "$INBOUND_WAIT" -I "$@"; }
+ping6_from_isp() { ini ping -6 -n -c 1 -W "$INBOUND_WAIT" -I "$@"; }
+send_from_isp() { labnet_i send --wait "$INBOUND_WAIT" "$@"; }
+
+# hp ADDR PORT: "addr:port", "[addr]:port" for IPv6 (for probe names).
+hp() { if [[ $1 == *:* ]]; then printf '[%s]:%s' "$1" "$2"; else printf '%s:%s' "$1" "$2"; fi; }
+
+# Handshake probes: a fresh handshake completes within SECONDS / does not.
+handshake_completes() {
+	wg_rehandshake
+	wait_handshake "$1"
+}
+handshake_fails() {
+	wg_rehandshake
+	! wait_handshake "$1"
+}
+
+# ---- scenes ---------------------------------------------------------------------------------
+
+# rogue_dhcp ROUTE,GATEWAY[,ROUTE,GATEWAY...]: a DHCP server on the LAN (dnsmasq, in the ISP
+# namespace) that hands out leases with those classless static routes (option 121). No DNS option.
+rogue_dhcp() {
+	command -v dnsmasq >/dev/null || die "dnsmasq is missing (apt-get install dnsmasq-base)"
+	bg dnsmasq ini dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 --interface=isp0 \
+		--bind-interfaces --no-ping --dhcp-authoritative --log-dhcp --log-facility=- \
+		--dhcp-range=192.168.77.100,192.168.77.150,255.255.255.0,1h \
+		--dhcp-option=option:router,$GW4 --dhcp-option=option:dns-server \
+		--dhcp-option=option:classless-static-route,"$1" \
+		--dhcp-leasefile="$LAB_TMP/dnsmasq.leases" --pid-file="$LAB_TMP/dnsmasq.pid"
+	wait_for 10 test -s "$LAB_TMP/dnsmasq.pid" || die "dnsmasq did not start"
+}
+rogue_dhcp_stop() {
+	[[ -s $LAB_TMP/dnsmasq.pid ]] && kill "$(<"$LAB_TMP/dnsmasq.pid")" 2>/dev/null
+	rm -f "$LAB_TMP/dnsmasq.pid"
+}
+# dhcp_client: one DHCP exchange on phy0 (busybox udhcpc, asking for option 121), then exit.
+dhcp_client() {
+	inc busybox udhcpc -i phy0 -f -q -n -t 4 -T 1 -O staticroutes -s "$E2E_DIR/dhcp-client-script.sh"
+}
+
+# A flow opened before the kill switch came up (labnet hold): hold_open ID ARGS... opens it in
+# the background (dies unless it is established); hold_go ID lets it send (with --send) and read
+# for a second, and waits for it to finish.
+declare -A HOLD_PIDS=()
+hold_open() {
+	local id=$1
+	shift
+	rm -f "$LAB_TMP/$id".{ready,go,out}
+	labnet_c hold "$@" --ready "$LAB_TMP/$id.ready" --go "$LAB_TMP/$id.go" >"$LAB_TMP/$id.out" 2>&1 &
+	HOLD_PIDS[$id]=$!
+	wait_for 5 test -f "$LAB_TMP/$id.ready" || die "hold $*: the flow did not open: $(cat "$LAB_TMP/$id.out")"
+}
+hold_go() {
+	touch "$LAB_TMP/$1.go"
+	wait "${HOLD_PIDS[$1]}" || true
+	cat "$LAB_TMP/$1.out"
+}
+# hold_pair NAME STATE BEFORE APPLY ARGS...: BEFORE sets the scene (routing), the flow opens,
+# APPLY brings the kill switch up; afterwards the flow must get nothing out. The control opens
+# the same flow in the same scene and never brings the kill switch up.
+hold_pair() {
+	local name=$1 state=$2 before=$3 apply=$4
+	shift 4
+	$before
+	hold_open pre "$@"
+	# shellcheck disable=SC2086
+	$apply || die "cannot apply '$apply'"
+	run_probe "$name" "$state" blocked phys hold_go pre
+	ks_disable
+	$before
+	hold_open ctl "$@"
+	run_probe "$name" "disabled (control)" leak phys hold_go ctl
+}
+
+# ---- the end -------------------------------------------------------------------------------
+
+lab_finish() {
+	printf '\n%s: %d probes, %d controls, %d failed, %ds\n' "$LAB_NAME" "$LAB_PROBES" "$LAB_CONTROLS" \
+		"$LAB_FAILS" "$((SECONDS - LAB_T0))"
+	[[ -z ${KS_E2E_TABLE:-} ]] ||
+		printf '%s\t#summary %d %d %d %d\n' "$LAB_NAME" "$LAB_PROBES" "$LAB_CONTROLS" "$LAB_FAILS" \
+			"$((SECONDS - LAB_T0))" >>"$KS_E2E_TABLE"
+	((LAB_FAILS == 0)) && exit 0
+	exit 1
+}
