@@ -3,11 +3,45 @@
 # ASan/UBSan, runs every ctest test (unit, golden, apply, end-to-end lab).
 # Run as root: the apply and lab tests build network namespaces (they skip
 # with exit 77, reported as skipped, when they cannot).
+# Then the libFuzzer harnesses: a second build with clang (-DKS_FUZZ=ON) next
+# to the first, each harness fuzzing for $KS_FUZZ_SECONDS (default 60; 0
+# replays the seed corpora only). Fails if either run fails.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build-test}
+fuzz_build=${FUZZ_BUILD_DIR:-$(dirname "$build")/build-fuzz}
+export KS_FUZZ_SECONDS=${KS_FUZZ_SECONDS:-60}
 "$top/.ci/install-deps"
 cmake -S "$top" -B "$build" -DKS_WERROR=ON -DKS_SANITIZE=ON
 cmake --build "$build" -j"$(nproc)"
-cd "$build"
-ctest --output-on-failure -j"$(nproc)" "$@"
+
+# Both runs go to the end whatever the other did.
+status=0
+(cd "$build" && ctest --output-on-failure -j"$(nproc)" "$@") 2>&1 | tee "$build/ctest.log" || status=1
+
+fuzz_status=0
+mkdir -p "$fuzz_build"
+if cmake -S "$top" -B "$fuzz_build" -DCMAKE_C_COMPILER=clang -DKS_FUZZ=ON &&
+	cmake --build "$fuzz_build" --target ks_fuzz -j"$(nproc)"; then
+	(cd "$fuzz_build" && ctest --output-on-failure -j"$(nproc)" -R '^fuzz_') 2>&1 |
+		tee "$fuzz_build/ctest.log" || fuzz_status=1
+else
+	echo "the fuzz harnesses did not build" >"$fuzz_build/ctest.log"
+	fuzz_status=1
+fi
+
+# ctest's own closing lines: the pass count, and the failed tests if any.
+summary() {
+	if grep -q 'tests passed' "$1" 2>/dev/null; then
+		sed -n '/tests passed/,$p' "$1"
+	else
+		cat "$1" 2>/dev/null || echo "(no ctest run)"
+	fi
+}
+echo
+echo "== tests ($build)"
+summary "$build/ctest.log"
+echo
+echo "== fuzz harnesses, ${KS_FUZZ_SECONDS}s each ($fuzz_build)"
+summary "$fuzz_build/ctest.log"
+exit $((status || fuzz_status))

@@ -55,7 +55,8 @@ int ks_nfnl_classify(const void *msg, size_t len, const char *table, struct ks_n
 	unsigned type;
 
 	memset(event, 0, sizeof(*event));
-	if (len < sizeof(*nlh) || !mnl_nlmsg_ok(nlh, (int)len) ||
+	/* mnl_nlmsg_ok() compares nlmsg_len as an int: 2 GiB and more would pass. */
+	if (len < sizeof(*nlh) || nlh->nlmsg_len > len || !mnl_nlmsg_ok(nlh, (int)len) ||
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*nfg))
 		return -EINVAL;
 	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
@@ -125,8 +126,9 @@ int ks_nfnl_monitor_next(struct ks_nfnl_monitor *m, int (*cb)(const void *msg, s
 	if (n < 0)
 		return -errno;
 	left = (int)n;
-	for (const struct nlmsghdr *nlh = (const void *)m->buf; mnl_nlmsg_ok(nlh, left);
-	     nlh = mnl_nlmsg_next(nlh, &left)) {
+	/* mnl_nlmsg_ok() compares nlmsg_len as an int: a length of 2 GiB or more would pass it. */
+	for (const struct nlmsghdr *nlh = (const void *)m->buf;
+	     mnl_nlmsg_ok(nlh, left) && nlh->nlmsg_len <= (unsigned)left; nlh = mnl_nlmsg_next(nlh, &left)) {
 		int ret = cb(nlh, nlh->nlmsg_len, data);
 
 		if (ret < 0)

@@ -436,8 +436,16 @@ static int policy_line(struct ctx *ctx, char *text, unsigned lineno)
 int ks_options_parse_file(struct ks_policy *policy, const char *path, char err[KS_ERR_LEN])
 {
 	struct ctx ctx = { .policy = policy, .err = err, .depth = 1 };
+	char escaped[KS_ERR_LEN / 2];
+	int ret = for_each_line(&ctx, path, policy_line);
 
-	return for_each_line(&ctx, path, policy_line);
+	/* A v2 exclusion group is a path and a level: half of one cannot be compiled or written back. */
+	if (ret == 0 && policy->split.mode == KS_SPLIT_V2 && (!policy->split.path[0] || !policy->split.level)) {
+		snprintf(err, KS_ERR_LEN, "%s: split-tunnel v2 needs split-cgroup and split-level: '%s'",
+			 ks_escape(path, escaped, 128), "split-tunnel v2");
+		ret = -EINVAL;
+	}
+	return ret;
 }
 
 void ks_options_format(const struct ks_policy *policy, struct ks_buf *out)

@@ -121,7 +121,8 @@ int ks_wg_genl_parse(const void *msg, size_t len, struct ks_wg_device *dev, char
 	struct walk w = { .dev = dev, .err = err };
 	const struct nlmsghdr *nlh = msg;
 
-	if (len < sizeof(*nlh) || !mnl_nlmsg_ok(nlh, (int)len)) {
+	/* mnl_nlmsg_ok() compares nlmsg_len as an int: 2 GiB and more would pass. */
+	if (len < sizeof(*nlh) || nlh->nlmsg_len > len || !mnl_nlmsg_ok(nlh, (int)len)) {
 		snprintf(err, KS_ERR_LEN, "malformed message: '%s'", "kernel WireGuard reply");
 		return -EINVAL;
 	}
