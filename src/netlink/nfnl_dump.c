@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "killswitch/mnl.h"
 #include "killswitch/netlink.h"
 
 struct fingerprint {
@@ -71,43 +72,22 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 static int dump(uint16_t type, uint16_t table_attr, const char *table, mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl;
+	struct mnl_socket *nl = ks_mnl_open(NETLINK_NETFILTER);
 	struct nlmsghdr *nlh;
 	struct nfgenmsg *nfg;
-	unsigned portid, seq = (unsigned)time(NULL);
 	int ret;
 
-	nl = mnl_socket_open(NETLINK_NETFILTER);
 	if (!nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		goto cleanup;
-	}
-	portid = mnl_socket_get_portid(nl);
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_seq = (unsigned)time(NULL);
 	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
 	nfg->nfgen_family = NFPROTO_INET;
 	nfg->version = NFNETLINK_V0;
 	mnl_attr_put_strz(nlh, table_attr, table);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		ret = -errno;
-		goto cleanup;
-	}
-	do {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-
-		if (n < 0) {
-			ret = -errno;
-			goto cleanup;
-		}
-		ret = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
-	} while (ret > MNL_CB_STOP);
-	ret = ret < 0 ? -errno : 0;
-cleanup:
+	ret = ks_mnl_talk(nl, nlh, cb, data);
 	mnl_socket_close(nl);
 	return ret;
 }

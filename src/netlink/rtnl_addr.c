@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "killswitch/mnl.h"
 #include "killswitch/netlink.h"
 
 struct dump {
@@ -73,12 +74,11 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 int ks_rtnl_tunnel_addrs(struct ks_policy *policy)
 {
 	unsigned ifindexes[64];
-	char buf[8192]; /* MNL_SOCKET_DUMP_SIZE, missing from libmnl 1.0.4 */
+	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct dump dump = { .policy = policy, .ifindexes = ifindexes };
 	struct mnl_socket *nl = NULL;
 	struct nlmsghdr *nlh;
 	struct rtgenmsg *rt;
-	unsigned seq, portid;
 	int ret = 0;
 
 	for (size_t i = 0; i < policy->n_tunnels && dump.n_ifindexes < 64; i++) {
@@ -93,35 +93,18 @@ int ks_rtnl_tunnel_addrs(struct ks_policy *policy)
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_GETADDR;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq = (unsigned)time(NULL);
+	nlh->nlmsg_seq = (unsigned)time(NULL);
 	rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
 	rt->rtgen_family = AF_UNSPEC;
 
-	nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+	nl = ks_mnl_open(NETLINK_ROUTE);
+	if (!nl) {
 		ret = -errno;
 		goto cleanup;
 	}
-	portid = mnl_socket_get_portid(nl);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		ret = -errno;
-		goto cleanup;
-	}
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-
-		if (n < 0) {
-			ret = -errno;
-			goto cleanup;
-		}
-		ret = mnl_cb_run(buf, (size_t)n, seq, portid, addr_cb, &dump);
-		if (ret <= MNL_CB_STOP)
-			break;
-	}
-	if (ret < 0)
-		ret = dump.err ? dump.err : -errno ? -errno : -EIO;
-	else
-		ret = 0;
+	ret = ks_mnl_talk(nl, nlh, addr_cb, &dump);
+	if (ret < 0 && dump.err)
+		ret = dump.err;
 cleanup:
 	if (nl)
 		mnl_socket_close(nl);

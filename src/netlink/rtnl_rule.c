@@ -7,24 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "killswitch/mnl.h"
 #include "killswitch/netlink.h"
-
-/* Sends one request and waits for its ack; returns 0 or the kernel's negative errno. */
-static int request(struct mnl_socket *nl, struct nlmsghdr *nlh)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	unsigned portid = mnl_socket_get_portid(nl);
-	ssize_t n;
-
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-	if (n < 0)
-		return -errno;
-	if (mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, NULL, NULL) < 0)
-		return -errno;
-	return 0;
-}
 
 static struct nlmsghdr *header(char *buf, uint16_t type, uint16_t flags)
 {
@@ -55,7 +39,7 @@ static int rule(struct mnl_socket *nl, bool add, int family, uint32_t fwmark, ui
 		mnl_attr_put_u32(nlh, FRA_TABLE, RT_TABLE_MAIN);
 		mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, 0);
 	}
-	return request(nl, nlh);
+	return ks_mnl_talk(nl, nlh, NULL, NULL);
 }
 
 static int default_route(struct mnl_socket *nl, bool add, int family, unsigned ifindex, uint32_t table)
@@ -72,7 +56,7 @@ static int default_route(struct mnl_socket *nl, bool add, int family, unsigned i
 	mnl_attr_put_u32(nlh, RTA_TABLE, table);
 	if (ifindex)
 		mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
-	return request(nl, nlh);
+	return ks_mnl_talk(nl, nlh, NULL, NULL);
 }
 
 #define ANY_FWMARK 0xffffffffu /* a rule_match for any "not fwmark" rule */
@@ -127,22 +111,13 @@ static int rule_exists(struct mnl_socket *nl, int family, uint32_t fwmark, uint3
 	struct rule_match m = { .fwmark = fwmark, .table = table };
 	struct nlmsghdr *nlh = header(buf, RTM_GETRULE, NLM_F_DUMP);
 	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
-	unsigned portid = mnl_socket_get_portid(nl);
 	int ret;
 
 	nlh->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
 	frh->family = (uint8_t)family;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	do {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-
-		if (n < 0)
-			return -errno;
-		ret = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, rule_cb, &m);
-	} while (ret > MNL_CB_STOP);
+	ret = ks_mnl_talk(nl, nlh, rule_cb, &m);
 	if (ret < 0)
-		return -errno;
+		return ret;
 	*found = m.found;
 	return 0;
 }
@@ -156,17 +131,6 @@ static int ensure_rule(struct mnl_socket *nl, int family, uint32_t fwmark, uint3
 	if (ret < 0 || found)
 		return ret;
 	return rule(nl, true, family, fwmark, table);
-}
-
-static struct mnl_socket *open_rtnl(void)
-{
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
-
-	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		mnl_socket_close(nl);
-		return NULL;
-	}
-	return nl;
 }
 
 /* A kernel without IPv6 refuses the family: there is nothing to route there. */
@@ -189,7 +153,7 @@ int ks_rtnl_routing_add(const char *tunnel, uint32_t fwmark, uint32_t table, con
 		goto cleanup;
 	}
 	*what = "rtnetlink socket";
-	nl = open_rtnl();
+	nl = ks_mnl_open(NETLINK_ROUTE);
 	if (!nl) {
 		ret = -errno;
 		goto cleanup;
@@ -230,7 +194,7 @@ int ks_rtnl_routing_del(uint32_t fwmark, uint32_t table, const char **what)
 	int ret = 0;
 
 	*what = "rtnetlink socket";
-	nl = open_rtnl();
+	nl = ks_mnl_open(NETLINK_ROUTE);
 	if (!nl)
 		return -errno;
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "killswitch/array.h"
+#include "killswitch/mnl.h"
 #include "killswitch/parse.h"
 #include "killswitch/sources.h"
 
@@ -154,25 +155,6 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* Sends nlh and runs cb over every reply until the kernel is done. */
-static int talk(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	unsigned portid = mnl_socket_get_portid(nl);
-	int ret;
-
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	do {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-
-		if (n < 0)
-			return -errno;
-		ret = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, cb, data);
-	} while (ret > MNL_CB_STOP);
-	return ret < 0 ? -errno : 0;
-}
-
 int ks_wg_genl_read(const char *ifname, struct ks_wg_device *dev, char err[KS_ERR_LEN])
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE], escaped[64];
@@ -184,8 +166,8 @@ int ks_wg_genl_read(const char *ifname, struct ks_wg_device *dev, char err[KS_ER
 	unsigned seq = (unsigned)time(NULL);
 	int ret;
 
-	nl = mnl_socket_open(NETLINK_GENERIC);
-	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+	nl = ks_mnl_open(NETLINK_GENERIC);
+	if (!nl) {
 		ret = -errno;
 		snprintf(err, KS_ERR_LEN, "cannot open generic netlink: '%s'", strerror(-ret));
 		goto cleanup;
@@ -198,7 +180,7 @@ int ks_wg_genl_read(const char *ifname, struct ks_wg_device *dev, char err[KS_ER
 	genl->cmd = CTRL_CMD_GETFAMILY;
 	genl->version = 1;
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, WG_GENL_NAME);
-	ret = talk(nl, nlh, family_msg_cb, &family);
+	ret = ks_mnl_talk(nl, nlh, family_msg_cb, &family);
 	if (ret < 0 || !family) {
 		ret = -ENOENT;
 		snprintf(err, KS_ERR_LEN, "no WireGuard device (no UAPI socket, no kernel WireGuard): '%s'",
@@ -213,7 +195,7 @@ int ks_wg_genl_read(const char *ifname, struct ks_wg_device *dev, char err[KS_ER
 	genl->cmd = WG_CMD_GET_DEVICE;
 	genl->version = WG_GENL_VERSION;
 	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, ifname);
-	ret = talk(nl, nlh, dump_cb, &w);
+	ret = ks_mnl_talk(nl, nlh, dump_cb, &w);
 	if (ret < 0 && !w.ret)
 		snprintf(err, KS_ERR_LEN, "cannot read WireGuard device '%s': %s",
 			 ks_escape(ifname, escaped, sizeof(escaped)), strerror(-ret));

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef KILLSWITCH_MNL_H
+#define KILLSWITCH_MNL_H
+
+#include <libmnl/libmnl.h>
+
+/* The request-reply plumbing every netlink user here shares (libmnl). */
+
+/* A socket of bus (NETLINK_ROUTE, NETLINK_GENERIC, ...) bound to an automatic port; NULL with errno. */
+struct mnl_socket *ks_mnl_open(int bus);
+
+/*
+ * Sends nlh and runs cb (may be NULL for a plain ack) over every reply
+ * until the kernel is done: the end of a dump, or the ack. Returns 0, or
+ * a negative errno (-EINVAL when cb failed without setting errno).
+ */
+int ks_mnl_talk(struct mnl_socket *nl, const struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
+
+#endif
