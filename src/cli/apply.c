@@ -48,8 +48,10 @@ static void discover_split(struct ks_policy *policy, bool create)
 	if (ret == 0 && create)
 		ret = ks_cgroup_prepare(&policy->split, err);
 	if (ret < 0) {
-		/* Nothing to plan with (no cgroups visible) is only worth a word when it was asked for. */
-		if (create || ret == -EINVAL)
+		const char *asked = getenv("KILLSWITCH_SPLIT_TUNNEL");
+
+		/* No cgroups visible at all (a namespace from ip netns exec) is worth a word only when asked for. */
+		if (ret != -EOPNOTSUPP || (asked && strcmp(asked, "auto")))
 			cli_warn("split tunnelling is unavailable, continuing without it: %s", err);
 		policy->split.mode = KS_SPLIT_OFF;
 		return;

@@ -20,6 +20,10 @@ int compile_main(int argc, char *argv[])
 	ret = cli_parse_policy(argc, argv, KS_STATE_ENABLED, &policy, &opts);
 	if (ret)
 		goto cleanup;
+	if (opts.persist) {
+		ret = cli_error(KS_EXIT_USAGE, "compile changes nothing, there is nothing to persist: '%s'", "--persist");
+		goto cleanup;
+	}
 	if (ks_table_name(&table, err) < 0) {
 		ret = cli_error(KS_EXIT_USAGE, "%s", err);
 		goto cleanup;

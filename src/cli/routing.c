@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* routing add|del: wg-quick-style fwmark routing for clients that do not set it up. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,7 +81,14 @@ int routing_main(int argc, char *argv[])
 			cli_warn("cannot set net.ipv4.conf.all.src_valid_mark=1");
 		ret = ks_routing_record_save(args.fwmark, args.table, err);
 	} else {
-		ret = ks_routing_record_clear(err);
+		uint32_t fwmark, table;
+
+		/* Forget what routing add installed only if that is what was just removed. */
+		ret = ks_routing_record_load(&fwmark, &table, err);
+		if (ret == 0 && fwmark == args.fwmark && table == args.table)
+			ret = ks_routing_record_clear(err);
+		else if (ret == -ENOENT || ret == 0)
+			ret = 0;
 	}
 	if (ret < 0)
 		cli_warn("%s", err);

@@ -31,6 +31,18 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* Whether the rules are the ones killswitch applied (the fingerprint status compares too). */
+static bool rules_as_applied(const char *table)
+{
+	char err[KS_ERR_LEN];
+	uint64_t hash, now;
+	unsigned rules, now_rules;
+
+	if (ks_fingerprint_load(&hash, &rules, err) < 0 || ks_nfnl_rules_fingerprint(table, &now, &now_rules) < 0)
+		return true; /* nothing to compare with: the chain check stands */
+	return hash == now && rules == now_rules;
+}
+
 /* Re-applies the last policy killswitch applied, unless the table is whole (when only checking). */
 static int restore(struct watch *w, const char *why, bool only_if_damaged, double since)
 {
@@ -52,7 +64,7 @@ static int restore(struct watch *w, const char *why, bool only_if_damaged, doubl
 		goto cleanup;
 	if (only_if_damaged) {
 		ret = ks_nft_status(w->table, &st, err);
-		if (ret < 0 || (st.active && st.complete))
+		if (ret < 0 || (st.active && st.complete && rules_as_applied(w->table)))
 			goto cleanup;
 	}
 	/* Addresses and the exclusion cgroup may have changed (or gone) since enable. */

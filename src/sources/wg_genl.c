@@ -197,8 +197,8 @@ int ks_wg_genl_read(const char *ifname, struct ks_wg_device *dev, char err[KS_ER
 	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, ifname);
 	ret = ks_mnl_talk(nl, nlh, dump_cb, &w);
 	if (ret < 0 && !w.ret)
-		snprintf(err, KS_ERR_LEN, "cannot read WireGuard device '%s': %s",
-			 ks_escape(ifname, escaped, sizeof(escaped)), strerror(-ret));
+		snprintf(err, KS_ERR_LEN, "cannot read the WireGuard device (%s): '%s'", strerror(-ret),
+			 ks_escape(ifname, escaped, sizeof(escaped)));
 	if (w.ret)
 		ret = w.ret;
 cleanup:

@@ -124,14 +124,13 @@ int ks_wg_uapi_read(const char *ifname, struct ks_wg_device *dev, char err[KS_ER
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) < 0 ||
 	    connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || write(fd, "get=1\n\n", 7) != 7) {
 		ret = -errno;
-		snprintf(err, KS_ERR_LEN, "cannot ask the WireGuard device through '%s': %s", addr.sun_path,
-			 strerror(-ret));
+		snprintf(err, KS_ERR_LEN, "cannot ask the WireGuard device (%s): '%s'", strerror(-ret), addr.sun_path);
 		goto cleanup;
 	}
 	ret = read_reply(fd, &reply);
 	if (ret < 0) {
-		snprintf(err, KS_ERR_LEN, "cannot read the WireGuard device's answer on '%s': %s", addr.sun_path,
-			 strerror(-ret));
+		snprintf(err, KS_ERR_LEN, "cannot read the WireGuard device's answer (%s): '%s'", strerror(-ret),
+			 addr.sun_path);
 		goto cleanup;
 	}
 	ret = ks_wg_uapi_parse(reply.data ? reply.data : "", dev, err);
