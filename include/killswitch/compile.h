@@ -38,15 +38,4 @@ int ks_compile(const struct ks_policy *policy, const char *table, struct ks_buf 
  */
 int ks_compile_transaction(const struct ks_policy *policy, const char *table, struct ks_buf *out);
 
-/*
- * An incremental change of the endpoint sets, for `endpoint add|del`: one
- * transaction of set-element commands, no table rebuild. policy is the
- * policy in force (finalized); eps are the endpoints to add or delete.
- * Only real changes are emitted (adding a present endpoint, or deleting
- * an absent one, is nothing), and an address leaves endpoint_addrs only
- * with its last endpoint. *changes counts the endpoints that change.
- */
-int ks_compile_endpoint_change(const struct ks_policy *policy, const char *table, const struct ks_endpoint *eps,
-			       size_t n, bool add, struct ks_buf *out, size_t *changes);
-
 #endif

@@ -10,9 +10,9 @@
 
 /*
  * The kernel seam: everything that talks to nftables goes through
- * libnftables here. Each change is one nft_run_cmd_from_buffer() call, so
- * the kernel applies it whole or not at all. Functions return 0 or a
- * negative errno, with libnftables' message in err.
+ * libnftables here, set-element changes excepted (one nfnetlink batch).
+ * Each change is one transaction, so the kernel applies it whole or not at
+ * all. Functions return 0 or a negative errno, with the message in err.
  */
 
 struct ks_nft_status {
@@ -32,8 +32,22 @@ struct ks_nft_status {
  * failed); any other error: nothing changed.
  */
 int ks_nft_apply(const char *transaction, const char *table, char err[KS_ERR_LEN]);
-/* Runs one transaction of commands as it is (set-element changes); the kernel applies it whole or not at all. */
-int ks_nft_run(const char *commands, char err[KS_ERR_LEN]);
+
+/* One element of a set of our table: the set, and the key as the kernel stores it. */
+struct ks_nft_elem {
+	const char *set;
+	uint8_t key[40];
+	uint8_t len;
+};
+/* ep's element of endpoints4/6 (address . protocol . port), and its address's of endpoint_addrs4/6. */
+void ks_nft_endpoint_elem(const struct ks_endpoint *ep, struct ks_nft_elem *elem);
+void ks_nft_endpoint_addr_elem(const struct ks_addr *addr, struct ks_nft_elem *elem);
+/*
+ * Adds (or deletes) the elements of table inet TABLE in one transaction,
+ * over nfnetlink rather than libnftables (whose cache would fetch every
+ * interval set first). Deleting an absent element fails the whole change.
+ */
+int ks_nft_set_elements(const char *table, const struct ks_nft_elem *elems, size_t n, bool add, char err[KS_ERR_LEN]);
 /* Deletes the table atomically; *was_active says whether it was there. Idempotent. */
 int ks_nft_remove(const char *table, bool *was_active, char err[KS_ERR_LEN]);
 /* Reads presence, chain policies and the named counters. */

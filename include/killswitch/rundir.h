@@ -2,6 +2,8 @@
 #ifndef KILLSWITCH_RUNDIR_H
 #define KILLSWITCH_RUNDIR_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "killswitch/options.h"
@@ -28,6 +30,31 @@ int ks_state_save(const struct ks_policy *policy, char err[KS_ERR_LEN]);
 /* -ENOENT when no policy was saved. */
 int ks_state_load(struct ks_policy *policy, char err[KS_ERR_LEN]);
 int ks_state_clear(char err[KS_ERR_LEN]);
+
+/*
+ * endpoint add|del leave the saved policy as it is and append their changes
+ * to it: "endpoint-add ENDPOINT # COUNT" or "endpoint-del ENDPOINT # COUNT"
+ * after the line ks_state_save() ends the policy with. ks_state_load()
+ * replays them; the next ks_state_save() folds them in.
+ */
+#define KS_STATE_JOURNAL_MAX 1024 /* endpoint add|del folds the changes in past this many */
+
+struct ks_state_near {
+	size_t total;	/* endpoints in the state, changes included */
+	size_t journal; /* changes appended since the policy was saved */
+};
+
+/*
+ * Adds to policy the saved endpoints that share an address with one of
+ * eps[0..n), changes replayed, reading only those lines: the saved list is
+ * sorted, one binary search per address. -ENOENT without a saved policy;
+ * -EPROTO for a state without the journal marker (from an older version):
+ * load it whole then.
+ */
+int ks_state_load_near(struct ks_policy *policy, const struct ks_endpoint *eps, size_t n, struct ks_state_near *near,
+		       char err[KS_ERR_LEN]);
+/* Appends the changes eps[0..n) in one write; total: the endpoints after them. Under the lock. */
+int ks_state_append(const struct ks_endpoint *eps, size_t n, bool add, size_t total, char err[KS_ERR_LEN]);
 
 /*
  * The persisted policy under $KILLSWITCH_CONFDIR (default /etc/killswitch),

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "killswitch/array.h"
 #include "killswitch/buf.h"
 #include "killswitch/options.h"
 #include "killswitch/parse.h"
@@ -20,6 +21,15 @@ struct ctx {
 	bool from_wg;	       /* --from-wg: the device's fwmark applies */
 	uint32_t wg_fwmark;
 	bool from_openvpn;     /* --from-openvpn-env: OpenVPN sets no mark, so --fwmark is required */
+	bool unterminated;     /* the line being parsed is the file's last and has no newline */
+	struct endpoint_del *dels; /* endpoint-del lines, applied when the whole file is read */
+	size_t n_dels;
+};
+
+/* An endpoint-del line drops the endpoint from the lines before it: the first `before` endpoints. */
+struct endpoint_del {
+	struct ks_endpoint ep;
+	size_t before;
 };
 
 /* Fills err with "<what>: '<value>'" and returns -EINVAL. */
@@ -47,6 +57,73 @@ static int opt_endpoint(struct ctx *ctx, const char *value)
 	if (ks_parse_endpoint(value, &ep) < 0)
 		return bad(ctx, "invalid endpoint (numeric ADDR:PORT or [ADDR6]:PORT, then /udp or /tcp)", value);
 	return ks_policy_add_endpoint(ctx->policy, &ep);
+}
+
+/*
+ * The state file's journal (src/state/rundir.c): endpoint add|del append
+ * these lines instead of rewriting the policy. A journal line without its
+ * newline is being appended right now (status reads without the lock): it
+ * is not there yet.
+ */
+static int opt_endpoint_add(struct ctx *ctx, const char *value)
+{
+	return ctx->unterminated ? 0 : opt_endpoint(ctx, value);
+}
+
+static int opt_endpoint_del(struct ctx *ctx, const char *value)
+{
+	struct endpoint_del del = { .before = ctx->policy->n_endpoints };
+
+	if (ctx->unterminated)
+		return 0;
+	if (ks_parse_endpoint(value, &del.ep) < 0)
+		return bad(ctx, "invalid endpoint (numeric ADDR:PORT or [ADDR6]:PORT, then /udp or /tcp)", value);
+	return ks_array_append((void **)&ctx->dels, &ctx->n_dels, sizeof(del), &del);
+}
+
+static int cmp_del(const void *va, const void *vb)
+{
+	const struct endpoint_del *a = va, *b = vb;
+	int r = memcmp(&a->ep, &b->ep, sizeof(a->ep));
+
+	return r ? r : (a->before > b->before) - (a->before < b->before);
+}
+
+/*
+ * Replays the endpoint-del lines: an endpoint goes when a del line after it
+ * names it. Sorted, the last del of each endpoint reaches furthest; then one
+ * binary search per endpoint: O((endpoints + dels) log dels).
+ */
+static void apply_dels(struct ctx *ctx)
+{
+	struct ks_policy *p = ctx->policy;
+	size_t kept = 0, last = 0;
+
+	if (!ctx->n_dels)
+		return;
+	qsort(ctx->dels, ctx->n_dels, sizeof(*ctx->dels), cmp_del);
+	for (size_t i = 1; i < ctx->n_dels; i++) {
+		if (memcmp(&ctx->dels[i].ep, &ctx->dels[last].ep, sizeof(ctx->dels[i].ep)))
+			last++;
+		ctx->dels[last] = ctx->dels[i];
+	}
+	ctx->n_dels = last + 1;
+	for (size_t i = 0; i < p->n_endpoints; i++) {
+		const struct ks_endpoint *ep = &p->endpoints[i];
+		size_t lo = 0, hi = ctx->n_dels;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (memcmp(&ctx->dels[mid].ep, ep, sizeof(*ep)) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == ctx->n_dels || memcmp(&ctx->dels[lo].ep, ep, sizeof(*ep)) || i >= ctx->dels[lo].before)
+			p->endpoints[kept++] = *ep;
+	}
+	p->n_endpoints = kept;
 }
 
 static int opt_endpoints_file(struct ctx *ctx, const char *value)
@@ -279,6 +356,8 @@ static const struct option {
 	{ "split-classid", true, FILE_ONLY, opt_split_classid },
 	{ "split-cgroup", true, FILE_ONLY, opt_split_cgroup },
 	{ "split-level", true, FILE_ONLY, opt_split_level },
+	{ "endpoint-add", true, FILE_ONLY, opt_endpoint_add },
+	{ "endpoint-del", true, FILE_ONLY, opt_endpoint_del },
 };
 
 static const struct option *find_option(const char *name, size_t len)
@@ -356,6 +435,7 @@ static int for_each_line(struct ctx *ctx, const char *path, int (*line)(struct c
 		if (n < 0)
 			break;
 		lineno++;
+		ctx->unterminated = text[n - 1] != '\n';
 		if (memchr(text, '\0', (size_t)n)) {
 			snprintf(ctx->err, KS_ERR_LEN, "%s:%u: NUL byte in line: '%s'", ks_escape(path, escaped, 128),
 				 lineno, "\\x00");
@@ -439,6 +519,9 @@ int ks_options_parse_file(struct ks_policy *policy, const char *path, char err[K
 	char escaped[KS_ERR_LEN / 2];
 	int ret = for_each_line(&ctx, path, policy_line);
 
+	if (ret == 0)
+		apply_dels(&ctx);
+	free(ctx.dels);
 	/* A v2 exclusion group is a path and a level: half of one cannot be compiled or written back. */
 	if (ret == 0 && policy->split.mode == KS_SPLIT_V2 && (!policy->split.path[0] || !policy->split.level)) {
 		snprintf(err, KS_ERR_LEN, "%s: split-tunnel v2 needs split-cgroup and split-level: '%s'",

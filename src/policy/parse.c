@@ -275,8 +275,27 @@ int ks_parse_endpoint(const char *text, struct ks_endpoint *out)
 	return 0;
 }
 
+/* Dotted quad by hand: inet_ntop formats it with sprintf, and the compiler formats every endpoint twice. */
+static void format_v4(const struct in_addr *in, char *out)
+{
+	const uint8_t *b = (const uint8_t *)&in->s_addr;
+
+	for (int i = 0; i < 4; i++) {
+		if (b[i] >= 100)
+			*out++ = (char)('0' + b[i] / 100);
+		if (b[i] >= 10)
+			*out++ = (char)('0' + b[i] / 10 % 10);
+		*out++ = (char)('0' + b[i] % 10);
+		*out++ = i < 3 ? '.' : '\0';
+	}
+}
+
 void ks_format_addr(const struct ks_addr *addr, char out[KS_ADDR_STRLEN])
 {
+	if (addr->family == AF_INET) {
+		format_v4(&addr->v4, out);
+		return;
+	}
 	if (!inet_ntop(addr->family, addr->family == AF_INET ? (const void *)&addr->v4 : (const void *)&addr->v6,
 		       out, KS_ADDR_STRLEN))
 		snprintf(out, KS_ADDR_STRLEN, "?");
@@ -295,13 +314,30 @@ const char *ks_proto_name(uint8_t proto)
 	return proto == IPPROTO_TCP ? "tcp" : "udp";
 }
 
+/* "ADDR:PORT/proto", "[ADDR6]:PORT/proto"; by hand, as the state file holds one per endpoint. */
 void ks_format_endpoint(const struct ks_endpoint *ep, char out[KS_ENDPOINT_STRLEN])
 {
-	char addr[KS_ADDR_STRLEN];
+	char port[8], *p = port + sizeof(port);
+	unsigned v = ep->port;
+	size_t n;
 
-	ks_format_addr(&ep->addr, addr);
-	snprintf(out, KS_ENDPOINT_STRLEN, ep->addr.family == AF_INET6 ? "[%s]:%u/%s" : "%s:%u/%s", addr, ep->port,
-		 ks_proto_name(ep->proto));
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (ep->addr.family == AF_INET6)
+		*out++ = '[';
+	ks_format_addr(&ep->addr, out);
+	n = strlen(out);
+	if (ep->addr.family == AF_INET6)
+		out[n++] = ']';
+	out[n++] = ':';
+	/* At most 1 + 45 + 2 + 5 + 4 + 1 bytes: KS_ENDPOINT_STRLEN. */
+	memcpy(out + n, p, (size_t)(port + sizeof(port) - p) - 1);
+	n += (size_t)(port + sizeof(port) - p) - 1;
+	out[n++] = '/';
+	strcpy(out + n, ks_proto_name(ep->proto));
 }
 
 /* The escaped form of one byte; returns its length. */

@@ -4,10 +4,14 @@
 # `cgexec -g net_cls:GROUP true` when cgroup-tools is installed): RUNS rounds,
 # each running every variant once in a rotating order, wall-clock time of the
 # whole fork+exec as bash sees it; prints median, 10th and 90th percentiles and
-# the median's overhead over `true`. Use a build without sanitizers.
+# the median's overhead over `true`; then, round by round, each variant's time over the time of
+# `true` (and of cgexec) in the same round: the median ratio and its 10th-90th percentiles. Use a
+# build without sanitizers.
 #
 # Usage: split_exec.sh SPLIT_TUNNEL [RUNS]   (root: it joins cgroups)
 set -euo pipefail
+# shellcheck source=tests/bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 split=$(readlink -f "${1:?usage: split_exec.sh SPLIT_TUNNEL [RUNS]}")
 runs=${2:-200}
@@ -64,12 +68,17 @@ done
 declare -A times
 n=${#variants[@]}
 for ((i = 0; i < runs; i++)); do
+	declare -A round=()
 	for ((j = 0; j < n; j++)); do
 		v=${variants[$(((i + j) % n))]}
 		t0=$EPOCHREALTIME
 		run_variant "$v"
 		t1=$EPOCHREALTIME
-		times[$v]+="$((${t1/./} - ${t0/./})) "
+		round[$v]=$((${t1/./} - ${t0/./}))
+		times[$v]+="${round[$v]} "
+	done
+	for v in "${variants[@]}"; do
+		echo "${round[$v]} ${round[true]} ${round[cgexec-net_cls]:-0}" >>"$run/rounds-$v"
 	done
 done
 
@@ -89,4 +98,27 @@ for v in "${variants[@]}"; do
 	med=$(percentile "${times[$v]}" 50)
 	printf '%-16s %9d %9d %9d %+10d   %s\n' "$v" "$med" "$(percentile "${times[$v]}" 10)" \
 		"$(percentile "${times[$v]}" 90)" "$((med - base))" "${envs[$v]:+${envs[$v]} }${cmd[$v]}"
+done
+
+# ratios FILE COLUMN: the per-round ratios of column 1 over COLUMN, one per line.
+ratios() { awk -v c="$2" '$c > 0 { printf "%.4f\n", $1 / $c }' "$1"; }
+printf '\n%-16s %14s %16s %14s %16s\n' variant "/ true" "p10-p90" "/ cgexec" "p10-p90"
+for v in "${variants[@]:1}"; do
+	t=$(ratios "$run/rounds-$v" 2 | tr '\n' ' ')
+	c=$(ratios "$run/rounds-$v" 3 | tr '\n' ' ')
+	if [[ -z $c ]]; then
+		printf '%-16s %14s %16s\n' "$v" "$(percentile "$t" 50)" "$(percentile "$t" 10)-$(percentile "$t" 90)"
+	else
+		printf '%-16s %14s %16s %14s %16s\n' "$v" "$(percentile "$t" 50)" "$(percentile "$t" 10)-$(percentile "$t" 90)" \
+			"$(percentile "$c" 50)" "$(percentile "$c" 10)-$(percentile "$c" 90)"
+	fi
+	[[ $v == split-* ]] || continue
+	context="$(percentile "${times[$v]}" 50) us vs $(percentile "${times[true]}" 50) us for true"
+	if [[ -n $c ]]; then
+		context+=", $(percentile "${times[cgexec-net_cls]}" 50) us for cgexec"
+		result "5 split-tunnel exec true / cgexec ($v)" "(context)" "$(fmt "$(percentile "$c" 50)" 2)" \
+			"p10-p90 $(fmt "$(percentile "$c" 10)" 2)-$(fmt "$(percentile "$c" 90)" 2)" "$context"
+	fi
+	result "5 split-tunnel exec true / true ($v)" "(context)" "$(fmt "$(percentile "$t" 50)" 2)" \
+		"p10-p90 $(fmt "$(percentile "$t" 10)" 2)-$(fmt "$(percentile "$t" 90)" 2)" "$context"
 done

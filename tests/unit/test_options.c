@@ -317,6 +317,46 @@ static void expect_file_error(int (*parse_file)(struct ks_policy *, const char *
 	ks_policy_free(&policy);
 }
 
+/*
+ * The state file's journal (endpoint add|del): endpoint-add appends, an
+ * endpoint-del drops what the lines before it hold, a later add brings one
+ * back, and a last line without its newline is still being written.
+ */
+static void test_policy_file_journal(void **state)
+{
+	static const char text[] = "tunnel wg0\n"
+				   "endpoint 192.0.2.1:51820/udp\n"
+				   "endpoint 192.0.2.2:51820/udp\n"
+				   "endpoint 192.0.2.3:51820/udp\n"
+				   "ipv6 block\n"
+				   "# endpoints above: 3; endpoint add|del append their changes below\n"
+				   "endpoint-add 192.0.2.4:51820/udp # 4\n"
+				   "endpoint-del 192.0.2.1:51820/udp # 3\n"
+				   "endpoint-del 192.0.2.4:51820/udp # 2\n"
+				   "endpoint-add [2001:db8::2]:443/tcp # 3\n"
+				   "endpoint-del 192.0.2.2:51820/udp # 2\n"
+				   "endpoint-add 192.0.2.2:51820/udp # 3\n"
+				   "endpoint-del 198.51.100.9:1/udp # 3\n"
+				   "endpoint-del 192.0.2.3:5";
+	struct ks_policy policy;
+	char path[64], err[KS_ERR_LEN] = "";
+
+	(void)state;
+	write_temp(text, sizeof(text) - 1, path);
+	ks_policy_init(&policy);
+	if (ks_options_parse_file(&policy, path, err))
+		fail_msg("%s", err);
+	unlink(path);
+	ks_policy_finalize(&policy);
+	assert_int_equal(policy.n_endpoints, 3);
+	expect_endpoint(&policy.endpoints[0], "192.0.2.2:51820/udp");
+	expect_endpoint(&policy.endpoints[1], "192.0.2.3:51820/udp");
+	expect_endpoint(&policy.endpoints[2], "[2001:db8::2]:443/tcp");
+	ks_policy_free(&policy);
+	expect_file_error(ks_options_parse_file, "endpoint-del 192.0.2.1\n", 1, "192.0.2.1");
+	expect_file_error(ks_options_parse_file, "endpoint-add vpn.example.com:51820\n", 1, "vpn.example.com:51820");
+}
+
 static void test_policy_file_errors(void **state)
 {
 	(void)state;
@@ -676,6 +716,7 @@ int main(void)
 		cmocka_unit_test(test_state_is_flagged),
 		cmocka_unit_test(test_policy_file),
 		cmocka_unit_test(test_policy_file_errors),
+		cmocka_unit_test(test_policy_file_journal),
 		cmocka_unit_test(test_file_nul_byte),
 		cmocka_unit_test(test_file_missing),
 		cmocka_unit_test(test_file_is_directory),

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Figure 3, incremental changes: `killswitch endpoint add|del ADDR:PORT` with 1,000, 10,000 and
+# 100,000 endpoints in force (each in its own namespace, with 1,000 --lan ranges and 64
+# resolvers), against a full re-apply of the same policy and against nft's own `add|delete
+# element` of the same element. Each round runs every command once per size, in a rotating order,
+# so the sizes are compared side by side. Process start-up is measured apart (`killswitch
+# --version`: exec, the dynamic loader, libnftables and the rest) and subtracted: the operation
+# is what is left. All times are wall clock, as bash sees the command (fork, exec, exit).
+#
+# Usage: incremental.sh KILLSWITCH [ROUNDS] [FULL_ROUNDS]   (root; a Release build)
+set -euo pipefail
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/bench/lib.sh
+source "$BENCH_DIR/lib.sh"
+
+KS=$(readlink -f "${1:?usage: incremental.sh KILLSWITCH [ROUNDS] [FULL_ROUNDS]}")
+ROUNDS=${2:-100}
+FULL_ROUNDS=${3:-5}
+SIZES=(${KS_BENCH_INC_SIZES:-1000 10000 100000})
+REF=${KS_BENCH_INC_REF:-10000} # the size the goal is stated at
+
+bench_need_root incremental.sh
+command -v nsenter >/dev/null || { echo "SKIP: incremental.sh needs nsenter"; exit 77; }
+TMP=$(mktemp -d /tmp/ks-bench-inc.XXXXXX)
+RUNDIR=$(bench_rundir)
+cleanup() {
+	for n in "${SIZES[@]}"; do ip netns del "ks-bench-inc-$$-$n" 2>/dev/null || true; done
+	rm -rf "$TMP" "$RUNDIR"
+}
+trap cleanup EXIT
+export KILLSWITCH_SPLIT_TUNNEL=off
+
+python3 - "$TMP" "${SIZES[@]}" <<'PY'
+import sys
+tmp = sys.argv[1]
+for n in map(int, sys.argv[2:]):
+    with open(f"{tmp}/eps-{n}", "w") as f:
+        for i in range(n):
+            f.write(f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}:{51820 + i % 3}\n")
+with open(f"{tmp}/extra.args", "w") as f:
+    for i in range(1000):
+        f.write(f"--lan\n100.{64 + i // 128}.{(i % 128) * 2}.0/24\n")
+    for i in range(64):
+        f.write(f"--dns\n10.64.{i // 250}.{1 + i % 250}\n")
+PY
+mapfile -t EXTRA <"$TMP/extra.args"
+for n in "${SIZES[@]}"; do
+	ip netns add "ks-bench-inc-$$-$n"
+	mkdir -m 0700 "$RUNDIR/$n"
+	KILLSWITCH_RUNDIR=$RUNDIR/$n ip netns exec "ks-bench-inc-$$-$n" "$KS" enable --tunnel wg0 \
+		--endpoints-file "$TMP/eps-$n" --allow-lan "${EXTRA[@]}" 2>/dev/null
+done
+
+# inns SIZE CMD...: CMD in that size's namespace (nsenter: setns only, cheaper than ip netns exec).
+inns() { local n=$1; shift; KILLSWITCH_RUNDIR=$RUNDIR/$n nsenter --net="/run/netns/ks-bench-inc-$$-$n" "$@"; }
+# timed NAME SIZE CMD...: appends the wall time in microseconds to $TMP/NAME-SIZE.
+timed() {
+	local name=$1 n=$2 t0 t1
+	shift 2
+	t0=$EPOCHREALTIME
+	inns "$n" "$@" >/dev/null 2>&1 || echo "FAILED: $*" >&2
+	t1=$EPOCHREALTIME
+	echo $((${t1/./} - ${t0/./})) >>"$TMP/$name-$n"
+}
+# The element nft adds and deletes is another than ours: each tool finds its own absent first.
+steps=(start add del nft_add nft_del)
+step() { # STEP SIZE
+	case $1 in
+	start) timed start "$2" "$KS" --version ;;
+	add) timed add "$2" "$KS" endpoint add 192.0.2.1:51820 ;;
+	del) timed del "$2" "$KS" endpoint del 192.0.2.1:51820 ;;
+	nft_add) timed nft_add "$2" nft add element inet killswitch endpoints4 '{ 192.0.2.2 . udp . 51820 }' ;;
+	nft_del) timed nft_del "$2" nft delete element inet killswitch endpoints4 '{ 192.0.2.2 . udp . 51820 }' ;;
+	esac
+}
+ns=${#SIZES[@]}
+for ((r = 0; r < ROUNDS; r++)); do
+	for ((i = 0; i < ns; i++)); do
+		n=${SIZES[$(((r + i) % ns))]}
+		# add before del (del needs the endpoint), start-up anywhere in between, rotating.
+		case $((r % 3)) in
+		0) order=(start add del nft_add nft_del) ;;
+		1) order=(add start del nft_add nft_del) ;;
+		2) order=(add del start nft_add nft_del) ;;
+		esac
+		for s in "${order[@]}"; do step "$s" "$n"; done
+	done
+done
+for ((r = 0; r < FULL_ROUNDS; r++)); do
+	timed full "$REF" "$KS" enable --tunnel wg0 --endpoints-file "$TMP/eps-$REF" --allow-lan "${EXTRA[@]}"
+done
+
+ms() { fmt "$(ratio "$1" 1000)" "${2:-2}"; }
+minus() { awk -v a="$1" -v b="$2" 'BEGIN {print a - b}'; }
+printf '%-9s %9s %9s %9s %9s %9s %9s %9s   (median ms over %d rounds)\n' endpoints start-up add del \
+	"add op" "del op" "nft add" "nft del" "$ROUNDS"
+for n in "${SIZES[@]}"; do
+	for s in "${steps[@]}"; do declare "m_$s=$(median "$TMP/$s-$n")"; done
+	# shellcheck disable=SC2154 # m_* are declared just above
+	printf '%-9s %9s %9s %9s %9s %9s %9s %9s\n' "$n" "$(ms "$m_start")" "$(ms "$m_add")" "$(ms "$m_del")" \
+		"$(ms "$(minus "$m_add" "$m_start")")" "$(ms "$(minus "$m_del" "$m_start")")" "$(ms "$m_nft_add")" "$(ms "$m_nft_del")"
+done
+full=$(median "$TMP/full-$REF")
+printf '# full re-apply at %s endpoints: %s ms (median of %d)\n' "$REF" "$(ms "$full" 1)" "$FULL_ROUNDS"
+
+small=${SIZES[0]} large=${SIZES[-1]}
+start=$(median "$TMP/start-$REF")
+for s in add del; do
+	tot=$(median "$TMP/$s-$REF")
+	nft_name=$([[ $s == add ]] && echo add || echo delete)
+	# The operation: the command's median less the start-up's, both over the same rounds.
+	result "3 endpoint $s at $REF: operation (ms)" "<= 2 ms" "$(ms "$(minus "$tot" "$start")")" \
+		"whole command p10-p90 $(ms "$(pct "$TMP/$s-$REF" 10)")-$(ms "$(pct "$TMP/$s-$REF" 90)") ms" \
+		"$(ms "$tot") ms with process start-up ($(ms "$start") ms); nft $nft_name element $(ms "$(median "$TMP/nft_$s-$REF")") ms; full re-apply $(ms "$full" 1) ms (ratio $(fmt "$(ratio "$tot" "$full")" 4))"
+	# Size independence: the whole command at the largest size over the smallest, round by round.
+	paste "$TMP/$s-$large" "$TMP/$s-$small" | awk '{printf "%.4f\n", $1 / $2}' >"$TMP/indep-$s"
+	result "3 endpoint $s, $large / $small endpoints" "~1 (independent)" "$(fmt "$(median "$TMP/indep-$s")" 2)" \
+		"p10-p90 $(fmt "$(pct "$TMP/indep-$s" 10)" 2)-$(fmt "$(pct "$TMP/indep-$s" 90)" 2)" \
+		"$(ms "$(median "$TMP/$s-$large")") ms vs $(ms "$(median "$TMP/$s-$small")") ms"
+done

@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
+#
+# Shared by the benchmarks: statistics over a file of numbers, one per line, and the RESULT lines
+# run.sh turns into the table. Every figure is a ratio of two configurations measured side by
+# side, alternating, over several rounds; absolute values are context only.
+
+# median FILE, pct FILE P (nearest rank), lo/hi FILE: the smallest and largest value.
+median() { sort -g "$1" | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+pct() { sort -g "$1" | awk -v p="$2" '{a[NR] = $1} END {k = int((NR * p + 99) / 100); if (k < 1) k = 1; print a[k]}'; }
+lo() { sort -g "$1" | head -1; }
+hi() { sort -g "$1" | tail -1; }
+# fmt NUMBER [DIGITS]: fixed-point.
+fmt() { LC_ALL=C printf "%.${2:-3}f" "$1"; }
+# ratio A B: A / B.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.6f", (b == 0) ? 0 : a / b}'; }
+
+# result FIGURE GOAL MEDIAN SPREAD CONTEXT: one row of the table (tab-separated, on stdout).
+result() {
+	printf 'RESULT\t%s\t%s\t%s\t%s\t%s\n' "$@"
+}
+
+# now_us: the monotonic-enough wall clock bash keeps, in microseconds.
+now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
+
+bench_need_root() {
+	[[ $(id -u) == 0 ]] || { echo "SKIP: $1 needs root (network namespaces, nftables)"; exit 77; }
+}
+
+# bench_rundir: a fresh KILLSWITCH_RUNDIR on tmpfs, as /run is where killswitch runs for real
+# (on a disk the state file's write and rename would be timed as a disk's).
+bench_rundir() {
+	local base=/run
+	[[ $(findmnt -n -o FSTYPE -T /run 2>/dev/null) == tmpfs ]] || base=/dev/shm
+	mktemp -d "$base/ks-bench-run.XXXXXX"
+}

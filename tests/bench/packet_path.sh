@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Figure 1, the packet path: packets per second of small UDP packets (iperf3, 64-byte payloads,
+# unlimited rate) through a WireGuard tunnel (wireguard-go in two namespaces joined by a veth),
+# counted by the receiving iperf3 on the far side, with the kill switch enabled on the sender
+# (1, 1,000 and 10,000 endpoints, plus --allow-lan, 1,000 --lan ranges and 64 resolvers),
+# divided by the packets per second of the same path with no firewall at all.
+#
+# Side by side in the strict sense: two identical paths, A and B, run at the same time, one with
+# the table and one without, so whatever else the machine does in that second hits both; then
+# the roles swap. A round's ratio is the geometric mean of the two (which cancels any difference
+# between the paths themselves). The two compete for the CPU on equal terms, so the ratio is how
+# much less the firewalled path gets through for the same CPU: its cost per packet. Medians and
+# the spread over the rounds.
+#
+# The reference: the same table with the endpoint exemptions as one rule per endpoint
+# (`ip daddr X udp dport P meta mark M accept` in output, its reply twin in input, where the set
+# lookups are), Mullvad's layout, the tunnel's endpoint in the middle of the list.
+#
+# Usage: packet_path.sh KILLSWITCH [ROUNDS] [SECONDS]   (root; a Release build)
+# KS_BENCH_BEFORE=OLD_KILLSWITCH adds OLD's table at the same sizes to the rounds (before/after).
+# KS_BENCH_PERF=0 skips the profile (perf record) of the path's CPU time by kernel function.
+set -euo pipefail
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/bench/lib.sh
+source "$BENCH_DIR/lib.sh"
+
+KS=$(readlink -f "${1:?usage: packet_path.sh KILLSWITCH [ROUNDS] [SECONDS]}")
+ROUNDS=${2:-6}
+SECS=${3:-2}
+SIZES=(${KS_BENCH_PKT_SIZES:-1 1000 10000})
+REF_SIZES=(${KS_BENCH_PKT_REF_SIZES:-10000})
+BEFORE=${KS_BENCH_BEFORE:+$(readlink -f "$KS_BENCH_BEFORE")}
+
+bench_need_root packet_path.sh
+for tool in iperf3 wireguard-go wg nft ip python3; do
+	command -v "$tool" >/dev/null || { echo "SKIP: packet_path.sh needs $tool"; exit 77; }
+done
+[[ -c /dev/net/tun ]] || { echo "SKIP: packet_path.sh needs /dev/net/tun"; exit 77; }
+
+ID=$(printf '%04x' $((($$ ^ RANDOM) & 0xffff)))
+TMP=$(mktemp -d /tmp/ks-bench-pkt.XXXXXX)
+RUNDIR=$(bench_rundir)
+# Split tunnelling would make an exclusion cgroup on this host: not what is measured here.
+export KILLSWITCH_SPLIT_TUNNEL=off
+MARK=0xca6c
+PATHS=(a b)
+
+# Per path: client ns (the kill switch) --veth-- server ns; WireGuard over the veth.
+nsc() { echo "ksb-$ID-$1c"; }
+nss() { echo "ksb-$ID-$1s"; }
+wgc() { echo "ksb$ID$1c"; }
+wgs() { echo "ksb$ID$1s"; }
+net() { [[ $1 == a ]] && echo 1 || echo 2; }
+endpoint() { echo "10.200.$(net "$1").2:51820"; }
+
+cleanup() {
+	local p ns pids
+	set +e
+	for p in "${PATHS[@]}"; do
+		for ns in "$(nsc "$p")" "$(nss "$p")"; do
+			[[ -e /run/netns/$ns ]] || continue
+			pids=$(ip netns pids "$ns" 2>/dev/null)
+			# shellcheck disable=SC2086 # every process in these namespaces is ours
+			[[ -z $pids ]] || kill $pids 2>/dev/null
+		done
+	done
+	sleep 0.3
+	for p in "${PATHS[@]}"; do
+		ip -n "$(nsc "$p")" link del "$(wgc "$p")" 2>/dev/null
+		ip -n "$(nss "$p")" link del "$(wgs "$p")" 2>/dev/null
+		ip netns del "$(nsc "$p")" 2>/dev/null
+		ip netns del "$(nss "$p")" 2>/dev/null
+		rm -f "/var/run/wireguard/$(wgc "$p").sock" "/var/run/wireguard/$(wgs "$p").sock"
+	done
+	rm -rf "$TMP" "$RUNDIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+inc() { local p=$1; shift; KILLSWITCH_RUNDIR=$RUNDIR/$p ip netns exec "$(nsc "$p")" "$@"; }
+ins() { local p=$1; shift; ip netns exec "$(nss "$p")" "$@"; }
+wait_for() { local end=$((SECONDS + $1)); shift; until "$@" >/dev/null 2>&1; do ((SECONDS < end)) || return 1; sleep 0.05; done; }
+start_wg() { # NS IFNAME
+	ip netns exec "$1" env WG_PROCESS_FOREGROUND=1 LOG_LEVEL=error wireguard-go "$2" >"$TMP/$2.log" 2>&1 &
+	wait_for 10 test -S "/var/run/wireguard/$2.sock" || { echo "FATAL: wireguard-go $2 did not start" >&2; exit 1; }
+}
+
+make_path() { # a | b
+	local p=$1 n c s
+	n=$(net "$p") c=$(nsc "$p") s=$(nss "$p")
+	for ns in "$c" "$s"; do
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+	done
+	mkdir -m 0700 "$RUNDIR/$p"
+	ip link add "c$n" netns "$c" type veth peer name "s$n" netns "$s"
+	inc "$p" ip addr add "10.200.$n.1/24" dev "c$n"
+	ins "$p" ip addr add "10.200.$n.2/24" dev "s$n"
+	inc "$p" ip link set "c$n" up
+	ins "$p" ip link set "s$n" up
+	umask 077
+	wg genkey >"$TMP/$p-c.key"
+	wg genkey >"$TMP/$p-s.key"
+	umask 022
+	start_wg "$s" "$(wgs "$p")"
+	start_wg "$c" "$(wgc "$p")"
+	ins "$p" wg set "$(wgs "$p")" private-key "$TMP/$p-s.key" listen-port 51820 \
+		peer "$(wg pubkey <"$TMP/$p-c.key")" allowed-ips "10.201.$n.1/32"
+	inc "$p" wg set "$(wgc "$p")" private-key "$TMP/$p-c.key" fwmark $MARK \
+		peer "$(wg pubkey <"$TMP/$p-s.key")" endpoint "$(endpoint "$p")" allowed-ips "10.201.$n.2/32" persistent-keepalive 25
+	ins "$p" ip addr add "10.201.$n.2/32" dev "$(wgs "$p")"
+	inc "$p" ip addr add "10.201.$n.1/32" dev "$(wgc "$p")"
+	ins "$p" ip link set "$(wgs "$p")" up
+	inc "$p" ip link set "$(wgc "$p")" up
+	ins "$p" ip route add "10.201.$n.1/32" dev "$(wgs "$p")"
+	inc "$p" ip route add "10.201.$n.2/32" dev "$(wgc "$p")"
+	ins "$p" iperf3 -s -B "10.201.$n.2" >"$TMP/iperf3-server-$p.log" 2>&1 &
+	wait_for 10 inc "$p" ping -c 1 -W 1 "10.201.$n.2" || { echo "FATAL: no traffic through tunnel $p" >&2; exit 1; }
+}
+for p in "${PATHS[@]}"; do make_path "$p"; done
+
+# ---- the configurations --------------------------------------------------------------------
+# Endpoints: the tunnel's own, among N-1 others in 198.18.0.0/15 (the benchmarking range).
+python3 - "$TMP" "${SIZES[@]}" "${REF_SIZES[@]}" <<'PY'
+import sys
+tmp = sys.argv[1]
+for path, net in (("a", 1), ("b", 2)):
+    ep = f"10.200.{net}.2:51820"
+    for n in sorted({int(a) for a in sys.argv[2:]}):
+        others = [f"198.{18 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}:{51820 + i % 3}" for i in range(n - 1)]
+        # In the middle: one-rule-per-endpoint pays half the list on average for it.
+        eps = others[: len(others) // 2] + [ep] + others[len(others) // 2 :]
+        open(f"{tmp}/eps-{path}-{n}", "w").write("\n".join(eps) + "\n")
+with open(f"{tmp}/extra.args", "w") as f:
+    for i in range(1000):  # /24s with gaps between them, so auto-merge keeps 1,000 ranges
+        f.write(f"--lan\n100.{64 + i // 128}.{(i % 128) * 2}.0/24\n")
+    for i in range(64):
+        f.write(f"--dns\n10.64.{i // 250}.{1 + i % 250}\n")
+PY
+mapfile -t EXTRA <"$TMP/extra.args"
+policy() { echo --tunnel "$(wgc "$1")" --endpoints-file "$TMP/eps-$1-$2" --allow-lan "${EXTRA[@]}"; }
+
+# The reference layout: our table, with the two endpoint set lookups replaced by a rule per endpoint.
+for p in "${PATHS[@]}"; do
+	for n in "${REF_SIZES[@]}"; do
+		# shellcheck disable=SC2046
+		{ printf 'table inet killswitch\ndelete table inet killswitch\n'; "$KS" compile $(policy "$p" "$n"); } >"$TMP/ks-$p-$n.nft"
+		python3 - "$TMP/ks-$p-$n.nft" "$TMP/eps-$p-$n" "$MARK" >"$TMP/ref-$p-$n.nft" <<'PY'
+import sys
+text, eps, mark = open(sys.argv[1]).read().splitlines(), open(sys.argv[2]).read().split(), sys.argv[3]
+pairs = [e.rsplit(":", 1) for e in eps]
+out_set = f"meta mark {mark} ip daddr . meta l4proto . th dport @endpoints4 accept"
+in_set = "ip saddr . meta l4proto . th sport @endpoints4 ct state established accept"
+for line in text:
+    if line.strip() == out_set:
+        print("\n".join(f"\t\tip daddr {a} udp dport {p} meta mark {mark} accept" for a, p in pairs))
+    elif line.strip() == in_set:
+        print("\n".join(f"\t\tip saddr {a} udp sport {p} ct state established accept" for a, p in pairs))
+    else:
+        print(line)
+PY
+		grep -q "udp dport 51820 meta mark" "$TMP/ref-$p-$n.nft" || { echo "FATAL: the reference layout was not built" >&2; exit 1; }
+	done
+done
+
+apply_config() { # PATH none | ks-N | ref-N | before-N
+	local p=$1
+	case $2 in
+	none) inc "$p" "$KS" disable >/dev/null 2>&1 ;;
+	# shellcheck disable=SC2046
+	ks-*) inc "$p" "$KS" enable $(policy "$p" "${2#ks-}") >/dev/null 2>&1 ;;
+	# shellcheck disable=SC2046
+	before-*) inc "$p" "$BEFORE" enable $(policy "$p" "${2#before-}") >/dev/null 2>&1 ;;
+	ref-*) inc "$p" nft -f "$TMP/ref-$p-${2#ref-}.nft" ;;
+	esac
+}
+
+# Both paths at once: packets per second that reached each server, "A B".
+measure() {
+	local p pids=()
+	for p in "${PATHS[@]}"; do
+		inc "$p" iperf3 -c "10.201.$(net "$p").2" -u -b 0 -l 64 -t "$SECS" -J >"$TMP/iperf3-$p.json" 2>&1 &
+		pids+=($!)
+	done
+	wait "${pids[@]}" || true
+	for p in "${PATHS[@]}"; do
+		python3 - "$TMP/iperf3-$p.json" <<'PY'
+import json, sys
+try:
+    s = json.load(open(sys.argv[1]))["end"]["sum"]
+    print(f"{(s['packets'] - s['lost_packets']) / s['seconds']:.1f}")
+except Exception:
+    print("0")
+PY
+	done | tr '\n' ' '
+}
+
+CONFIGS=()
+for n in "${SIZES[@]}"; do CONFIGS+=("ks-$n"); done
+for n in "${REF_SIZES[@]}"; do CONFIGS+=("ref-$n"); done
+if [[ -n $BEFORE ]]; then
+	for n in "${SIZES[@]}"; do CONFIGS+=("before-$n"); done
+fi
+measure >/dev/null # warm-up: the handshakes, the neighbours, the CPU frequency
+
+printf '# %d rounds x %d configurations; two paths at once for %ss, the firewalled one and a bare one, then swapped\n' \
+	"$ROUNDS" "${#CONFIGS[@]}" "$SECS"
+for ((r = 0; r < ROUNDS; r++)); do
+	printf '# round %d:' "$((r + 1))"
+	for c in "${CONFIGS[@]}"; do
+		apply_config a "$c"
+		apply_config b none
+		read -r a1 b1 <<<"$(measure)"
+		apply_config a none
+		apply_config b "$c"
+		read -r a2 b2 <<<"$(measure)"
+		echo "$a1 $b2" | tr ' ' '\n' >>"$TMP/pps-$c"
+		echo "$b1 $a2" | tr ' ' '\n' >>"$TMP/pps-none"
+		# The geometric mean of with/without on A and with/without on B: the paths' own difference cancels.
+		awk -v a1="$a1" -v b1="$b1" -v a2="$a2" -v b2="$b2" \
+			'BEGIN {printf "%.4f\n", (b1 > 0 && a2 > 0) ? sqrt((a1 / b1) * (b2 / a2)) : 0}' >>"$TMP/ratio-$c"
+		printf ' %s=%.3f' "$c" "$(tail -1 "$TMP/ratio-$c")"
+	done
+	echo
+done
+for p in "${PATHS[@]}"; do apply_config "$p" none; done
+
+# Where the path's CPU time goes (the noise-free view of the same cost): perf samples of the
+# four processes of path A for 2 s, the share of netfilter's kernel functions with all they call.
+declare -A profile=()
+profile_config() { # CONFIG
+	local c=$1 client pids
+	apply_config a "$c"
+	inc a iperf3 -c 10.201.1.2 -u -b 0 -l 64 -t 4 -J >/dev/null 2>&1 &
+	client=$!
+	sleep 1
+	pids=$( (ip netns pids "$(nsc a)"; ip netns pids "$(nss a)") | paste -sd,)
+	perf record -q -F 2000 -g -p "$pids" -o "$TMP/perf.data" -- sleep 2 >/dev/null 2>&1 || true
+	wait "$client" || true
+	apply_config a none
+	perf report -i "$TMP/perf.data" --children --sort sym --stdio >"$TMP/perf.txt" 2>/dev/null || true
+	share() { awk -v f="$1" '$NF == f && $1 ~ /%$/ {sub("%", "", $1); print $1; exit}' "$TMP/perf.txt"; }
+	[[ -n $(share nf_hook_slow) ]] || return 0
+	profile[$c]="netfilter $(share nf_hook_slow)% of the path's CPU (rules $(share nft_do_chain)%, conntrack $(share nf_conntrack_in)%, NAT hooks $(share nf_nat_inet_fn)%, route chain $(share nf_route_table_inet)%)"
+	printf '# %s: %s\n' "$c" "${profile[$c]}"
+}
+if [[ ${KS_BENCH_PERF:-1} != 0 ]] && command -v perf >/dev/null; then
+	for c in "ks-${SIZES[-1]}" ${BEFORE:+"before-${SIZES[-1]}"}; do profile_config "$c"; done
+fi
+
+spread() { echo "$(fmt "$(pct "$1" 10)")-$(fmt "$(pct "$1" 90)")"; }
+printf '%-12s %12s %8s %15s\n' config "pps median" ratio "ratio p10-p90"
+printf '%-12s %12.0f %8s %15s\n' none "$(median "$TMP/pps-none")" - -
+for c in "${CONFIGS[@]}"; do
+	m=$(median "$TMP/ratio-$c")
+	printf '%-12s %12.0f %8s %15s\n' "$c" "$(median "$TMP/pps-$c")" "$(fmt "$m")" "$(spread "$TMP/ratio-$c")"
+	n=${c#*-}
+	context="$(fmt "$(median "$TMP/pps-$c")" 0) pps vs $(fmt "$(median "$TMP/pps-none")" 0) pps bare"
+	[[ -z ${profile[$c]:-} ]] || context+="; ${profile[$c]}"
+	if [[ $c == ks-* ]]; then
+		result "1 packet path, $n endpoints" ">= 0.95" "$(fmt "$m")" "p10-p90 $(spread "$TMP/ratio-$c")" "$context"
+	elif [[ $c == before-* ]]; then
+		result "1 packet path, $n endpoints, before (KS_BENCH_BEFORE)" "(before)" "$(fmt "$m")" \
+			"p10-p90 $(spread "$TMP/ratio-$c")" "$context"
+	else
+		result "1 reference: a rule per endpoint, $n" "(reference)" "$(fmt "$m")" "p10-p90 $(spread "$TMP/ratio-$c")" \
+			"$context"
+	fi
+done

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The performance suite in one command: builds a Release killswitch (unless given a build
+# directory that has one), runs the five benchmarks of docs/performance.md and prints their table
+# with the machine line. Every figure is a ratio of two configurations measured side by side in
+# this run (alternating, several rounds; medians and spread); absolute times are context.
+#
+# Not part of ctest or CI: it needs root, takes 10-15 minutes and measures the machine it runs on.
+#
+# Usage: sudo tests/bench/run.sh [BUILD_DIR]          (default: build-bench, Release)
+#   KS_BENCH_ONLY="1 3"   only these figures
+#   KS_BENCH_QUICK=1      a few rounds each: checks the suite runs, the figures are not for the record
+#   KS_BENCH_BEFORE=BIN   an older killswitch timed side by side in figures 1 and 2 (before/after)
+#   KS_BENCH_OUT=FILE     where the table goes too (default: BUILD_DIR/bench-results.md)
+set -euo pipefail
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$BENCH_DIR/../.." && pwd)
+# shellcheck source=tests/bench/lib.sh
+source "$BENCH_DIR/lib.sh"
+
+BUILD=$(readlink -f "${1:-$ROOT/build-bench}")
+ONLY=${KS_BENCH_ONLY:-1 2 3 4 5}
+bench_need_root run.sh
+
+if [[ ! -x $BUILD/killswitch ]]; then
+	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DKS_TESTS=OFF >/dev/null
+	cmake --build "$BUILD" -j"$(nproc)" >/dev/null
+fi
+if grep -q 'KS_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then
+	echo "FATAL: $BUILD is a sanitizer build; benchmark a Release build" >&2
+	exit 1
+fi
+KS=$BUILD/killswitch
+OUT=${KS_BENCH_OUT:-$BUILD/bench-results.md}
+LOGS=$(mktemp -d /tmp/ks-bench-logs.XXXXXX)
+
+# Rounds: the defaults keep the whole suite near 10 minutes on 2 cores.
+if [[ -n ${KS_BENCH_QUICK:-} ]]; then
+	PKT=(3 1) APPLY=(3 1 1000 10000) INC=(10 2) SWAPS=(100 5) SPLIT=(30)
+else
+	PKT=(10 1) APPLY=(5 1 1000 10000 100000) INC=(100 5) SWAPS=(1000 20) SPLIT=(200)
+fi
+
+machine="$(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), $(nft --version), $(date -u '+%Y-%m-%d %H:%M UTC')"
+printf '# %s\n# load average at start: %s\n' "$machine" "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+run() { # FIGURE NAME CMD...: runs one benchmark, its log kept; a skip (77) or failure is noted
+	local fig=$1 name=$2 rc=0 t0=$SECONDS
+	shift 2
+	[[ " $ONLY " == *" $fig "* ]] || return 0
+	printf '\n## %s: %s\n' "$fig" "$name"
+	"$@" 2>&1 | tee "$LOGS/$fig.log" | grep -v '^RESULT' || rc=${PIPESTATUS[0]}
+	printf '# %s: %ds, exit %d\n' "$name" "$((SECONDS - t0))" "$rc"
+	if ((rc == 77)); then
+		result "$fig $name" - skipped - "$(grep -m1 '^SKIP' "$LOGS/$fig.log" || true)" >>"$LOGS/$fig.log"
+	elif ((rc)) && ! grep -q '^RESULT' "$LOGS/$fig.log"; then
+		result "$fig $name" - FAILED - "exit $rc; log: $LOGS/$fig.log" >>"$LOGS/$fig.log"
+	fi
+}
+
+run 1 "packet path" "$BENCH_DIR/packet_path.sh" "$KS" "${PKT[@]}"
+run 2 "apply" "$BENCH_DIR/apply.sh" "$KS" "${APPLY[@]}"
+run 3 "incremental" "$BENCH_DIR/incremental.sh" "$KS" "${INC[@]}"
+run 4 "transitions" "$BENCH_DIR/transitions.sh" "$KS" "${SWAPS[@]}"
+run 5 "split-tunnel exec" "$BENCH_DIR/split_exec.sh" "$BUILD/split-tunnel" "${SPLIT[@]}"
+
+{
+	printf '\nCommand: `sudo tests/bench/run.sh`%s\n\n' "${KS_BENCH_QUICK:+ (KS_BENCH_QUICK=1)}"
+	printf 'Machine: %s; load average at the end %s.\n\n' "$machine" "$(cut -d' ' -f1-3 /proc/loadavg)"
+	printf '| figure | goal | median | spread | context (absolute) |\n|---|---|---|---|---|\n'
+	cat "$LOGS"/*.log | grep '^RESULT' | cut -f2- | sed 's/\t/ | /g; s/^/| /; s/$/ |/'
+} | tee "$OUT"
+printf '\n# the table is in %s; the logs in %s\n' "$OUT" "$LOGS"

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Figure 4, transitions: 1,000 policy swaps (enable, block, enable, ...) while UDP floods off the
+# tunnel (bound to the physical interface, IPv4 and IPv6), in the leak lab (tests/e2e/lib.sh:
+# wireguard-go between namespaces). What leaked is counted on the far side of the link by the
+# lab's oracle, never by the sender. The policy is the packet-path one at 1,000 endpoints (the
+# tunnel's among them, 1,000 --lan ranges, 64 resolvers), so every swap replaces ~3,000 set
+# elements. The control: the same flood while the table is replaced non-atomically (deleted, then
+# enabled) must show leaks, or the oracle proves nothing.
+#
+# Usage: transitions.sh KILLSWITCH [SWAPS] [CONTROL_SWAPS]   (root)
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+export KILLSWITCH=${1:?usage: transitions.sh KILLSWITCH [SWAPS] [CONTROL_SWAPS]}
+SWAPS=${2:-1000}
+CONTROL_SWAPS=${3:-20}
+# shellcheck source=tests/e2e/lib.sh
+source "$BENCH_DIR/../e2e/lib.sh"
+# shellcheck source=tests/bench/lib.sh
+source "$BENCH_DIR/lib.sh"
+export KILLSWITCH_SPLIT_TUNNEL=off
+
+lab_init bench-transitions
+lab_up
+
+"$PYTHON" - "$LAB_TMP" "$ENDPOINT" "$VPNDNS4" <<'PY'
+import sys
+tmp, ep, dns = sys.argv[1:4]
+others = [f"198.{18 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}:{51820 + i % 3}" for i in range(999)]
+open(f"{tmp}/eps", "w").write("\n".join(others[:500] + [ep] + others[500:]) + "\n")
+with open(f"{tmp}/extra.args", "w") as f:
+    f.write(f"--dns\n{dns}\n")
+    for i in range(1000):
+        f.write(f"--lan\n100.{64 + i // 128}.{(i % 128) * 2}.0/24\n")
+    for i in range(63):
+        f.write(f"--dns\n10.64.{i // 250}.{1 + i % 250}\n")
+PY
+mapfile -t EXTRA <"$LAB_TMP/extra.args"
+swap_enable() { ks_quiet enable --tunnel "$WGC" --endpoints-file "$LAB_TMP/eps" "${EXTRA[@]}"; }
+swap_block() { ks_quiet block --endpoints-file "$LAB_TMP/eps" "${EXTRA[@]}"; }
+
+flood() { # flood SECONDS: IPv4 and IPv6 UDP off the tunnel, until SECONDS pass or the stop file appears
+	rm -f "$LAB_TMP/flood.stop"
+	labnet_c flood $NET4 9 --bind-dev phy0 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" >"$LAB_TMP/flood4.out" 2>&1 &
+	FLOOD4=$!
+	labnet_c flood $NET6 9 --bind-dev phy0 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" >"$LAB_TMP/flood6.out" 2>&1 &
+	FLOOD6=$!
+}
+flood_wait() {
+	touch "$LAB_TMP/flood.stop"
+	wait "$FLOOD4" "$FLOOD6" || true
+}
+sends() { awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(sent|errors)=/) { split($i, a, "="); n += a[2] } } END { print n + 0 }' "$LAB_TMP"/flood[46].out; }
+
+# The swaps, under the flood; each one timed.
+swap_enable || die "enable failed"
+before=$(oracle_phys)
+flood 900
+sleep 0.3
+fails=0
+for ((i = 0; i < SWAPS; i++)); do
+	t0=$EPOCHREALTIME
+	if ((i % 2)); then swap_enable || fails=$((fails + 1)); else swap_block || fails=$((fails + 1)); fi
+	t1=$EPOCHREALTIME
+	echo $((${t1/./} - ${t0/./})) >>"$LAB_TMP/swap-us"
+done
+# End enabled: with an odd number of swaps the last one was a block.
+if ((SWAPS % 2)); then swap_enable || fails=$((fails + 1)); fi
+sleep 0.2
+flood_wait
+sleep "$SETTLE"
+leaked=$(($(oracle_phys) - before))
+attempts=$(sends)
+swap_ms=$(fmt "$(ratio "$(median "$LAB_TMP/swap-us")" 1000)" 1)
+log "swaps: $SWAPS, failed: $fails, flood sends: $attempts, leaked: $leaked, median swap: $swap_ms ms"
+
+# The control: the same flood, the table deleted and enabled again (two transactions).
+swap_enable
+before=$(oracle_phys)
+flood 120
+sleep 0.3
+for ((i = 0; i < CONTROL_SWAPS; i++)); do
+	inc nft delete table inet killswitch
+	swap_enable
+done
+sleep 0.2
+flood_wait
+sleep "$SETTLE"
+control=$(($(oracle_phys) - before))
+control_attempts=$(sends)
+log "control: $CONTROL_SWAPS non-atomic replacements, flood sends: $control_attempts, leaked: $control"
+
+# The tunnel still works after all that.
+handshake_completes 10 && tunnel=works || tunnel=BROKEN
+
+printf 'swaps %d (failed %d), flood sends %d, leaked %d; control (%d delete+enable) leaked %d; tunnel %s\n' \
+	"$SWAPS" "$fails" "$attempts" "$leaked" "$CONTROL_SWAPS" "$control" "$tunnel"
+result "4 leaks in $SWAPS swaps enable<->block under a flood" "0 packets" "$leaked" \
+	"$fails failed swaps" "$attempts flood sends; median swap $swap_ms ms; control ($CONTROL_SWAPS non-atomic replacements): $control leaked; tunnel $tunnel afterwards"
+((leaked == 0 && fails == 0 && control > 0)) && [[ $tunnel == works ]]
