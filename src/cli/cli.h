@@ -49,6 +49,13 @@ int cli_apply(struct ks_policy *policy, const struct ks_options *opts);
 /* For commands whose only option is --json. */
 int cli_parse_json_only(int argc, char *argv[], struct ks_options *opts);
 
+/*
+ * The start of every command that changes the kernel: the table name (exit
+ * 2 if bad), CAP_NET_ADMIN (exit 1 if missing), then the lock when lock is
+ * not NULL (exit 1 if it cannot be taken). Returns the exit code, 0 to go on.
+ */
+int cli_begin(const char *command, const char **table, int *lock);
+
 /* Exit 1 with a clear message unless the process holds CAP_NET_ADMIN. */
 int cli_require_net_admin(const char *command);
 

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "killswitch/parse.h"
+#include "killswitch/rundir.h"
 
 int cli_error(int code, const char *fmt, ...)
 {
@@ -78,6 +79,21 @@ static bool has_net_admin(void)
 		}
 	fclose(f);
 	return !found || (caps & (1ULL << 12 /* CAP_NET_ADMIN */));
+}
+
+int cli_begin(const char *command, const char **table, int *lock)
+{
+	char err[KS_ERR_LEN] = "";
+	int ret;
+
+	if (ks_table_name(table, err) < 0)
+		return cli_error(KS_EXIT_USAGE, "%s", err);
+	ret = cli_require_net_admin(command);
+	if (ret || !lock)
+		return ret;
+	if (ks_lock(lock, err) < 0)
+		return cli_error(KS_EXIT_SYSTEM, "%s", err);
+	return KS_EXIT_OK;
 }
 
 int cli_require_net_admin(const char *command)

@@ -38,17 +38,9 @@ int disable_main(int argc, char *argv[])
 	ret = cli_parse_json_only(argc, argv, &opts);
 	if (ret)
 		goto cleanup;
-	if (ks_table_name(&table, err) < 0) {
-		ret = cli_error(KS_EXIT_USAGE, "%s", err);
-		goto cleanup;
-	}
-	ret = cli_require_net_admin(argv[0]);
+	ret = cli_begin(argv[0], &table, &lock);
 	if (ret)
 		goto cleanup;
-	if (ks_lock(&lock, err) < 0) {
-		ret = cli_error(KS_EXIT_SYSTEM, "%s", err);
-		goto cleanup;
-	}
 	if (ks_nft_remove(table, &was_active, err) < 0) {
 		ret = cli_error(KS_EXIT_SYSTEM, "%s", err);
 		goto cleanup;

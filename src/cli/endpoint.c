@@ -165,17 +165,9 @@ int endpoint_main(int argc, char *argv[])
 		ret = cli_error(KS_EXIT_USAGE, "endpoint %s needs at least one ADDR:PORT: '%s'", argv[1], "");
 		goto cleanup;
 	}
-	if (ks_table_name(&table, err) < 0) {
-		ret = cli_error(KS_EXIT_USAGE, "%s", err);
-		goto cleanup;
-	}
-	ret = cli_require_net_admin(argv[0]);
+	ret = cli_begin(argv[0], &table, &lock);
 	if (ret)
 		goto cleanup;
-	if (ks_lock(&lock, err) < 0) {
-		ret = cli_error(KS_EXIT_SYSTEM, "%s", err);
-		goto cleanup;
-	}
 	ret = ks_state_load_near(&policy, eps, n, &near, err);
 	/* A state file from an older version: read it whole, and write it whole in the new form. */
 	whole = ret == -EPROTO;

@@ -21,11 +21,7 @@ int restore_main(int argc, char *argv[])
 	ret = cli_parse_json_only(argc, argv, &opts);
 	if (ret)
 		goto cleanup;
-	if (ks_table_name(&table, err) < 0) {
-		ret = cli_error(KS_EXIT_USAGE, "%s", err);
-		goto cleanup;
-	}
-	ret = cli_require_net_admin(argv[0]);
+	ret = cli_begin(argv[0], &table, NULL);
 	if (ret)
 		goto cleanup;
 	ret = ks_persist_load(&policy, err);
