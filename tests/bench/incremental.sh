@@ -17,7 +17,7 @@ source "$BENCH_DIR/lib.sh"
 KS=$(readlink -f "${1:?usage: incremental.sh KILLSWITCH [ROUNDS] [FULL_ROUNDS]}")
 ROUNDS=${2:-100}
 FULL_ROUNDS=${3:-5}
-SIZES=(${KS_BENCH_INC_SIZES:-1000 10000 100000})
+read -r -a SIZES <<<"${KS_BENCH_INC_SIZES:-1000 10000 100000}"
 REF=${KS_BENCH_INC_REF:-10000} # the size the goal is stated at
 
 bench_need_root incremental.sh

@@ -28,8 +28,8 @@ source "$BENCH_DIR/lib.sh"
 KS=$(readlink -f "${1:?usage: packet_path.sh KILLSWITCH [ROUNDS] [SECONDS]}")
 ROUNDS=${2:-6}
 SECS=${3:-2}
-SIZES=(${KS_BENCH_PKT_SIZES:-1 1000 10000})
-REF_SIZES=(${KS_BENCH_PKT_REF_SIZES:-10000})
+read -r -a SIZES <<<"${KS_BENCH_PKT_SIZES:-1 1000 10000}"
+read -r -a REF_SIZES <<<"${KS_BENCH_PKT_REF_SIZES:-10000}"
 BEFORE=${KS_BENCH_BEFORE:+$(readlink -f "$KS_BENCH_BEFORE")}
 
 bench_need_root packet_path.sh
@@ -164,13 +164,12 @@ PY
 	done
 done
 
+# shellcheck disable=SC2046 # policy prints words
 apply_config() { # PATH none | ks-N | ref-N | before-N
 	local p=$1
 	case $2 in
 	none) inc "$p" "$KS" disable >/dev/null 2>&1 ;;
-	# shellcheck disable=SC2046
 	ks-*) inc "$p" "$KS" enable $(policy "$p" "${2#ks-}") >/dev/null 2>&1 ;;
-	# shellcheck disable=SC2046
 	before-*) inc "$p" "$BEFORE" enable $(policy "$p" "${2#before-}") >/dev/null 2>&1 ;;
 	ref-*) inc "$p" nft -f "$TMP/ref-$p-${2#ref-}.nft" ;;
 	esac

@@ -38,7 +38,7 @@ LOGS=$(mktemp -d /tmp/ks-bench-logs.XXXXXX)
 if [[ -n ${KS_BENCH_QUICK:-} ]]; then
 	PKT=(3 1) APPLY=(3 1 1000 10000) INC=(10 2) SWAPS=(100 5) SPLIT=(30)
 else
-	PKT=(10 1) APPLY=(5 1 1000 10000 100000) INC=(100 5) SWAPS=(1000 20) SPLIT=(200)
+	PKT=(10 2) APPLY=(5 1 1000 10000 100000) INC=(100 5) SWAPS=(1000 20) SPLIT=(200)
 fi
 
 machine="$(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), $(nft --version), $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -52,7 +52,8 @@ run() { # FIGURE NAME CMD...: runs one benchmark, its log kept; a skip (77) or f
 	"$@" 2>&1 | tee "$LOGS/$fig.log" | grep -v '^RESULT' || rc=${PIPESTATUS[0]}
 	printf '# %s: %ds, exit %d\n' "$name" "$((SECONDS - t0))" "$rc"
 	if ((rc == 77)); then
-		result "$fig $name" - skipped - "$(grep -m1 '^SKIP' "$LOGS/$fig.log" || true)" >>"$LOGS/$fig.log"
+		why=$(grep -m1 '^SKIP' "$LOGS/$fig.log" || true)
+		result "$fig $name" - skipped - "$why" >>"$LOGS/$fig.log"
 	elif ((rc)) && ! grep -q '^RESULT' "$LOGS/$fig.log"; then
 		result "$fig $name" - FAILED - "exit $rc; log: $LOGS/$fig.log" >>"$LOGS/$fig.log"
 	fi
@@ -65,6 +66,7 @@ run 4 "transitions" "$BENCH_DIR/transitions.sh" "$KS" "${SWAPS[@]}"
 run 5 "split-tunnel exec" "$BENCH_DIR/split_exec.sh" "$BUILD/split-tunnel" "${SPLIT[@]}"
 
 {
+	# shellcheck disable=SC2016 # the backquotes are Markdown
 	printf '\nCommand: `sudo tests/bench/run.sh`%s\n\n' "${KS_BENCH_QUICK:+ (KS_BENCH_QUICK=1)}"
 	printf 'Machine: %s; load average at the end %s.\n\n' "$machine" "$(cut -d' ' -f1-3 /proc/loadavg)"
 	printf '| figure | goal | median | spread | context (absolute) |\n|---|---|---|---|---|\n'

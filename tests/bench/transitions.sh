@@ -20,6 +20,7 @@ source "$BENCH_DIR/lib.sh"
 export KILLSWITCH_SPLIT_TUNNEL=off
 
 lab_init bench-transitions
+# shellcheck disable=SC2119 # lab_up's only argument is an option this benchmark does not want
 lab_up
 
 "$PYTHON" - "$LAB_TMP" "$ENDPOINT" "$VPNDNS4" <<'PY'
