@@ -552,36 +552,25 @@ leak_pair() {
 	run_probe "$name" "disabled (control)" leak "$oracle" "$@"
 }
 
+# _check probe|control NAME STATE EXPECT CMD...: run CMD, count it, print its row.
+_check() {
+	local counter=$1 name=$2 state=$3 expect=$4 rc=0 out
+	shift 4
+	out=$("$@" 2>&1) || rc=$?
+	if [[ $counter == control ]]; then LAB_CONTROLS=$((LAB_CONTROLS + 1)); else LAB_PROBES=$((LAB_PROBES + 1)); fi
+	if ((rc == 0)); then
+		LAB_OK=$((LAB_OK + 1))
+		table_row "$name" "$state" "$expect" "$expect" - ok
+	else
+		LAB_FAILS=$((LAB_FAILS + 1))
+		table_row "$name" "$state" "$expect" "not-$expect" - FAIL
+		printf '    command: %s\n    rc=%s output: %s\n' "$*" "$rc" "${out//$'\n'/ | }"
+	fi
+}
 # check NAME STATE EXPECTED CMD...: an assertion that is not about packets (status, handshake).
-check() {
-	local name=$1 state=$2 expect=$3 rc=0 out
-	shift 3
-	out=$("$@" 2>&1) || rc=$?
-	LAB_PROBES=$((LAB_PROBES + 1))
-	if ((rc == 0)); then
-		LAB_OK=$((LAB_OK + 1))
-		table_row "$name" "$state" "$expect" "$expect" - ok
-	else
-		LAB_FAILS=$((LAB_FAILS + 1))
-		table_row "$name" "$state" "$expect" "not-$expect" - FAIL
-		printf '    command: %s\n    rc=%s output: %s\n' "$*" "$rc" "${out//$'\n'/ | }"
-	fi
-}
+check() { _check probe "$@"; }
 # check_control: the same, counted as a control.
-check_control() {
-	local name=$1 state=$2 expect=$3 rc=0 out
-	shift 3
-	out=$("$@" 2>&1) || rc=$?
-	LAB_CONTROLS=$((LAB_CONTROLS + 1))
-	if ((rc == 0)); then
-		LAB_OK=$((LAB_OK + 1))
-		table_row "$name" "$state" "$expect" "$expect" - ok
-	else
-		LAB_FAILS=$((LAB_FAILS + 1))
-		table_row "$name" "$state" "$expect" "not-$expect" - FAIL
-		printf '    command: %s\n    rc=%s output: %s\n' "$*" "$rc" "${out//$'\n'/ | }"
-	fi
-}
+check_control() { _check control "$@"; }
 
 # Traffic, from the client unless the helper says otherwise. Each prints what it did.
 ping4() { inc ping -n -c 1 -W 1 "$@"; }
