@@ -57,6 +57,14 @@ int ks_nfnl_classify(const void *msg, size_t len, const char *table, struct ks_n
  */
 int ks_nfnl_rules_fingerprint(const char *table, uint64_t *hash, unsigned *rules);
 
+/*
+ * The nftables generation: the kernel counts every committed change batch
+ * of the network namespace. Unchanged across a step means nothing was
+ * committed meanwhile. Asks over nfnetlink, so it also answers -EPERM where
+ * nftables would refuse.
+ */
+int ks_nfnl_genid(uint32_t *genid);
+
 struct ks_nfnl_counter {
 	bool present;
 	uint64_t packets, bytes;

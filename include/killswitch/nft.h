@@ -26,10 +26,13 @@ struct ks_nft_status {
 };
 
 /*
- * Runs transaction (from ks_compile_transaction()), then reads the table
- * back and checks it. -ENOTRECOVERABLE: the kernel committed it but the
- * table read back is not whole (someone changed it at once, or listing
- * failed); any other error: nothing changed.
+ * Runs transaction (from ks_compile_transaction()) through libnftables in
+ * a child process, then reads the table back and checks it.
+ * -ENOTRECOVERABLE: the kernel committed it, but then libnftables failed
+ * or the table read back is not whole (someone changed it at once, or
+ * listing failed); -EUCLEAN: libnftables failed and whether the kernel
+ * committed it cannot be told (the table is the old or the new one, each
+ * whole); any other error: nothing changed. err always says which.
  */
 int ks_nft_apply(const char *transaction, const char *table, char err[KS_ERR_LEN]);
 
@@ -48,7 +51,11 @@ void ks_nft_endpoint_addr_elem(const struct ks_addr *addr, struct ks_nft_elem *e
  * interval set first). Deleting an absent element fails the whole change.
  */
 int ks_nft_set_elements(const char *table, const struct ks_nft_elem *elems, size_t n, bool add, char err[KS_ERR_LEN]);
-/* Deletes the table atomically; *was_active says whether it was there. Idempotent. */
+/*
+ * Deletes the table atomically; *was_active says whether it was there.
+ * Idempotent. -EUCLEAN: libnftables failed and the table cannot be read
+ * back; any other error: the table is as it was.
+ */
 int ks_nft_remove(const char *table, bool *was_active, char err[KS_ERR_LEN]);
 /* Reads presence, chain policies and the named counters. */
 int ks_nft_status(const char *table, struct ks_nft_status *status, char err[KS_ERR_LEN]);

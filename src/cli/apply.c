@@ -74,6 +74,28 @@ void cli_policy_discover(struct ks_policy *policy, bool create, bool fresh_addrs
 	discover_split(policy, create);
 }
 
+/*
+ * The kernel has policy: the state file must name it, or be gone (status
+ * then says the policy is unknown) rather than name the previous one,
+ * which status would show and watch restore. With whole, the rules are
+ * also fingerprinted, for status to see later edits.
+ */
+static void record_applied(const struct ks_policy *policy, const char *table, bool whole)
+{
+	char err[KS_ERR_LEN] = "";
+	uint64_t hash;
+	unsigned rules;
+
+	if (ks_state_save(policy, err) < 0) {
+		cli_warn("%s (the ruleset is applied; status cannot show the policy)", err);
+		if (ks_state_clear(err) < 0)
+			cli_warn("%s (status may show the previous policy)", err);
+		return;
+	}
+	if (whole && (ks_nfnl_rules_fingerprint(table, &hash, &rules) < 0 || ks_fingerprint_save(hash, rules, err) < 0))
+		cli_warn("cannot record the rules as applied; status cannot see later edits");
+}
+
 int cli_apply_locked(struct ks_policy *policy, const char *table, bool fresh_addrs, char err[KS_ERR_LEN])
 {
 	struct ks_buf text = KS_BUF_INIT;
@@ -93,18 +115,10 @@ int cli_apply_locked(struct ks_policy *policy, const char *table, bool fresh_add
 		goto cleanup;
 	}
 	ret = ks_nft_apply(text.data, table, err);
-	/* Committed but not read back whole: the kernel has it, so status must know the policy. */
-	if (ret == 0 || ret == -ENOTRECOVERABLE) {
-		uint64_t hash;
-		unsigned rules;
-
-		if (ks_state_save(policy, state_err) < 0)
-			cli_warn("%s (the ruleset is applied; status cannot show the policy)", state_err);
-		/* What status compares against to see rules added, removed or replaced since. */
-		if (ret == 0 && (ks_nfnl_rules_fingerprint(table, &hash, &rules) < 0 ||
-				 ks_fingerprint_save(hash, rules, state_err) < 0))
-			cli_warn("cannot record the rules as applied; status cannot see later edits");
-	}
+	if (ret == 0 || ret == -ENOTRECOVERABLE)
+		record_applied(policy, table, ret == 0);
+	else if (ret == -EUCLEAN && ks_state_clear(state_err) < 0)
+		cli_warn("%s (status may show the previous policy)", state_err);
 cleanup:
 	ks_buf_free(&text);
 	return ret;

@@ -6,7 +6,6 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,52 +16,7 @@
 #include "killswitch/netlink.h"
 #include "killswitch/nft.h"
 #include "killswitch/parse.h"
-
-/*
- * libnftables hands its error buffer out once: a second call returns "".
- * So each failure reads it here, once, classifies it, and keeps the first
- * "Error: ..." line (the message may span several) in err.
- */
-static int take_error(struct nft_ctx *nft, const char *what, char err[KS_ERR_LEN])
-{
-	const char *text = nft_ctx_get_error_buffer(nft);
-	const char *line = text ? strstr(text, "Error: ") : NULL;
-	char escaped[KS_ERR_LEN / 2], one[96];
-	size_t len;
-	int ret = -EIO;
-
-	if (text && strstr(text, "No such file or directory"))
-		ret = -ENOENT;
-	else if (text && strstr(text, "Operation not permitted"))
-		ret = -EPERM;
-	if (!line)
-		line = text && *text ? text : "unknown error";
-	else
-		line += strlen("Error: ");
-	len = strcspn(line, "\n");
-	if (len >= sizeof(one))
-		len = sizeof(one) - 1;
-	memcpy(one, line, len);
-	one[len] = '\0';
-	snprintf(err, KS_ERR_LEN, "%s: '%s'", what, ks_escape(one, escaped, sizeof(escaped)));
-	return ret;
-}
-
-static struct nft_ctx *open_ctx(char err[KS_ERR_LEN])
-{
-	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
-
-	if (!nft) {
-		snprintf(err, KS_ERR_LEN, "cannot create an nftables context");
-		return NULL;
-	}
-	if (nft_ctx_buffer_output(nft) || nft_ctx_buffer_error(nft)) {
-		nft_ctx_free(nft);
-		snprintf(err, KS_ERR_LEN, "cannot buffer nftables output");
-		return NULL;
-	}
-	return nft;
-}
+#include "nft_child.h"
 
 /* An nfnetlink message at buf + len; the caller adds its attributes (and its length to len). */
 static struct nlmsghdr *put_msg(char *buf, size_t len, uint16_t type, uint16_t flags, uint8_t family, uint16_t res_id,
@@ -216,31 +170,24 @@ int ks_nft_status(const char *table, struct ks_nft_status *status, char err[KS_E
 
 int ks_nft_apply(const char *transaction, const char *table, char err[KS_ERR_LEN])
 {
+	char read_err[KS_ERR_LEN] = "";
 	struct ks_nft_status status;
-	struct nft_ctx *nft;
-	int ret = -EIO;
+	int ret;
 
-	nft = open_ctx(err);
-	if (!nft)
-		return -ENOMEM;
-	if (nft_run_cmd_from_buffer(nft, transaction)) {
-		ret = take_error(nft, "nftables refused the ruleset; the previous one is unchanged", err);
-		goto cleanup;
-	}
-	ret = read_status(table, false, &status, err);
-	if (ret < 0) {
-		ret = -ENOTRECOVERABLE;
-		goto cleanup;
+	ret = ks_nft_run_isolated(transaction, "nftables refused the ruleset; the previous one is unchanged", err);
+	if (ret < 0 && ret != -ENOTRECOVERABLE)
+		return ret;
+	/* Committed: from here on every failure says so. */
+	if (read_status(table, false, &status, read_err) < 0) {
+		if (!ret)
+			snprintf(err, KS_ERR_LEN, "nftables committed the ruleset, but it cannot be read back: %s", read_err);
+		return -ENOTRECOVERABLE;
 	}
 	if (!status.active || !status.complete) {
-		ret = -ENOTRECOVERABLE;
-		snprintf(err, KS_ERR_LEN, "the table read back is not the one applied: '%s'",
+		snprintf(err, KS_ERR_LEN, "nftables committed the ruleset, but the table read back is not whole: '%s'",
 			 status.active ? status.problem : "table missing");
-		goto cleanup;
+		return -ENOTRECOVERABLE;
 	}
-	ret = 0;
-cleanup:
-	nft_ctx_free(nft);
 	return ret;
 }
 
@@ -392,24 +339,28 @@ cleanup:
 
 int ks_nft_remove(const char *table, bool *was_active, char err[KS_ERR_LEN])
 {
+	char cmd[128], read_err[KS_ERR_LEN] = "";
 	struct ks_nft_status status;
-	struct nft_ctx *nft;
-	char cmd[128];
 	int ret;
 
 	ret = read_status(table, false, &status, err);
 	if (ret < 0)
 		return ret;
 	*was_active = status.active;
-	nft = open_ctx(err);
-	if (!nft)
-		return -ENOMEM;
 	/* Create-then-delete in one transaction: succeeds whether or not the table exists. */
 	snprintf(cmd, sizeof(cmd), "table inet %s\ndelete table inet %s\n", table, table);
-	ret = 0;
-	if (nft_run_cmd_from_buffer(nft, cmd)) {
-		ret = take_error(nft, "nftables refused to remove the table", err);
+	ret = ks_nft_run_isolated(cmd, "nftables refused to remove the table", err);
+	if (ret != -ENOTRECOVERABLE && ret != -EUCLEAN)
+		return ret;
+	/* libnftables died on the way: the kernel says whether the table went. */
+	if (read_status(table, false, &status, read_err) < 0)
+		return -EUCLEAN;
+	if (status.active) {
+		char why[KS_ERR_LEN];
+
+		memcpy(why, err, sizeof(why));
+		snprintf(err, KS_ERR_LEN, "the table is still in place: %.400s", why);
+		return -EIO;
 	}
-	nft_ctx_free(nft);
-	return ret;
+	return 0;
 }

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <libmnl/libmnl.h>
 /* glibc's before the kernel's: it tells linux/in.h which structs it already has. */
 #include <netinet/in.h>
@@ -68,8 +69,8 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* Dumps messages of type (NFT_MSG_GET*) for table inet TABLE through cb. */
-static int dump(uint16_t type, uint16_t table_attr, const char *table, mnl_cb_t cb, void *data)
+/* Asks (NFT_MSG_GET*, with flags) and runs cb over the answers; table inet TABLE when table_attr. */
+static int request(uint16_t type, uint16_t flags, uint16_t table_attr, const char *table, mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl = ks_mnl_open(NETLINK_NETFILTER);
@@ -81,15 +82,66 @@ static int dump(uint16_t type, uint16_t table_attr, const char *table, mnl_cb_t 
 		return -errno;
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 	nlh->nlmsg_seq = (unsigned)time(NULL);
 	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
 	nfg->nfgen_family = NFPROTO_INET;
 	nfg->version = NFNETLINK_V0;
-	mnl_attr_put_strz(nlh, table_attr, table);
+	if (table_attr)
+		mnl_attr_put_strz(nlh, table_attr, table);
 	ret = ks_mnl_talk(nl, nlh, cb, data);
 	mnl_socket_close(nl);
 	return ret;
+}
+
+/* Dumps messages of type (NFT_MSG_GET*) for table inet TABLE through cb. */
+static int dump(uint16_t type, uint16_t table_attr, const char *table, mnl_cb_t cb, void *data)
+{
+	return request(type, NLM_F_DUMP, table_attr, table, cb, data);
+}
+
+struct genid {
+	bool seen;
+	uint32_t id;
+};
+
+static int gen_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+
+	if (mnl_attr_type_valid(attr, NFTA_GEN_MAX) < 0)
+		return MNL_CB_OK;
+	if (mnl_attr_get_type(attr) == NFTA_GEN_ID && mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+		return MNL_CB_ERROR;
+	tb[mnl_attr_get_type(attr)] = attr;
+	return MNL_CB_OK;
+}
+
+static int gen_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[NFTA_GEN_MAX + 1] = { 0 };
+	struct genid *gen = data;
+
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), gen_attr_cb, tb) < 0)
+		return MNL_CB_ERROR;
+	if (tb[NFTA_GEN_ID]) {
+		gen->seen = true;
+		gen->id = ntohl(mnl_attr_get_u32(tb[NFTA_GEN_ID]));
+	}
+	return MNL_CB_OK;
+}
+
+int ks_nfnl_genid(uint32_t *genid)
+{
+	struct genid gen = { 0 };
+	int ret = request(NFT_MSG_GETGEN, NLM_F_ACK, 0, NULL, gen_cb, &gen);
+
+	if (ret < 0)
+		return ret;
+	if (!gen.seen)
+		return -EBADMSG;
+	*genid = gen.id;
+	return 0;
 }
 
 int ks_nfnl_rules_fingerprint(const char *table, uint64_t *hash, unsigned *rules)

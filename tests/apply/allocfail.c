@@ -17,6 +17,17 @@
  *
  * Without KS_ALLOCFAIL_AT nothing fails: the log then maps allocation
  * indices to stages, which is how the sweep picks N in every stage.
+ *
+ * A forked child (killswitch runs libnftables in one) counts on from
+ * KS_ALLOCFAIL_CHILD_BASE, its own index space, and logs to FILE.child:
+ * N below the base fails the parent's allocations (and every one of the
+ * child's, in "from" mode, when the parent had already run out at the
+ * fork); N from the base on fails the child's only. The parent logs the
+ * fork as a stage marker.
+ *
+ *   KS_ALLOCFAIL_DIE_AFTER_COMMIT=1  a child that sends a batch (libnftables'
+ *                          commit) aborts as soon as sendmsg() returns:
+ *                          libnftables dying with the change in force
  * Works on a plain build, and on an ASan build with
  * ASAN_OPTIONS=verify_asan_link_order=0 (ASan's own interceptors, strdup
  * among them, allocate without passing here).
@@ -29,6 +40,7 @@
 #include <libmnl/libmnl.h>
 #include <malloc.h>
 #include <nftables/libnftables.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,9 +58,13 @@ static void *(*real_aligned_alloc)(size_t, size_t);
 static void *(*real_memalign)(size_t, size_t);
 static void (*real_free)(void *);
 
+#define KS_ALLOCFAIL_CHILD_BASE 1000000000ul
+
 static unsigned long count, fail_at;
 static int fail_once, resolving, logged_failure;
+static int in_child, child_out_of_memory, die_after_commit;
 static const char *log_path;
+static char child_log_path[4096];
 
 /* dlsym() may calloc before real_calloc is known: serve it from here. */
 static char bootstrap[4096];
@@ -131,11 +147,36 @@ static void note_caller(void *ret)
 static int should_fail(void *ret)
 {
 	count++;
-	if (!fail_at || count < fail_at || (fail_once && count != fail_at))
+	if (in_child && fail_at && fail_at < KS_ALLOCFAIL_CHILD_BASE) {
+		if (!child_out_of_memory)
+			return 0;
+	} else if (!fail_at || count < fail_at || (fail_once && count != fail_at)) {
 		return 0;
+	}
 	note_caller(ret);
 	errno = ENOMEM;
 	return 1;
+}
+
+static void before_fork(void)
+{
+	mark("fork");
+}
+
+static void in_forked_child(void)
+{
+	in_child = 1;
+	child_out_of_memory = !fail_once && fail_at && count >= fail_at;
+	count = KS_ALLOCFAIL_CHILD_BASE;
+	n_marks = 0;
+	logged_failure = 0;
+	failed_in[0] = '\0';
+	if (log_path && (size_t)snprintf(child_log_path, sizeof(child_log_path), "%s.child", log_path) <
+				sizeof(child_log_path))
+		log_path = child_log_path;
+	else
+		log_path = NULL;
+	mark("child");
 }
 
 __attribute__((constructor)) static void init(void)
@@ -148,6 +189,8 @@ __attribute__((constructor)) static void init(void)
 	/* Counting starts here, so that index N means the same in every run. */
 	count = 0;
 	fail_at = at ? strtoul(at, NULL, 10) : 0;
+	die_after_commit = getenv("KS_ALLOCFAIL_DIE_AFTER_COMMIT") != NULL;
+	pthread_atfork(before_fork, NULL, in_forked_child);
 	mark("start");
 }
 
@@ -251,13 +294,30 @@ FORWARD(json_t *, json_loads, (const char *input, size_t flags, json_error_t *er
 FORWARD(int, flock, (int fd, int op), (fd, op))
 FORWARD(int, rename, (const char *from, const char *to), (from, to))
 
+/* A child leaves with _exit(), past the destructor: log there. */
+void _exit(int status)
+{
+	static void (*real)(int);
+
+	if (!real)
+		real = (void (*)(int))dlsym(RTLD_NEXT, "_exit");
+	mark("exit");
+	write_log();
+	real(status);
+	__builtin_unreachable();
+}
+
 /* The commit: libnftables sends the whole batch with one sendmsg(). */
 ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	static ssize_t (*real)(int, const struct msghdr *, int);
+	ssize_t sent;
 
 	if (!real)
 		real = (ssize_t(*)(int, const struct msghdr *, int))dlsym(RTLD_NEXT, "sendmsg");
 	mark("sendmsg");
-	return real(fd, msg, flags);
+	sent = real(fd, msg, flags);
+	if (in_child && die_after_commit)
+		abort();
+	return sent;
 }

@@ -131,26 +131,44 @@ shimmed() { # shimmed LOG AT MODE ARGS...: killswitch under the shim
 	inns env LD_PRELOAD="$SHIM" KS_ALLOCFAIL_LOG="$log" KS_ALLOCFAIL_AT="$at" KS_ALLOCFAIL_MODE="$mode" \
 		"$KS" "$@"
 }
+# Allocation logs: LOG from killswitch, LOG.child from the child it runs libnftables in, whose
+# allocations count from CHILD_BASE on (allocfail.c).
+CHILD_BASE=1000000000
+logs() { cat "$1" "$1.child" 2>/dev/null || true; }
 # stage_points LOG: allocation indices to try, POINTS per stage between two markers (all of a
-# short stage), from a counting run's log
+# short stage), from a counting run's logs, each process's on its own
 stage_points() {
-	awk -v p="$POINTS" '
-		$1 == "total" || $1 == "failed-in" { next }
-		{ at[n++] = $2 }
-		END {
-			for (i = 0; i + 1 < n; i++) {
-				lo = at[i] + 1; hi = at[i + 1]
-				if (hi < lo) continue
-				if (hi - lo + 1 <= p) { for (k = lo; k <= hi; k++) print k; continue }
-				for (k = 0; k < p; k++) print lo + int(k * (hi - lo) / (p - 1))
-			}
-		}' "$1" | sort -n -u
+	local f
+	for f in "$1" "$1.child"; do
+		[ -e "$f" ] || continue
+		awk -v p="$POINTS" '
+			$1 == "total" || $1 == "failed-in" { next }
+			{ at[n++] = $2 }
+			END {
+				for (i = 0; i + 1 < n; i++) {
+					lo = at[i] + 1; hi = at[i + 1]
+					if (hi < lo) continue
+					if (hi - lo + 1 <= p) { for (k = lo; k <= hi; k++) print k; continue }
+					for (k = 0; k < p; k++) print lo + int(k * (hi - lo) / (p - 1))
+				}
+			}' "$f"
+	done | sort -n -u
 }
 # stage_of LOG N: the marker the Nth allocation follows ("nft_run_cmd_from_buffer#1", ...)
 stage_of() {
-	awk -v n="$2" '$1 != "total" && $1 != "failed-in" { seen[$1]++; if ($2 < n) s = $1 "#" seen[$1] } END { print s }' "$1"
+	local f=$1
+	(($2 < CHILD_BASE)) || f=$1.child
+	awk -v n="$2" '$1 != "total" && $1 != "failed-in" { seen[$1]++; if ($2 < n) s = $1 "#" seen[$1] } END { print s }' "$f" 2>/dev/null
 }
-commit_at() { awk '$1 == "sendmsg" { print $2; exit }' "$1"; }
+# marker_at LOG NAME: the index of NAME's first marker
+marker_at() { logs "$1" | awk -v m="$2" '$1 == m { print $2; exit }'; }
+# before_commit N FORK COMMIT: whether failing allocation N stops the run before libnftables'
+# commit: in killswitch up to the fork, or in the child up to the batch's sendmsg
+before_commit() {
+	local n=$1 fork=$2 commit=$3
+	[ -n "$commit" ] || return 1
+	if ((n < CHILD_BASE)); then [ -z "$fork" ] || ((n <= fork)); else ((n <= commit)); fi
+}
 
 declare -A CLASSES=() EXAMPLE=()
 VIOLATIONS=()
@@ -158,24 +176,28 @@ VIOLATIONS=()
 sweep() {
 	local name=$1 mode=$2 new_fp=$3 new_tunnel=$4
 	shift 4
-	local count_log=$RUN/count.log n rc before after fp stage lib table msg commit key problems t0=$SECONDS runs=0
+	local count_log=$RUN/count.log n rc before after fp stage lib table msg commit fork key problems
+	local t0=$SECONDS runs=0
 	to_A
+	rm -f "$count_log" "$count_log.child"
 	shimmed "$count_log" 0 from "$@" >/dev/null 2>&1 || true
 	ks "${POLICY_A[@]}" 2>/dev/null
-	commit=$(commit_at "$count_log")
-	echo "# $name: $(awk '$1 == "total" { print $2 }' "$count_log") allocations; stages:" \
-		"$(awk '$1 != "failed-in" { printf "%s@%s ", $1, $2 }' "$count_log")"
+	commit=$(marker_at "$count_log" sendmsg)
+	fork=$(marker_at "$count_log" fork)
+	echo "# $name: $(logs "$count_log" | awk '$1 == "total" { printf "%s%s", s, $2; s = "+" }') allocations" \
+		"(killswitch+child); stages: $(logs "$count_log" | awk '$1 != "failed-in" { printf "%s@%s ", $1, $2 }')"
 	for n in $(stage_points "$count_log"); do
 		to_A
 		before=$(ruleset)
 		cp "$KILLSWITCH_RUNDIR/policy" "$RUN/state.before"
 		rc=0
+		rm -f "$RUN/fail.log" "$RUN/fail.log.child"
 		shimmed "$RUN/fail.log" "$n" "$mode" "$@" >/dev/null 2>"$RUN/err" || rc=$?
 		runs=$((runs + 1))
 		after=$(ruleset)
 		fp=$(fingerprint)
 		stage=$(stage_of "$count_log" "$n")
-		lib=$(awk '$1 == "failed-in" { print $2 }' "$RUN/fail.log" 2>/dev/null)
+		lib=$(logs "$RUN/fail.log" | awk '$1 == "failed-in" && $2 != "-" { print $2; exit }')
 		if [ "$after" = "$before" ]; then
 			table=old
 		elif [ "$fp" = "$new_fp" ]; then
@@ -194,7 +216,7 @@ sweep() {
 		esac
 		[ "$table" != OTHER ] || problems+=" ruleset-neither-old-nor-new"
 		# (a transient failure the program got over may still end in the new table, with exit 0)
-		[ "$table" != new ] || [ "$rc" = 0 ] || [ -z "$commit" ] || ((n > commit)) || problems+=" new-table-before-the-commit"
+		[ "$table" != new ] || [ "$rc" = 0 ] || ! before_commit "$n" "$fork" "$commit" || problems+=" new-table-before-the-commit"
 		# Exit 1 promises the previous state; after the commit the message must say otherwise.
 		if [ "$rc" = 1 ] && [ "$table" = new ] && ! error_lines "$RUN/err" | grep -qi -e appl -e commit; then
 			problems+=" failure-reported-with-the-new-table-in-force-unsaid"
@@ -252,6 +274,22 @@ check "allocation failures: exit 1 after the commit says the new table is in for
 	test "$(count_violations in-force-unsaid)" = 0
 check "allocation failures: the state file names what the kernel has ($(count_violations state-file) runs did not)" \
 	test "$(count_violations state-file)" = 0
+
+# ---- libnftables dies right after the kernel committed ---------------------------------------
+
+to_A
+rc=0
+inns env LD_PRELOAD="$SHIM" KS_ALLOCFAIL_DIE_AFTER_COMMIT=1 "$KS" "${POLICY_B[@]}" >/dev/null 2>"$RUN/err" || rc=$?
+check "libnftables dies after the commit: enable exits 1 (rc=$rc)" test "$rc" = 1
+check "libnftables dies after the commit: one line, saying the ruleset was committed: $(error_lines "$RUN/err")" \
+	eval 'one_line "$RUN/err" && error_lines "$RUN/err" | grep -q committed'
+check "libnftables dies after the commit: the new table is there, whole" test "$(fingerprint)" = "$FP_B"
+check "libnftables dies after the commit: the state file names the new policy" state_names wgB
+rc=0
+inns env LD_PRELOAD="$SHIM" KS_ALLOCFAIL_DIE_AFTER_COMMIT=1 "$KS" disable >/dev/null 2>"$RUN/err" || rc=$?
+check "libnftables dies after the commit: disable, the table gone, exits 0 (rc=$rc)" test "$rc" = 0
+check "libnftables dies after the commit: disable leaves no table and no state file" \
+	eval '[ "$(fingerprint)" = absent ] && [ ! -e "$KILLSWITCH_RUNDIR/policy" ]'
 
 # ---- the address space too small (plain builds: ASan reserves terabytes) ----------------------
 

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * libnftables in a child process. libnftables 1.0.6 does not return from
+ * every failure: when an allocation fails it prints a line and calls
+ * exit(), some failures end in an assertion (abort()), and a netlink
+ * socket it cannot open ends the process too. In killswitch's own process
+ * that would end the command with libnftables' words and exit code, the
+ * state file unwritten, and nothing said about whether the kernel took the
+ * change. So the command text runs in a child. The child reports through
+ * shared memory; when it ends without a report, the nftables generation
+ * (which the kernel moves at every commit) read before and after says
+ * whether a change batch went in meanwhile.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <nftables/libnftables.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "killswitch/netlink.h"
+#include "killswitch/parse.h"
+#include "nft_child.h"
+
+struct report {
+	int done;
+	int ret;
+	char err[KS_ERR_LEN];
+};
+
+/*
+ * libnftables hands its error buffer out once: a second call returns "".
+ * So a failure reads it here, once, classifies it, and keeps the first
+ * "Error: ..." line (the message may span several) in err.
+ */
+static int take_error(struct nft_ctx *nft, const char *what, char err[KS_ERR_LEN])
+{
+	const char *text = nft_ctx_get_error_buffer(nft);
+	const char *line = text ? strstr(text, "Error: ") : NULL;
+	char escaped[KS_ERR_LEN / 2], one[96];
+	size_t len;
+	int ret = -EIO;
+
+	if (text && strstr(text, "No such file or directory"))
+		ret = -ENOENT;
+	else if (text && strstr(text, "Operation not permitted"))
+		ret = -EPERM;
+	if (!line)
+		line = text && *text ? text : "unknown error";
+	else
+		line += strlen("Error: ");
+	len = strcspn(line, "\n");
+	if (len >= sizeof(one))
+		len = sizeof(one) - 1;
+	memcpy(one, line, len);
+	one[len] = '\0';
+	snprintf(err, KS_ERR_LEN, "%s: '%s'", what, ks_escape(one, escaped, sizeof(escaped)));
+	return ret;
+}
+
+/*
+ * The child: runs cmd, fills report, and leaves with _exit() (no atexit
+ * handlers, no stdio flush of the parent's buffers). Whatever libnftables
+ * prints goes to errfd, which the parent reads if the child dies.
+ */
+static void __attribute__((noreturn)) child(const char *cmd, const char *refused, struct report *report, int errfd)
+{
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	struct nft_ctx *nft;
+
+	if (devnull >= 0)
+		dup2(devnull, STDOUT_FILENO);
+	dup2(errfd, STDERR_FILENO);
+	nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!nft || nft_ctx_buffer_output(nft) || nft_ctx_buffer_error(nft)) {
+		report->ret = -ENOMEM;
+		snprintf(report->err, sizeof(report->err), "cannot create an nftables context: '%s'", strerror(ENOMEM));
+	} else if (nft_run_cmd_from_buffer(nft, cmd)) {
+		report->ret = take_error(nft, refused, report->err);
+	} else {
+		report->ret = 0;
+	}
+	/* The context is not freed: the process ends here, and freeing a large cache takes time. */
+	__atomic_store_n(&report->done, 1, __ATOMIC_RELEASE);
+	_exit(0);
+}
+
+/* How the child ended, and the first line it printed: "exit status 3: '...: Memory allocation failure'". */
+static void describe_end(int status, int errfd, char *out, size_t size)
+{
+	char text[160] = "", escaped[256];
+	ssize_t got = pread(errfd, text, sizeof(text) - 1, 0);
+	const char *line = text;
+	int n;
+
+	if (got > 0)
+		text[got] = '\0';
+	while (*line == '\n')
+		line++;
+	text[line - text + strcspn(line, "\n")] = '\0';
+	if (WIFSIGNALED(status))
+		n = snprintf(out, size, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else if (WIFEXITED(status) && WEXITSTATUS(status))
+		n = snprintf(out, size, "exit status %d", WEXITSTATUS(status));
+	else
+		n = snprintf(out, size, "ended without a report");
+	if (*line && n > 0 && (size_t)n < size)
+		snprintf(out + n, size - (size_t)n, ": '%s'", ks_escape(line, escaped, sizeof(escaped)));
+}
+
+int ks_nft_run_isolated(const char *cmd, const char *refused, char err[KS_ERR_LEN])
+{
+	struct report *report = MAP_FAILED;
+	char how[320];
+	uint32_t gen_before, gen_after;
+	int errfd = -1, status = 0, ret;
+	pid_t pid;
+
+	/* Also the permission probe: nfnetlink answers EPERM here before libnftables could print its own lines. */
+	ret = ks_nfnl_genid(&gen_before);
+	if (ret < 0) {
+		snprintf(err, KS_ERR_LEN, "%s: '%s'", refused, strerror(-ret));
+		goto cleanup;
+	}
+	report = mmap(NULL, sizeof(*report), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	errfd = memfd_create("killswitch-nft-stderr", MFD_CLOEXEC);
+	if (report == MAP_FAILED || errfd < 0) {
+		ret = -errno;
+		snprintf(err, KS_ERR_LEN, "%s: '%s'", refused, strerror(-ret));
+		goto cleanup;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		snprintf(err, KS_ERR_LEN, "%s: cannot start libnftables: '%s'", refused, strerror(-ret));
+		goto cleanup;
+	}
+	if (pid == 0)
+		child(cmd, refused, report, errfd);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			snprintf(err, KS_ERR_LEN, "cannot wait for libnftables: '%s'", strerror(errno));
+			ret = -EUCLEAN;
+			goto cleanup;
+		}
+	}
+	if (WIFEXITED(status) && !WEXITSTATUS(status) && __atomic_load_n(&report->done, __ATOMIC_ACQUIRE)) {
+		ret = report->ret;
+		if (ret < 0)
+			memcpy(err, report->err, KS_ERR_LEN);
+		goto cleanup;
+	}
+	describe_end(status, errfd, how, sizeof(how));
+	ret = ks_nfnl_genid(&gen_after);
+	if (ret < 0) {
+		snprintf(err, KS_ERR_LEN, "libnftables failed (%s), and the nftables generation cannot be read: '%s'",
+			 how, strerror(-ret));
+		ret = -EUCLEAN;
+		goto cleanup;
+	}
+	if (gen_after == gen_before) {
+		ret = -EIO;
+		snprintf(err, KS_ERR_LEN, "libnftables failed before committing; nothing changed: %s", how);
+		goto cleanup;
+	}
+	ret = -ENOTRECOVERABLE;
+	snprintf(err, KS_ERR_LEN, "nftables committed the change, but libnftables failed afterwards: %s", how);
+cleanup:
+	if (errfd >= 0)
+		close(errfd);
+	if (report != MAP_FAILED)
+		munmap(report, sizeof(*report));
+	return ret;
+}
