@@ -124,6 +124,13 @@ int ks_cgroup_choose(bool trust_env, struct ks_split *split, char err[KS_ERR_LEN
 int ks_cgroup_prepare(const struct ks_split *split, char err[KS_ERR_LEN]);
 
 /*
+ * Removes the exclusion cgroup (the group itself, not the directories
+ * above it nor a net_cls mount). 0 when it is gone or was never made;
+ * -EBUSY while processes are in it (or in a group below it).
+ */
+int ks_cgroup_remove(const struct ks_split *split, char err[KS_ERR_LEN]);
+
+/*
  * Moves pid (all its threads) into the exclusion cgroup, first recording
  * under $KILLSWITCH_RUNDIR/split/ the cgroup it came from (best effort).
  */

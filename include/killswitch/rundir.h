@@ -71,8 +71,17 @@ int ks_routing_record_save(uint32_t fwmark, uint32_t table, char err[KS_ERR_LEN]
 int ks_routing_record_load(uint32_t *fwmark, uint32_t *table, char err[KS_ERR_LEN]);
 int ks_routing_record_clear(char err[KS_ERR_LEN]);
 
+/*
+ * The value a sysctl (name: "src_valid_mark") had before enable changed it,
+ * so that disable can put it back. Load: -ENOENT when enable did not change it.
+ */
+int ks_sysctl_record_save(const char *name, const char *value, char err[KS_ERR_LEN]);
+int ks_sysctl_record_load(const char *name, char *value, size_t size, char err[KS_ERR_LEN]);
+int ks_sysctl_record_clear(const char *name, char err[KS_ERR_LEN]);
+
 /* The rule fingerprint (ks_nfnl_rules_fingerprint) of the table as applied; -ENOENT if none. */
 int ks_fingerprint_save(uint64_t hash, unsigned rules, char err[KS_ERR_LEN]);
 int ks_fingerprint_load(uint64_t *hash, unsigned *rules, char err[KS_ERR_LEN]);
+int ks_fingerprint_clear(char err[KS_ERR_LEN]);
 
 #endif

@@ -340,6 +340,26 @@ int ks_cgroup_prepare(const struct ks_split *split, char err[KS_ERR_LEN])
 	return 0;
 }
 
+int ks_cgroup_remove(const struct ks_split *split, char err[KS_ERR_LEN])
+{
+	struct ks_cgroup_mounts m;
+	struct ks_cgroup_where w;
+	char dir[sizeof(w.hierarchy) + sizeof(w.group)];
+	int ret;
+
+	if (split->mode == KS_SPLIT_OFF)
+		return 0;
+	ret = where_is(split, &m, &w, err);
+	if (ret == -ENOENT)
+		return 0; /* its hierarchy is not mounted: no group either */
+	if (ret < 0)
+		return ret;
+	snprintf(dir, sizeof(dir), "%s%s", w.hierarchy, w.group);
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		return sys_error(err, "remove the exclusion cgroup", dir, -errno);
+	return 0;
+}
+
 /* ---- where processes came from: $KILLSWITCH_RUNDIR/split-v1|v2/PID = "STARTTIME /origin" ---- */
 
 static int records_dir(enum ks_split_mode mode, char *out, size_t size)

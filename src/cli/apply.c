@@ -104,7 +104,7 @@ int cli_apply_locked(struct ks_policy *policy, const char *table, bool fresh_add
 
 	cli_policy_discover(policy, true, fresh_addrs);
 	/* Replies to excluded connections carry the fwmark: rp_filter must route them by it. */
-	ret = cli_sysctl_write("net/ipv4/conf/all/src_valid_mark", "1");
+	ret = cli_sysctl_set(KS_SYSCTL_SRC_VALID_MARK, "1");
 	if (ret < 0)
 		cli_warn("cannot set net.ipv4.conf.all.src_valid_mark=1 (excluded programs may get no replies): '%s'",
 			 strerror(-ret));

@@ -61,8 +61,15 @@ int cli_require_net_admin(const char *command);
 
 /* The policy as a JSON object (for status and compile --json). */
 json_t *cli_policy_json(const struct ks_policy *policy);
-/* Writes value to /proc/sys/KEY ("net/ipv4/conf/all/src_valid_mark"); 0 or -errno. */
-int cli_sysctl_write(const char *key, const char *value);
+/*
+ * Sets /proc/sys/KEY ("net/ipv4/conf/all/src_valid_mark") to value, first
+ * recording in the run directory, under name, the value it had (once);
+ * 0 or -errno. cli_sysctl_restore() writes the recorded value back
+ * (warning when it cannot) and forgets it.
+ */
+int cli_sysctl_set(const char *key, const char *name, const char *value);
+void cli_sysctl_restore(const char *key, const char *name);
+#define KS_SYSCTL_SRC_VALID_MARK "net/ipv4/conf/all/src_valid_mark", "src_valid_mark"
 
 /* Prints obj (and frees it) on stdout; returns an exit code. */
 int cli_print_json(json_t *obj);

@@ -41,10 +41,12 @@ int cli_parse_policy(int argc, char *argv[], enum ks_state state, struct ks_poli
 	policy->state = state;
 	ret = ks_options_parse_args(policy, opts, argc - 1, argv + 1, err);
 	/* Refused input, or a file or device that is not there: usage. Anything else: the system. */
+	if (ret < 0 && !err[0])
+		snprintf(err, sizeof(err), "cannot take in the policy: '%s'", strerror(-ret));
 	if (ret == -EINVAL || ret == -ENOENT || ret == -ENODEV)
-		return cli_error(KS_EXIT_USAGE, "%s", err[0] ? err : strerror(-ret));
+		return cli_error(KS_EXIT_USAGE, "%s", err);
 	if (ret < 0)
-		return cli_error(KS_EXIT_SYSTEM, "%s", err[0] ? err : strerror(-ret));
+		return cli_error(KS_EXIT_SYSTEM, "%s", err);
 	ks_policy_finalize(policy);
 	return KS_EXIT_OK;
 }

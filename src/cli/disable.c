@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "killswitch/cgroup.h"
 #include "killswitch/netlink.h"
 #include "killswitch/nft.h"
 #include "killswitch/rundir.h"
@@ -27,6 +28,21 @@ static void remove_routing(void)
 			 strerror(-ret));
 }
 
+/* The exclusion cgroup enable made, unless programs are still in it. */
+static void remove_exclusion_cgroup(void)
+{
+	char err[KS_ERR_LEN] = "";
+	struct ks_split split = { 0 };
+	int ret = ks_cgroup_choose(true, &split, err);
+
+	if (ret == 0)
+		ret = ks_cgroup_remove(&split, err);
+	if (ret == -EBUSY)
+		cli_warn("programs are still in the exclusion cgroup; it stays: %s", err);
+	else if (ret < 0 && ret != -EOPNOTSUPP)
+		cli_warn("%s", err);
+}
+
 int disable_main(int argc, char *argv[])
 {
 	struct ks_options opts = { 0 };
@@ -45,11 +61,13 @@ int disable_main(int argc, char *argv[])
 		ret = cli_error(KS_EXIT_SYSTEM, "%s", err);
 		goto cleanup;
 	}
-	if (ks_state_clear(err) < 0)
+	if (ks_state_clear(err) < 0 || ks_fingerprint_clear(err) < 0)
 		cli_warn("%s", err);
 	if (ks_persist_clear(err) < 0)
 		cli_warn("%s", err);
 	remove_routing();
+	cli_sysctl_restore(KS_SYSCTL_SRC_VALID_MARK);
+	remove_exclusion_cgroup();
 	ret = KS_EXIT_OK;
 	if (opts.json) {
 		json_t *obj = json_object();

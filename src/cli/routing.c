@@ -77,7 +77,7 @@ int routing_main(int argc, char *argv[])
 				 strerror(-ret), args.add ? args.tunnel : "del");
 	if (args.add) {
 		/* Replies to marked packets must pass rp_filter through the table their mark selects. */
-		if (cli_sysctl_write("net/ipv4/conf/all/src_valid_mark", "1") < 0)
+		if (cli_sysctl_set(KS_SYSCTL_SRC_VALID_MARK, "1") < 0)
 			cli_warn("cannot set net.ipv4.conf.all.src_valid_mark=1");
 		ret = ks_routing_record_save(args.fwmark, args.table, err);
 	} else {

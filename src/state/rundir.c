@@ -531,25 +531,26 @@ int ks_persist_clear(char err[KS_ERR_LEN])
 	return clear_policy(ks_confdir(), err);
 }
 
-/* One short line in a file of the run dir (the routing record, the rule fingerprint). */
+/* One short line in a file of the run dir (the routing record, the rule fingerprint, a sysctl's old value). */
 static int write_line(const char *name, const char *line, char err[KS_ERR_LEN])
 {
 	char path[4096];
-	FILE *f;
-	int ret = make_rundir(err);
+	size_t len = strlen(line);
+	int fd, ret = make_rundir(err);
 
 	if (ret < 0)
 		return ret;
 	ret = path_of(name, path, sizeof(path), err);
 	if (ret < 0)
 		return ret;
-	f = fopen(path, "we");
-	if (!f)
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
 		return sys_error(err, "write", path, -errno);
-	fputs(line, f);
-	if (fclose(f))
-		return sys_error(err, "write", path, -errno);
-	return 0;
+	if (write(fd, line, len) != (ssize_t)len)
+		ret = sys_error(err, "write", path, errno ? -errno : -EIO);
+	if (close(fd) < 0 && !ret)
+		ret = sys_error(err, "write", path, -errno);
+	return ret;
 }
 
 /* -ENOENT when the file is not there. */
@@ -614,6 +615,11 @@ int ks_fingerprint_save(uint64_t hash, unsigned rules, char err[KS_ERR_LEN])
 	return write_line("rules", line, err);
 }
 
+int ks_fingerprint_clear(char err[KS_ERR_LEN])
+{
+	return remove_file("rules", err);
+}
+
 int ks_fingerprint_load(uint64_t *hash, unsigned *rules, char err[KS_ERR_LEN])
 {
 	unsigned long long h;
@@ -626,4 +632,42 @@ int ks_fingerprint_load(uint64_t *hash, unsigned *rules, char err[KS_ERR_LEN])
 		return sys_error(err, "read", "rules", -EBADMSG);
 	*hash = h;
 	return 0;
+}
+
+/* "sysctl-src_valid_mark": the value before enable set it. */
+static int sysctl_record_name(const char *name, char *out, size_t size)
+{
+	return (size_t)snprintf(out, size, "sysctl-%s", name) < size ? 0 : -ENAMETOOLONG;
+}
+
+int ks_sysctl_record_save(const char *name, const char *value, char err[KS_ERR_LEN])
+{
+	char file[64], line[64];
+
+	if (sysctl_record_name(name, file, sizeof(file)) < 0 || (size_t)snprintf(line, sizeof(line), "%s\n", value) >= sizeof(line))
+		return sys_error(err, "write", name, -ENAMETOOLONG);
+	return write_line(file, line, err);
+}
+
+int ks_sysctl_record_load(const char *name, char *value, size_t size, char err[KS_ERR_LEN])
+{
+	char file[64];
+	int ret;
+
+	if (sysctl_record_name(name, file, sizeof(file)) < 0)
+		return sys_error(err, "read", name, -ENAMETOOLONG);
+	ret = read_line(file, value, size, err);
+	if (ret < 0)
+		return ret;
+	value[strcspn(value, "\n")] = '\0';
+	return 0;
+}
+
+int ks_sysctl_record_clear(const char *name, char err[KS_ERR_LEN])
+{
+	char file[64];
+
+	if (sysctl_record_name(name, file, sizeof(file)) < 0)
+		return sys_error(err, "remove", name, -ENAMETOOLONG);
+	return remove_file(file, err);
 }
