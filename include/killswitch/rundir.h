@@ -17,7 +17,10 @@
  */
 
 const char *ks_rundir(void);
-/* Checks KILLSWITCH_RUNDIR, KILLSWITCH_CONFDIR (absolute) and KILLSWITCH_TABLE; -EINVAL with err. */
+/*
+ * Checks KILLSWITCH_RUNDIR, KILLSWITCH_CONFDIR (absolute), KILLSWITCH_TABLE,
+ * KILLSWITCH_SPLIT_TUNNEL and KILLSWITCH_CGROUP_NAME; -EINVAL with err.
+ */
 int ks_check_environment(char err[KS_ERR_LEN]);
 /* The nftables table name: $KILLSWITCH_TABLE or "killswitch", validated. */
 int ks_table_name(const char **table, char err[KS_ERR_LEN]);

@@ -130,13 +130,9 @@ int cli_apply(struct ks_policy *policy, const struct ks_options *opts)
 	const char *table;
 	int lock = -1, ret;
 
-	if (ks_table_name(&table, err) < 0)
-		return cli_error(KS_EXIT_USAGE, "%s", err);
-	ret = cli_require_net_admin(policy->state == KS_STATE_ENABLED ? "enable" : "block");
+	ret = cli_begin(policy->state == KS_STATE_ENABLED ? "enable" : "block", &table, &lock);
 	if (ret)
 		return ret;
-	if (ks_lock(&lock, err) < 0)
-		return cli_error(KS_EXIT_SYSTEM, "%s", err);
 	ret = cli_apply_locked(policy, table, false, err);
 	if (ret < 0) {
 		ret = cli_error(KS_EXIT_SYSTEM, "%s", err);

@@ -95,11 +95,8 @@ int status_main(int argc, char *argv[])
 	ret = cli_parse_json_only(argc, argv, &opts);
 	if (ret)
 		goto cleanup;
-	if (ks_table_name(&table, err) < 0) {
-		ret = cli_error(KS_EXIT_USAGE, "%s", err);
-		goto cleanup;
-	}
-	ret = cli_require_net_admin(argv[0]);
+	/* status reads: no lock */
+	ret = cli_begin(argv[0], &table, NULL);
 	if (ret)
 		goto cleanup;
 	if (ks_nft_status(table, &st, err) < 0) {

@@ -108,7 +108,6 @@ int watch_main(int argc, char *argv[])
 	struct ks_options opts = { 0 };
 	struct ks_nfnl_monitor *monitor = NULL;
 	struct watch w = { 0 };
-	char err[KS_ERR_LEN] = "";
 	int ret;
 
 	ret = cli_parse_json_only(argc, argv, &opts);
@@ -118,11 +117,8 @@ int watch_main(int argc, char *argv[])
 		ret = cli_error(KS_EXIT_USAGE, "watch has no JSON output: '%s'", "--json");
 		goto cleanup;
 	}
-	if (ks_table_name(&w.table, err) < 0) {
-		ret = cli_error(KS_EXIT_USAGE, "%s", err);
-		goto cleanup;
-	}
-	ret = cli_require_net_admin(argv[0]);
+	/* The lock is taken per restore, not held. */
+	ret = cli_begin(argv[0], &w.table, NULL);
 	if (ret)
 		goto cleanup;
 	ret = ks_nfnl_monitor_open(&monitor);
