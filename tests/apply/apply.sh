@@ -4,43 +4,13 @@
 # concurrent callers, disable. Usage: apply.sh KILLSWITCH APPLY_FAULT
 set -euo pipefail
 
+# shellcheck source=tests/apply/lib.sh
+. "$(dirname "$0")/lib.sh"
+
 KS=$1
 FAULT=$2
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIP: needs root to create a network namespace"
-	exit 77
-fi
-if ! ip netns add "ks-apply-probe-$$" 2>/dev/null; then
-	echo "SKIP: cannot create network namespaces here"
-	exit 77
-fi
-ip netns del "ks-apply-probe-$$"
-
-NS=ks-apply-$$-$RANDOM
-RUN=$(mktemp -d)
-export KILLSWITCH_RUNDIR=$RUN/run
-export KILLSWITCH_CONFDIR=$RUN/conf
-cleanup() {
-	ip netns del "$NS" 2>/dev/null || true
-	rm -rf "$RUN"
-}
-trap cleanup EXIT
-ip netns add "$NS"
-ip -n "$NS" link set lo up
-
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-not_ok() { failed=$((failed + 1)); echo "FAIL - $1"; }
-# check DESCRIPTION COMMAND...: the command must succeed
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-inns() { ip netns exec "$NS" "$@"; }
-ks() { inns "$KS" "$@"; }
-ruleset() { inns nft list ruleset; }
-table() { inns nft list table inet killswitch; }
+CHECK_QUIET=none # the checked commands' output stays in the log
+ks_setup apply
 
 # A table of someone else's that killswitch must never touch.
 inns nft add table inet other
@@ -215,5 +185,4 @@ check "disable twice exits 0" ks disable
 check "table gone" bash -c "! ip netns exec $NS nft list tables | grep -q 'inet killswitch'"
 check "other table still there" grep -q 'table inet other' <(ruleset)
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -15,53 +15,20 @@
 # KS_LOWRES_POINTS (default 8): allocation indices tried per stage of enable.
 set -euo pipefail
 
+# shellcheck source=tests/apply/lib.sh
+. "$(dirname "$0")/lib.sh"
+
 KS=$1
 SHIM=$2
 POINTS=${KS_LOWRES_POINTS:-8}
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIP: needs root to create a network namespace"
-	exit 77
-fi
-NS=ks-lowres-$$-$RANDOM
-if ! ip netns add "$NS" 2>/dev/null; then
-	echo "SKIP: cannot create network namespaces here"
-	exit 77
-fi
-RUN=$(mktemp -d)
-export KILLSWITCH_RUNDIR=$RUN/run
-export KILLSWITCH_CONFDIR=$RUN/conf
 MEMCG=
-cleanup() {
-	local rc=$?
-	ip netns del "$NS" 2>/dev/null || true
+cleanup_hook() {
 	if [ -n "$MEMCG" ] && [ -d "$MEMCG" ]; then
 		rmdir "$MEMCG" 2>/dev/null || true
 	fi
-	rm -rf "$RUN"
-	exit "$rc"
 }
-trap cleanup EXIT
-ip -n "$NS" link set lo up
+ks_setup lowres
 
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-not_ok() { failed=$((failed + 1)); echo "FAIL - $1"; }
-check() {
-	local what=$1
-	shift
-	if "$@" >/dev/null 2>&1; then ok "$what"; else not_ok "$what"; fi
-}
-inns() { ip netns exec "$NS" "$@"; }
-ks() { inns "$KS" "$@"; }
-ruleset() { inns nft list ruleset; }
-fingerprint() {
-	local out
-	if out=$(inns nft -s list table inet killswitch 2>/dev/null); then
-		sort <<<"$out" | md5sum | cut -d' ' -f1
-	else
-		echo absent
-	fi
-}
 # The error lines of a stderr file: everything but warnings.
 error_lines() { grep -v '^killswitch: warning: ' "$1" || true; }
 # one_line FILE: exactly one error line, "killswitch: ..."
@@ -87,7 +54,6 @@ printf '192.0.2.%d:51820\n' 20 21 22 23 >"$RUN/endpoints"
 POLICY_A=(enable --tunnel wgA --endpoint 192.0.2.1:51820 --dns 10.64.0.1)
 POLICY_B=(enable --tunnel wgB --endpoint 192.0.2.5:51820 --endpoint '[2001:db8::5]:443/tcp'
 	--endpoints-file "$RUN/endpoints" --dns 10.64.0.2 --dns fd00::53 --allow-lan --lan 100.64.0.0/10)
-state_names() { [ -e "$KILLSWITCH_RUNDIR/policy" ] && grep -qx "tunnel $1" "$KILLSWITCH_RUNDIR/policy"; }
 
 ks "${POLICY_B[@]}" 2>/dev/null
 FP_B=$(fingerprint)
@@ -361,5 +327,4 @@ if ((${#VIOLATIONS[@]})); then
 	echo "# contract violations (first 40 of ${#VIOLATIONS[@]}):"
 	printf '#   %s\n' "${VIOLATIONS[@]:0:40}"
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -11,56 +11,23 @@
 # policy (20000 takes about 4 times as long).
 set -euo pipefail
 
+# shellcheck source=tests/apply/lib.sh
+. "$(dirname "$0")/lib.sh"
+
 KS=$1
 ROUNDS=${KS_SIGKILL_ROUNDS:-60}
 ENDPOINTS=${KS_SIGKILL_ENDPOINTS:-5000}
 CONCURRENT_ROUNDS=${KS_SIGKILL_CONCURRENT_ROUNDS:-3}
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIP: needs root to create a network namespace"
-	exit 77
-fi
-NS=ks-kill-$$-$RANDOM
-if ! ip netns add "$NS" 2>/dev/null; then
-	echo "SKIP: cannot create network namespaces here"
-	exit 77
-fi
-RUN=$(mktemp -d)
-export KILLSWITCH_RUNDIR=$RUN/run
-export KILLSWITCH_CONFDIR=$RUN/conf
 BG=()
-cleanup() {
-	local rc=$? pid
+cleanup_hook() {
+	local pid
 	for pid in "${BG[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
 	wait 2>/dev/null || true
-	ip netns del "$NS" 2>/dev/null || true
-	rm -rf "$RUN"
-	exit "$rc"
 }
-trap cleanup EXIT
-ip -n "$NS" link set lo up
+ks_setup kill
 
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-not_ok() { failed=$((failed + 1)); echo "FAIL - $1"; }
-check() {
-	local what=$1
-	shift
-	if "$@" >/dev/null 2>&1; then ok "$what"; else not_ok "$what"; fi
-}
-inns() { ip netns exec "$NS" "$@"; }
-ks() { inns "$KS" "$@"; }
 now_us() { echo "${EPOCHREALTIME/./}"; }
 
-# The table's fingerprint: its stateless listing, lines sorted (set elements may be listed in any
-# order), hashed; "absent" when there is no table.
-fingerprint() {
-	local out
-	if out=$(inns nft -s list table inet killswitch 2>/dev/null); then
-		sort <<<"$out" | md5sum | cut -d' ' -f1
-	else
-		echo absent
-	fi
-}
 elements() { # elements SET: how many elements the set holds
 	inns nft list set inet killswitch "$1" | grep -o ' \. \(udp\|tcp\) \. [0-9]*' | wc -l
 }
@@ -71,8 +38,6 @@ drop_policies() {
 		grep -q "hook $hook priority filter; policy drop;" <<<"$out" || return 1
 	done
 }
-# state_names NAME: the state file (the policy status and watch use) names tunnel NAME
-state_names() { grep -qx "tunnel $1" "$KILLSWITCH_RUNDIR/policy" 2>/dev/null; }
 
 # The policies: A small, B large (endpoints from a file), K a blocked ("connecting") state.
 for ((i = 1; i <= ENDPOINTS; i++)); do
@@ -254,5 +219,4 @@ if [ -s "$RUN/concurrent.err" ]; then
 	sort "$RUN/concurrent.err" | uniq -c | sed 's/^/#   /'
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

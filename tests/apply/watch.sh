@@ -4,35 +4,23 @@
 # removal to restore is measured. Usage: watch.sh KILLSWITCH
 set -euo pipefail
 
+# shellcheck source=tests/apply/lib.sh
+. "$(dirname "$0")/lib.sh"
+
 KS=$1
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to create a network namespace"; exit 77; }
-NS=ks-watch-$$-$RANDOM
-RUN=$(mktemp -d)
-export KILLSWITCH_RUNDIR=$RUN/run
 export KILLSWITCH_CGROUP_NAME=ks-watch-$$
 WATCH_PID=
-cleanup() {
-	local rc=$?
+cleanup_hook() {
 	if [ -n "$WATCH_PID" ]; then
 		kill "$WATCH_PID" 2>/dev/null || true
 		wait "$WATCH_PID" 2>/dev/null || true
 	fi
-	ip netns del "$NS" 2>/dev/null || true
 	find /sys/fs/cgroup -maxdepth 2 -type d -name "$KILLSWITCH_CGROUP_NAME" -exec rmdir {} + 2>/dev/null || true
-	rm -rf "$RUN"
-	exit "$rc"
 }
-trap cleanup EXIT
-ip netns add "$NS" || { echo "SKIP: cannot create network namespaces here"; exit 77; }
+CHECK_QUIET=stdout # the checked commands' errors stay in the log
+ks_setup watch
 
-passed=0 failed=0
-check() {
-	local what=$1
-	shift
-	if "$@" >/dev/null; then passed=$((passed + 1)); echo "ok   - $what"; else failed=$((failed + 1)); echo "FAIL - $what"; fi
-}
-inns() { ip netns exec "$NS" "$@"; }
-# nsenter, not ip netns exec: the same view of /sys/fs/cgroup as watch, so both plan split tunnelling alike
+# lib.sh's ks, but nsenter, not ip netns exec: the same view of /sys/fs/cgroup as watch, so both plan split tunnelling alike
 ks() { nsenter --net="/run/netns/$NS" "$KS" "$@"; }
 # wait_for COMMAND...: poll every 2 ms for up to 3 s; prints the milliseconds it took
 wait_for() {
@@ -84,5 +72,4 @@ check "killswitch disable is followed: no table" bash -c "! ip netns exec $NS nf
 check "watch is still running" kill -0 "$WATCH_PID"
 check "each restore was logged" test "$(grep -c restored "$RUN/watch.log")" -ge 5
 echo "--- watch log"; cat "$RUN/watch.log"
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish
