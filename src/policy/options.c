@@ -429,9 +429,18 @@ static int for_each_line(struct ctx *ctx, const char *path, int (*line)(struct c
 		return ret;
 	}
 	for (;;) {
-		ssize_t n = getline(&text, &cap, f);
+		ssize_t n;
 		char *start, *end, *hash;
 
+		errno = 0;
+		n = getline(&text, &cap, f);
+		/* -1 is the end only with EOF: getline also returns it when memory runs out (no ferror then). */
+		if (n < 0 && !feof(f)) {
+			ret = errno ? -errno : -EIO;
+			snprintf(ctx->err, KS_ERR_LEN, "cannot read (%s): '%s'", strerror(-ret),
+				 ks_escape(path, escaped, sizeof(escaped)));
+			goto cleanup;
+		}
 		if (n < 0)
 			break;
 		lineno++;
@@ -465,10 +474,6 @@ static int for_each_line(struct ctx *ctx, const char *path, int (*line)(struct c
 			}
 			goto cleanup;
 		}
-	}
-	if (ferror(f)) {
-		ret = -EIO;
-		snprintf(ctx->err, KS_ERR_LEN, "cannot read (%s): '%s'", strerror(EIO), ks_escape(path, escaped, sizeof(escaped)));
 	}
 cleanup:
 	free(text);

@@ -123,6 +123,35 @@ inns ip rule del not fwmark 0x1234 table 4660
 inns ip rule del table main suppress_prefixlength 0
 check "relative KILLSWITCH_RUNDIR refused with exit 2" bash -c "KILLSWITCH_RUNDIR=run ip netns exec $NS $KS status; test \$? = 2"
 
+# the split-tunnel environment, checked before anything runs: exit 2, one line quoting the value, nothing changed
+ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
+# stateless: the link made above sends IPv6 router solicitations, which count as drops meanwhile
+before=$(inns nft -s list ruleset)
+for bad in KILLSWITCH_SPLIT_TUNNEL=v3 'KILLSWITCH_CGROUP_NAME=a b' KILLSWITCH_CGROUP_NAME=../up 'KILLSWITCH_SPLIT_TUNNEL=off;x'; do
+	rc=0
+	env "$bad" ip netns exec "$NS" "$KS" enable --tunnel wg1 --endpoint 192.0.2.9:51820 >/dev/null 2>"$RUN/err" || rc=$?
+	check "bad environment refused with exit 2 and one line: $bad" \
+		test "$rc" = 2 -a "$(wc -l <"$RUN/err")" = 1 -a "$(grep -cF "'${bad#*=}'" "$RUN/err")" = 1
+done
+check "ruleset byte-identical after bad environment (counters aside)" test "$before" = "$(inns nft -s list ruleset)"
+
+# disable puts src_valid_mark back to what it was before enable, and leaves it alone when it was 1 already
+valid_mark() { inns cat /proc/sys/net/ipv4/conf/all/src_valid_mark; }
+ks disable 2>/dev/null
+inns sysctl -qw net.ipv4.conf.all.src_valid_mark=0
+ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
+check "enable sets src_valid_mark=1" test "$(valid_mark)" = 1
+ks block 2>/dev/null
+ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
+check "disable exits 0" ks disable
+check "disable puts src_valid_mark back to 0 (after enable, block, enable)" test "$(valid_mark)" = 0
+check "disable leaves no record of it behind" test ! -e "$KILLSWITCH_RUNDIR/sysctl-src_valid_mark"
+inns sysctl -qw net.ipv4.conf.all.src_valid_mark=1
+ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
+ks disable
+check "disable leaves src_valid_mark=1 that enable found" test "$(valid_mark)" = 1
+inns sysctl -qw net.ipv4.conf.all.src_valid_mark=0
+
 # concurrent callers serialise; the final table is one of them, whole
 pids=()
 for i in $(seq 1 8); do

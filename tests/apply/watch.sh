@@ -41,6 +41,9 @@ rule_count() { inns nft list chain inet killswitch output | grep -c accept; }
 
 ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 --dns 10.64.0.1 2>/dev/null
 good_rules=$(rule_count)
+exclusion_cgroup() { find /sys/fs/cgroup -maxdepth 2 -type d -name "$KILLSWITCH_CGROUP_NAME" | grep -q .; }
+had_cgroup=0
+! exclusion_cgroup || had_cgroup=1
 # nsenter execs in place, so $! is watch itself
 nsenter --net="/run/netns/$NS" "$KS" watch 2>"$RUN/watch.log" &
 WATCH_PID=$!
@@ -70,6 +73,11 @@ ks disable
 sleep 0.5
 check "killswitch disable is followed: no table" bash -c "! ip netns exec $NS nft list tables | grep -q killswitch"
 check "watch is still running" kill -0 "$WATCH_PID"
+if ((had_cgroup)); then
+	check "disable removed the exclusion cgroup enable made" bash -c "! find /sys/fs/cgroup -maxdepth 2 -type d -name '$KILLSWITCH_CGROUP_NAME' | grep -q ."
+else
+	echo "# no exclusion cgroup was made here (no usable cgroup mechanism): its removal is not checked"
+fi
 check "each restore was logged" test "$(grep -c restored "$RUN/watch.log")" -ge 5
 echo "--- watch log"; cat "$RUN/watch.log"
 finish
