@@ -13,22 +13,25 @@
 #include "cli.h"
 #include "killswitch/rundir.h"
 
-static int sysctl_path(const char *key, char *path, size_t size)
+/* An open descriptor of /proc/sys/KEY, or a negative errno. */
+static int sysctl_open(const char *key, int flags)
 {
-	return (size_t)snprintf(path, size, "/proc/sys/%s", key) < size ? 0 : -ENAMETOOLONG;
+	char path[256];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "/proc/sys/%s", key) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 static int sysctl_write(const char *key, const char *value)
 {
-	char path[256];
 	size_t len = strlen(value);
-	int fd, ret = sysctl_path(key, path, sizeof(path));
+	int fd = sysctl_open(key, O_WRONLY), ret = 0;
 
-	if (ret < 0)
-		return ret;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (write(fd, value, len) != (ssize_t)len)
 		ret = errno ? -errno : -EIO;
 	close(fd);
@@ -37,17 +40,14 @@ static int sysctl_write(const char *key, const char *value)
 
 static int sysctl_read(const char *key, char *value, size_t size)
 {
-	char path[256];
+	int fd = sysctl_open(key, O_RDONLY), ret = 0;
 	ssize_t got;
-	int fd, ret = sysctl_path(key, path, sizeof(path));
 
-	if (ret < 0)
-		return ret;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	got = read(fd, value, size - 1);
-	ret = got < 0 ? -errno : 0;
+	if (got < 0)
+		ret = -errno;
 	close(fd);
 	if (ret < 0)
 		return ret;
