@@ -65,6 +65,13 @@ int ks_nfnl_rules_fingerprint(const char *table, uint64_t *hash, unsigned *rules
  */
 int ks_nfnl_genid(uint32_t *genid);
 
+/*
+ * The handle of table inet TABLE: the kernel numbers tables as it creates
+ * them, so every apply (which re-creates the table) gets a new one. -ENOENT
+ * when there is no such table.
+ */
+int ks_nfnl_table_handle(const char *table, uint64_t *handle);
+
 struct ks_nfnl_counter {
 	bool present;
 	uint64_t packets, bytes;

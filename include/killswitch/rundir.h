@@ -82,9 +82,15 @@ int ks_sysctl_record_save(const char *name, const char *value, char err[KS_ERR_L
 int ks_sysctl_record_load(const char *name, char *value, size_t size, char err[KS_ERR_LEN]);
 int ks_sysctl_record_clear(const char *name, char err[KS_ERR_LEN]);
 
-/* The rule fingerprint (ks_nfnl_rules_fingerprint) of the table as applied; -ENOENT if none. */
-int ks_fingerprint_save(uint64_t hash, unsigned rules, char err[KS_ERR_LEN]);
-int ks_fingerprint_load(uint64_t *hash, unsigned *rules, char err[KS_ERR_LEN]);
+/*
+ * The rule fingerprint (ks_nfnl_rules_fingerprint) of the table as applied,
+ * and the table's handle (ks_nfnl_table_handle): a table with another handle
+ * was created after the state was recorded (a killswitch interrupted between
+ * its commit and its state file, or another tool). -ENOENT if none; handle
+ * 0 when not recorded.
+ */
+int ks_fingerprint_save(uint64_t hash, unsigned rules, uint64_t table_handle, char err[KS_ERR_LEN]);
+int ks_fingerprint_load(uint64_t *hash, unsigned *rules, uint64_t *table_handle, char err[KS_ERR_LEN]);
 int ks_fingerprint_clear(char err[KS_ERR_LEN]);
 
 #endif

@@ -77,13 +77,14 @@ void cli_policy_discover(struct ks_policy *policy, bool create, bool fresh_addrs
 /*
  * The kernel has policy: the state file must name it, or be gone (status
  * then says the policy is unknown) rather than name the previous one,
- * which status would show and watch restore. With whole, the rules are
- * also fingerprinted, for status to see later edits.
+ * which status would show and watch restore. With whole, the rules and the
+ * table's handle are also recorded, for status to see later edits and a
+ * table re-created behind the state file's back.
  */
 static void record_applied(const struct ks_policy *policy, const char *table, bool whole)
 {
 	char err[KS_ERR_LEN] = "";
-	uint64_t hash;
+	uint64_t hash, handle;
 	unsigned rules;
 
 	if (ks_state_save(policy, err) < 0) {
@@ -92,8 +93,12 @@ static void record_applied(const struct ks_policy *policy, const char *table, bo
 			cli_warn("%s (status may show the previous policy)", err);
 		return;
 	}
-	if (whole && (ks_nfnl_rules_fingerprint(table, &hash, &rules) < 0 || ks_fingerprint_save(hash, rules, err) < 0))
-		cli_warn("cannot record the rules as applied; status cannot see later edits");
+	/* A fingerprint of the previous table would make status call this one edited, or re-created. */
+	if (!whole || ks_nfnl_rules_fingerprint(table, &hash, &rules) < 0 || ks_nfnl_table_handle(table, &handle) < 0 ||
+	    ks_fingerprint_save(hash, rules, handle, err) < 0) {
+		if (ks_fingerprint_clear(err) < 0 || whole)
+			cli_warn("cannot record the rules as applied; status cannot see later edits");
+	}
 }
 
 int cli_apply_locked(struct ks_policy *policy, const char *table, bool fresh_addrs, char err[KS_ERR_LEN])

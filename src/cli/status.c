@@ -65,16 +65,22 @@ static void print_policy(const struct ks_policy *p)
 		printf("  split tunnel: off\n");
 }
 
-/* Chains and policies are whole; were rules added, removed or replaced since killswitch applied them? */
-static void check_rules(const char *table, struct ks_nft_status *st)
+/*
+ * Chains and policies are whole; were rules added, removed or replaced since
+ * killswitch applied them, or is the table another one than the state file's
+ * (re-created since: then the recorded policy is not known to be its)?
+ */
+static void check_rules(const char *table, struct ks_nft_status *st, bool *policy_stale)
 {
 	char err[KS_ERR_LEN];
-	uint64_t hash, now_hash;
+	uint64_t hash, now_hash, handle, now_handle;
 	unsigned rules, now_rules;
 
-	if (ks_fingerprint_load(&hash, &rules, err) < 0 || ks_nfnl_rules_fingerprint(table, &now_hash, &now_rules) < 0)
+	if (ks_fingerprint_load(&hash, &rules, &handle, err) < 0 ||
+	    ks_nfnl_rules_fingerprint(table, &now_hash, &now_rules) < 0)
 		return;
-	if (hash == now_hash && rules == now_rules)
+	*policy_stale = handle && ks_nfnl_table_handle(table, &now_handle) == 0 && handle != now_handle;
+	if (*policy_stale || (hash == now_hash && rules == now_rules))
 		return;
 	st->complete = false;
 	snprintf(st->problem, sizeof(st->problem), "rules changed since killswitch applied them (%u rules, were %u)",
@@ -88,7 +94,7 @@ int status_main(int argc, char *argv[])
 	struct ks_policy policy;
 	char err[KS_ERR_LEN] = "";
 	const char *table;
-	bool have_policy = false;
+	bool have_policy = false, stale = false;
 	int ret;
 
 	ks_policy_init(&policy);
@@ -111,7 +117,12 @@ int status_main(int argc, char *argv[])
 			cli_warn("%s", err);
 	}
 	if (st.active && st.complete)
-		check_rules(table, &st);
+		check_rules(table, &st, &stale);
+	if (stale && have_policy) {
+		ks_policy_free(&policy);
+		ks_policy_init(&policy);
+		have_policy = false;
+	}
 
 	if (opts.json) {
 		json_t *obj = json_object(), *counters = json_object();
@@ -152,6 +163,9 @@ int status_main(int argc, char *argv[])
 		printf("  problem: %s\n", st.problem);
 	if (have_policy)
 		print_policy(&policy);
+	else if (stale)
+		printf("  policy: unknown (the table was re-created after killswitch recorded its policy: "
+		       "a killswitch interrupted, or another tool)\n");
 	else
 		printf("  policy: unknown (no state in %s)\n", ks_rundir());
 	printf("  blocked:");

@@ -35,10 +35,10 @@ static double now_ms(void)
 static bool rules_as_applied(const char *table)
 {
 	char err[KS_ERR_LEN];
-	uint64_t hash, now;
+	uint64_t hash, now, handle;
 	unsigned rules, now_rules;
 
-	if (ks_fingerprint_load(&hash, &rules, err) < 0 || ks_nfnl_rules_fingerprint(table, &now, &now_rules) < 0)
+	if (ks_fingerprint_load(&hash, &rules, &handle, err) < 0 || ks_nfnl_rules_fingerprint(table, &now, &now_rules) < 0)
 		return true; /* nothing to compare with: the chain check stands */
 	return hash == now && rules == now_rules;
 }

@@ -131,6 +131,43 @@ static int gen_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+static int table_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+
+	if (mnl_attr_type_valid(attr, NFTA_TABLE_MAX) < 0)
+		return MNL_CB_OK;
+	if (mnl_attr_get_type(attr) == NFTA_TABLE_HANDLE && mnl_attr_validate(attr, MNL_TYPE_U64) < 0)
+		return MNL_CB_ERROR;
+	tb[mnl_attr_get_type(attr)] = attr;
+	return MNL_CB_OK;
+}
+
+static int table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[NFTA_TABLE_MAX + 1] = { 0 };
+	uint64_t *handle = data;
+
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), table_attr_cb, tb) < 0)
+		return MNL_CB_ERROR;
+	if (tb[NFTA_TABLE_HANDLE])
+		*handle = be64toh(mnl_attr_get_u64(tb[NFTA_TABLE_HANDLE]));
+	return MNL_CB_OK;
+}
+
+int ks_nfnl_table_handle(const char *table, uint64_t *handle)
+{
+	uint64_t got = 0;
+	int ret = request(NFT_MSG_GETTABLE, NLM_F_ACK, NFTA_TABLE_NAME, table, table_cb, &got);
+
+	if (ret < 0)
+		return ret;
+	if (!got)
+		return -EBADMSG;
+	*handle = got;
+	return 0;
+}
+
 int ks_nfnl_genid(uint32_t *genid)
 {
 	struct genid gen = { 0 };

@@ -620,11 +620,12 @@ int ks_routing_record_clear(char err[KS_ERR_LEN])
 	return remove_file("routing", err);
 }
 
-int ks_fingerprint_save(uint64_t hash, unsigned rules, char err[KS_ERR_LEN])
+int ks_fingerprint_save(uint64_t hash, unsigned rules, uint64_t table_handle, char err[KS_ERR_LEN])
 {
-	char line[64];
+	char line[96];
 
-	snprintf(line, sizeof(line), "%016llx %u\n", (unsigned long long)hash, rules);
+	snprintf(line, sizeof(line), "%016llx %u %llu\n", (unsigned long long)hash, rules,
+		 (unsigned long long)table_handle);
 	return write_line("rules", line, err);
 }
 
@@ -633,17 +634,19 @@ int ks_fingerprint_clear(char err[KS_ERR_LEN])
 	return remove_file("rules", err);
 }
 
-int ks_fingerprint_load(uint64_t *hash, unsigned *rules, char err[KS_ERR_LEN])
+int ks_fingerprint_load(uint64_t *hash, unsigned *rules, uint64_t *table_handle, char err[KS_ERR_LEN])
 {
-	unsigned long long h;
-	char line[64];
+	unsigned long long h, t = 0;
+	char line[96];
 	int ret = read_line("rules", line, sizeof(line), err);
 
 	if (ret < 0)
 		return ret;
-	if (sscanf(line, "%llx %u", &h, rules) != 2)
+	/* A file from before the table handle was recorded has two fields: handle 0, unknown. */
+	if (sscanf(line, "%llx %u %llu", &h, rules, &t) < 2)
 		return sys_error(err, "read", "rules", -EBADMSG);
 	*hash = h;
+	*table_handle = t;
 	return 0;
 }
 

@@ -152,6 +152,19 @@ ks disable
 check "disable leaves src_valid_mark=1 that enable found" test "$(valid_mark)" = 1
 inns sysctl -qw net.ipv4.conf.all.src_valid_mark=0
 
+# a table re-created behind the state file's back (killswitch killed between the kernel's commit and
+# its state file; simulated by putting the earlier state back): status must not show the old policy
+ks enable --tunnel wgA --endpoint 192.0.2.1:51820 2>/dev/null
+cp "$KILLSWITCH_RUNDIR/policy" "$KILLSWITCH_RUNDIR/rules" "$RUN/"
+ks enable --tunnel wgB --endpoint 192.0.2.2:51820 2>/dev/null
+check "status names the policy just applied" grep -q 'tunnels: wgB' <(ks status)
+cp "$RUN/policy" "$RUN/rules" "$KILLSWITCH_RUNDIR/"
+check "status: policy unknown when the state file is older than the table" \
+	grep -q 'policy: unknown (the table was re-created' <(ks status)
+check "status --json: state unknown, policy null then" \
+	bash -c "ip netns exec $NS $KS status --json | grep -q '\"state\": \"unknown\"' && ip netns exec $NS $KS status --json | grep -q '\"policy\": null'"
+ks disable
+
 # concurrent callers serialise; the final table is one of them, whole
 pids=()
 for i in $(seq 1 8); do
