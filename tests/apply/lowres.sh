@@ -41,7 +41,7 @@ one_line() {
 # Sanitizer reports must not pass for exit 1.
 export ASAN_OPTIONS=exitcode=86:detect_leaks=0 UBSAN_OPTIONS=exitcode=86
 SANITIZED=0
-if ldd "$KS" | grep -q -e libasan -e libubsan; then
+if grep -q -e libasan -e libubsan <(ldd "$KS"); then
 	SANITIZED=1
 	# The shim comes first in the library list; ASan only checks that it does itself.
 	ASAN_OPTIONS+=:verify_asan_link_order=0

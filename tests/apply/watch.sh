@@ -36,7 +36,7 @@ wait_for() {
 	done
 	return 1
 }
-table_whole() { inns nft list chain inet killswitch output | grep -q 'policy drop'; }
+table_whole() { grep -q 'policy drop' <(inns nft list chain inet killswitch output); }
 rule_count() { inns nft list chain inet killswitch output | grep -c accept; }
 
 ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 --dns 10.64.0.1 2>/dev/null
