@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <nftables/libnftables.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -114,7 +115,9 @@ static void describe_end(int status, int errfd, char *out, size_t size)
 
 int ks_nft_run_isolated(const char *cmd, const char *refused, char err[KS_ERR_LEN])
 {
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, saved;
 	struct report *report = MAP_FAILED;
+	bool restore_sigchld = false;
 	char how[320];
 	uint32_t gen_before, gen_after;
 	int errfd = -1, status = 0, ret;
@@ -133,6 +136,13 @@ int ks_nft_run_isolated(const char *cmd, const char *refused, char err[KS_ERR_LE
 		snprintf(err, KS_ERR_LEN, "%s: '%s'", refused, strerror(-ret));
 		goto cleanup;
 	}
+	/*
+	 * A caller that ignores SIGCHLD (a daemon exec'ing its helper: the
+	 * disposition survives exec) would have the child reaped for us, and
+	 * waitpid() fail with ECHILD. The default disposition for the wait.
+	 */
+	sigaction(SIGCHLD, &dfl, &saved);
+	restore_sigchld = true;
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
@@ -171,6 +181,8 @@ int ks_nft_run_isolated(const char *cmd, const char *refused, char err[KS_ERR_LE
 	ret = -ENOTRECOVERABLE;
 	snprintf(err, KS_ERR_LEN, "nftables committed the change, but libnftables failed afterwards: %s", how);
 cleanup:
+	if (restore_sigchld)
+		sigaction(SIGCHLD, &saved, NULL);
 	if (errfd >= 0)
 		close(errfd);
 	if (report != MAP_FAILED)

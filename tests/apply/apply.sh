@@ -123,6 +123,13 @@ inns ip rule del not fwmark 0x1234 table 4660
 inns ip rule del table main suppress_prefixlength 0
 check "relative KILLSWITCH_RUNDIR refused with exit 2" bash -c "KILLSWITCH_RUNDIR=run ip netns exec $NS $KS status; test \$? = 2"
 
+# a caller that ignores SIGCHLD (a daemon exec'ing its helper; the disposition survives exec):
+# killswitch still waits for its libnftables child
+check "enable exits 0 when the caller ignores SIGCHLD" \
+	bash -c "trap '' CHLD; exec ip netns exec $NS $KS enable --tunnel wgC --endpoint 192.0.2.3:51820 2>/dev/null"
+check "... and the table is the one asked for" grep -q 192.0.2.3 <(inns nft list set inet killswitch endpoints4)
+check "disable exits 0 when the caller ignores SIGCHLD" bash -c "trap '' CHLD; exec ip netns exec $NS $KS disable"
+
 # the split-tunnel environment, checked before anything runs: exit 2, one line quoting the value, nothing changed
 ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
 # stateless: the link made above sends IPv6 router solicitations, which count as drops meanwhile
