@@ -58,14 +58,6 @@ int ks_nfnl_classify(const void *msg, size_t len, const char *table, struct ks_n
 int ks_nfnl_rules_fingerprint(const char *table, uint64_t *hash, unsigned *rules);
 
 /*
- * The nftables generation: the kernel counts every committed change batch
- * of the network namespace. Unchanged across a step means nothing was
- * committed meanwhile. Asks over nfnetlink, so it also answers -EPERM where
- * nftables would refuse.
- */
-int ks_nfnl_genid(uint32_t *genid);
-
-/*
  * The handle of table inet TABLE: the kernel numbers tables as it creates
  * them, so every apply (which re-creates the table) gets a new one. -ENOENT
  * when there is no such table.

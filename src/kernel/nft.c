@@ -168,13 +168,69 @@ int ks_nft_status(const char *table, struct ks_nft_status *status, char err[KS_E
 	return read_status(table, true, status, err);
 }
 
+/* The handle of our table, 0 when there is none. */
+static int table_handle(const char *table, uint64_t *handle)
+{
+	int ret = ks_nfnl_table_handle(table, handle);
+
+	if (ret == -ENOENT) {
+		*handle = 0;
+		return 0;
+	}
+	return ret;
+}
+
+/*
+ * libnftables died (how): did the kernel take the transaction? It always
+ * re-creates the table, and the kernel numbers tables as it creates them,
+ * so a table with another handle than before is the new one. Another
+ * program's commits meanwhile do not fool this (they would the nftables
+ * generation).
+ */
+static int after_child_died(const char *table, uint64_t before, char err[KS_ERR_LEN])
+{
+	char how[KS_ERR_LEN];
+	uint64_t after;
+	int ret;
+
+	memcpy(how, err, sizeof(how));
+	ret = table_handle(table, &after);
+	if (ret < 0) {
+		snprintf(err, KS_ERR_LEN, "libnftables failed (%.300s), and whether nftables committed cannot be told: '%s'",
+			 how, strerror(-ret));
+		return -EUCLEAN;
+	}
+	if (!after && before) {
+		snprintf(err, KS_ERR_LEN, "libnftables failed, and the table is gone (removed by another program?): %.400s",
+			 how);
+		return -EIO;
+	}
+	if (!after || after == before) {
+		snprintf(err, KS_ERR_LEN, "libnftables failed before committing; the previous ruleset is unchanged: %.400s",
+			 how);
+		return -EIO;
+	}
+	snprintf(err, KS_ERR_LEN, "nftables committed the ruleset, but libnftables failed afterwards: %.400s", how);
+	return -ENOTRECOVERABLE;
+}
+
 int ks_nft_apply(const char *transaction, const char *table, char err[KS_ERR_LEN])
 {
 	char read_err[KS_ERR_LEN] = "";
 	struct ks_nft_status status;
+	uint64_t before;
 	int ret;
 
+	/* Also the permission probe: nfnetlink says EPERM here before libnftables would print its own lines. */
+	ret = table_handle(table, &before);
+	if (ret < 0) {
+		snprintf(err, KS_ERR_LEN, "nftables refused the ruleset; the previous one is unchanged: '%s'",
+			 strerror(-ret));
+		return ret;
+	}
 	ret = ks_nft_run_isolated(transaction, "nftables refused the ruleset; the previous one is unchanged", err);
+	if (ret == -ECHILD)
+		ret = after_child_died(table, before, err);
 	if (ret < 0 && ret != -ENOTRECOVERABLE)
 		return ret;
 	/* Committed: from here on every failure says so. */
@@ -339,7 +395,7 @@ cleanup:
 
 int ks_nft_remove(const char *table, bool *was_active, char err[KS_ERR_LEN])
 {
-	char cmd[128], read_err[KS_ERR_LEN] = "";
+	char cmd[128], read_err[KS_ERR_LEN] = "", how[KS_ERR_LEN];
 	struct ks_nft_status status;
 	int ret;
 
@@ -350,16 +406,17 @@ int ks_nft_remove(const char *table, bool *was_active, char err[KS_ERR_LEN])
 	/* Create-then-delete in one transaction: succeeds whether or not the table exists. */
 	snprintf(cmd, sizeof(cmd), "table inet %s\ndelete table inet %s\n", table, table);
 	ret = ks_nft_run_isolated(cmd, "nftables refused to remove the table", err);
-	if (ret != -ENOTRECOVERABLE && ret != -EUCLEAN)
+	if (ret != -ECHILD)
 		return ret;
 	/* libnftables died on the way: the kernel says whether the table went. */
-	if (read_status(table, false, &status, read_err) < 0)
+	memcpy(how, err, sizeof(how));
+	if (read_status(table, false, &status, read_err) < 0) {
+		snprintf(err, KS_ERR_LEN, "libnftables failed (%.300s), and the table cannot be listed: %.150s", how,
+			 read_err);
 		return -EUCLEAN;
+	}
 	if (status.active) {
-		char why[KS_ERR_LEN];
-
-		memcpy(why, err, sizeof(why));
-		snprintf(err, KS_ERR_LEN, "the table is still in place: %.400s", why);
+		snprintf(err, KS_ERR_LEN, "libnftables failed; the table is still in place: %.400s", how);
 		return -EIO;
 	}
 	return 0;

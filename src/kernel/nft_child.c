@@ -6,10 +6,9 @@
  * socket it cannot open ends the process too. In killswitch's own process
  * that would end the command with libnftables' words and exit code, the
  * state file unwritten, and nothing said about whether the kernel took the
- * change. So the command text runs in a child. The child reports through
- * shared memory; when it ends without a report, the nftables generation
- * (which the kernel moves at every commit) read before and after says
- * whether a change batch went in meanwhile.
+ * change. So the command text runs in a child, which reports through
+ * shared memory. When it ends without a report, the caller asks the kernel
+ * what became of the change (nft.c: the table's handle, or its presence).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,7 +22,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "killswitch/netlink.h"
 #include "killswitch/parse.h"
 #include "nft_child.h"
 
@@ -118,22 +116,14 @@ int ks_nft_run_isolated(const char *cmd, const char *refused, char err[KS_ERR_LE
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, saved;
 	struct report *report = MAP_FAILED;
 	bool restore_sigchld = false;
-	char how[320];
-	uint32_t gen_before, gen_after;
 	int errfd = -1, status = 0, ret;
 	pid_t pid;
 
-	/* Also the permission probe: nfnetlink answers EPERM here before libnftables could print its own lines. */
-	ret = ks_nfnl_genid(&gen_before);
-	if (ret < 0) {
-		snprintf(err, KS_ERR_LEN, "%s: '%s'", refused, strerror(-ret));
-		goto cleanup;
-	}
 	report = mmap(NULL, sizeof(*report), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	errfd = memfd_create("killswitch-nft-stderr", MFD_CLOEXEC);
 	if (report == MAP_FAILED || errfd < 0) {
 		ret = -errno;
-		snprintf(err, KS_ERR_LEN, "%s: '%s'", refused, strerror(-ret));
+		snprintf(err, KS_ERR_LEN, "cannot run libnftables; nothing changed: '%s'", strerror(-ret));
 		goto cleanup;
 	}
 	/*
@@ -147,39 +137,28 @@ int ks_nft_run_isolated(const char *cmd, const char *refused, char err[KS_ERR_LE
 	pid = fork();
 	if (pid < 0) {
 		ret = -errno;
-		snprintf(err, KS_ERR_LEN, "%s: cannot start libnftables: '%s'", refused, strerror(-ret));
+		snprintf(err, KS_ERR_LEN, "cannot run libnftables; nothing changed: '%s'", strerror(-ret));
 		goto cleanup;
 	}
 	if (pid == 0)
 		child(cmd, refused, report, errfd);
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
+			/* Cannot happen with SIGCHLD at its default; the caller asks the kernel what became of it. */
 			snprintf(err, KS_ERR_LEN, "cannot wait for libnftables: '%s'", strerror(errno));
-			ret = -EUCLEAN;
+			ret = -ECHILD;
 			goto cleanup;
 		}
 	}
-	if (WIFEXITED(status) && !WEXITSTATUS(status) && __atomic_load_n(&report->done, __ATOMIC_ACQUIRE)) {
+	/* A report is the answer, however the child ended after writing it. */
+	if (__atomic_load_n(&report->done, __ATOMIC_ACQUIRE)) {
 		ret = report->ret;
 		if (ret < 0)
 			memcpy(err, report->err, KS_ERR_LEN);
 		goto cleanup;
 	}
-	describe_end(status, errfd, how, sizeof(how));
-	ret = ks_nfnl_genid(&gen_after);
-	if (ret < 0) {
-		snprintf(err, KS_ERR_LEN, "libnftables failed (%s), and the nftables generation cannot be read: '%s'",
-			 how, strerror(-ret));
-		ret = -EUCLEAN;
-		goto cleanup;
-	}
-	if (gen_after == gen_before) {
-		ret = -EIO;
-		snprintf(err, KS_ERR_LEN, "libnftables failed before committing; nothing changed: %s", how);
-		goto cleanup;
-	}
-	ret = -ENOTRECOVERABLE;
-	snprintf(err, KS_ERR_LEN, "nftables committed the change, but libnftables failed afterwards: %s", how);
+	describe_end(status, errfd, err, KS_ERR_LEN);
+	ret = -ECHILD;
 cleanup:
 	if (restore_sigchld)
 		sigaction(SIGCHLD, &saved, NULL);

@@ -7,14 +7,11 @@
 /*
  * Runs nftables command text through libnftables in a child process (see
  * nft_child.c for why). refused prefixes the message when nftables says
- * no. Returns:
- *   0                 the command ran;
- *   -ENOTRECOVERABLE  libnftables ended abnormally after nftables had
- *                     committed a change batch: the change is in force;
- *   -EUCLEAN          libnftables ended abnormally and whether a batch was
- *                     committed cannot be told;
- *   another -errno    nothing was committed.
- * err holds a one-line message for every failure.
+ * no. Returns 0 when the command ran; -ECHILD when libnftables ended
+ * abnormally, before or after nftables committed (err then says how it
+ * ended, e.g. "exit status 2: 'utils.c:38: Memory allocation failure'",
+ * and the caller must ask the kernel); another -errno when nothing was
+ * committed, with a one-line message in err.
  */
 int ks_nft_run_isolated(const char *cmd, const char *refused, char err[KS_ERR_LEN]);
 

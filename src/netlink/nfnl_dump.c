@@ -8,7 +8,6 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
-#include <stdbool.h>
 #include <libmnl/libmnl.h>
 /* glibc's before the kernel's: it tells linux/in.h which structs it already has. */
 #include <netinet/in.h>
@@ -100,37 +99,6 @@ static int dump(uint16_t type, uint16_t table_attr, const char *table, mnl_cb_t 
 	return request(type, NLM_F_DUMP, table_attr, table, cb, data);
 }
 
-struct genid {
-	bool seen;
-	uint32_t id;
-};
-
-static int gen_attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-
-	if (mnl_attr_type_valid(attr, NFTA_GEN_MAX) < 0)
-		return MNL_CB_OK;
-	if (mnl_attr_get_type(attr) == NFTA_GEN_ID && mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
-		return MNL_CB_ERROR;
-	tb[mnl_attr_get_type(attr)] = attr;
-	return MNL_CB_OK;
-}
-
-static int gen_cb(const struct nlmsghdr *nlh, void *data)
-{
-	const struct nlattr *tb[NFTA_GEN_MAX + 1] = { 0 };
-	struct genid *gen = data;
-
-	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), gen_attr_cb, tb) < 0)
-		return MNL_CB_ERROR;
-	if (tb[NFTA_GEN_ID]) {
-		gen->seen = true;
-		gen->id = ntohl(mnl_attr_get_u32(tb[NFTA_GEN_ID]));
-	}
-	return MNL_CB_OK;
-}
-
 static int table_attr_cb(const struct nlattr *attr, void *data)
 {
 	const struct nlattr **tb = data;
@@ -165,19 +133,6 @@ int ks_nfnl_table_handle(const char *table, uint64_t *handle)
 	if (!got)
 		return -EBADMSG;
 	*handle = got;
-	return 0;
-}
-
-int ks_nfnl_genid(uint32_t *genid)
-{
-	struct genid gen = { 0 };
-	int ret = request(NFT_MSG_GETGEN, NLM_F_ACK, 0, NULL, gen_cb, &gen);
-
-	if (ret < 0)
-		return ret;
-	if (!gen.seen)
-		return -EBADMSG;
-	*genid = gen.id;
 	return 0;
 }
 

@@ -22,7 +22,9 @@ KS=$1
 SHIM=$2
 POINTS=${KS_LOWRES_POINTS:-8}
 MEMCG=
+NOISE=
 cleanup_hook() {
+	if [ -n "$NOISE" ]; then kill "$NOISE" 2>/dev/null || true; fi
 	if [ -n "$MEMCG" ] && [ -d "$MEMCG" ]; then
 		rmdir "$MEMCG" 2>/dev/null || true
 	fi
@@ -256,6 +258,34 @@ inns env LD_PRELOAD="$SHIM" KS_ALLOCFAIL_DIE_AFTER_COMMIT=1 "$KS" disable >/dev/
 check "libnftables dies after the commit: disable, the table gone, exits 0 (rc=$rc)" test "$rc" = 0
 check "libnftables dies after the commit: disable leaves no table and no state file" \
 	eval '[ "$(fingerprint)" = absent ] && [ ! -e "$KILLSWITCH_RUNDIR/policy" ]'
+
+# ---- libnftables dies before its commit while another program commits -----------------------
+# Every commit in the namespace moves the nftables generation; only the table's handle (a new
+# table per apply) says whether ours went in. Dying before the commit must read as "unchanged".
+noise_bad=0
+for i in 1 2 3 4 5 6; do
+	to_A
+	# not through inns (a function: $! would be its subshell); stopped before nft lists anything,
+	# since libnftables' cache fetch starts over while the generation keeps moving
+	ip netns exec "$NS" bash -c 'while :; do nft add table inet noise; nft delete table inet noise; done' \
+		>/dev/null 2>&1 &
+	NOISE=$!
+	sleep 0.05
+	rc=0
+	# the child out of memory from its 5th allocation on: inside nft_ctx_new(), long before the batch
+	shimmed "$RUN/noise.log" $((CHILD_BASE + 5)) from "${POLICY_B[@]}" >/dev/null 2>"$RUN/err" || rc=$?
+	kill "$NOISE"
+	wait "$NOISE" 2>/dev/null || true
+	NOISE=
+	inns nft delete table inet noise 2>/dev/null || true
+	if [ "$rc" != 1 ] || [ "$(fingerprint)" != "$FP_A" ] || ! state_names wgA ||
+		! error_lines "$RUN/err" | grep -q 'before committing'; then
+		noise_bad=$((noise_bad + 1))
+		echo "#   run $i: rc=$rc $(error_lines "$RUN/err" | head -n 1)"
+	fi
+done
+check "libnftables dies before its commit under another program's commits: 6 runs exit 1, old table, old state, 'before committing'" \
+	test "$noise_bad" = 0
 
 # ---- the address space too small (plain builds: ASan reserves terabytes) ----------------------
 
