@@ -119,9 +119,10 @@ int ks_cgroup_choose(bool trust_env, struct ks_split *split, char err[KS_ERR_LEN
  * it is not mounted: at /sys/fs/cgroup/net_cls, or under the run directory
  * on a v2-only host, and writing net_cls.classid through libcgroup).
  * Idempotent. Must run before a ruleset naming the v2 path is loaded: nft
- * resolves the path at load time.
+ * resolves the path at load time. *created (may be NULL) says whether this
+ * call made the group itself.
  */
-int ks_cgroup_prepare(const struct ks_split *split, char err[KS_ERR_LEN]);
+int ks_cgroup_prepare(const struct ks_split *split, bool *created, char err[KS_ERR_LEN]);
 
 /*
  * Removes the exclusion cgroup (the group itself, not the directories

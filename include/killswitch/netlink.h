@@ -30,6 +30,8 @@ int ks_rtnl_tunnel_addrs(struct ks_policy *policy);
 int ks_rtnl_routing_add(const char *tunnel, uint32_t fwmark, uint32_t table, const char **what);
 /* Removes the two rules and the default routes of TABLE, both families; idempotent. */
 int ks_rtnl_routing_del(uint32_t fwmark, uint32_t table, const char **what);
+/* Whether any "not fwmark" rule is there (a VPN routing by fwmark, as wg-quick does), IPv4 or IPv6. */
+int ks_rtnl_fwmark_routing_in_use(bool *in_use);
 
 /*
  * nfnetlink (libmnl): nftables change notifications, for `watch`. Every

@@ -74,6 +74,11 @@ int ks_routing_record_save(uint32_t fwmark, uint32_t table, char err[KS_ERR_LEN]
 int ks_routing_record_load(uint32_t *fwmark, uint32_t *table, char err[KS_ERR_LEN]);
 int ks_routing_record_clear(char err[KS_ERR_LEN]);
 
+/* That enable made the exclusion cgroup, so that disable removes it (and only then). */
+int ks_cgroup_record_save(char err[KS_ERR_LEN]);
+bool ks_cgroup_record_exists(void);
+int ks_cgroup_record_clear(char err[KS_ERR_LEN]);
+
 /*
  * The value a sysctl (name: "src_valid_mark") had before enable changed it,
  * so that disable can put it back. Load: -ENOENT when enable did not change it.

@@ -205,7 +205,8 @@ static int mount_net_cls(const struct ks_cgroup_mounts *m, char err[KS_ERR_LEN])
 }
 
 /* Makes each directory of group ("/a/b") below hierarchy. */
-static int make_group(const struct ks_cgroup_where *w, char err[KS_ERR_LEN])
+/* Makes the group and the directories above it; *created when the group itself is new. */
+static int make_group(const struct ks_cgroup_where *w, bool *created, char err[KS_ERR_LEN])
 {
 	char path[KS_CGROUP_MOUNT_MAX + KS_CGROUP_PATH_MAX + 2];
 	size_t len = (size_t)snprintf(path, sizeof(path), "%s", w->hierarchy);
@@ -217,8 +218,12 @@ static int make_group(const struct ks_cgroup_where *w, char err[KS_ERR_LEN])
 		len += part;
 		path[len] = '\0';
 		p += part;
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return sys_error(err, "create the exclusion cgroup", path, -errno);
+		if (mkdir(path, 0755) < 0) {
+			if (errno != EEXIST)
+				return sys_error(err, "create the exclusion cgroup", path, -errno);
+		} else if (!*p) {
+			*created = true;
+		}
 	}
 	return 0;
 }
@@ -306,8 +311,9 @@ static int where_is(const struct ks_split *split, struct ks_cgroup_mounts *m, st
 	return ret;
 }
 
-int ks_cgroup_prepare(const struct ks_split *split, char err[KS_ERR_LEN])
+int ks_cgroup_prepare(const struct ks_split *split, bool *created, char err[KS_ERR_LEN])
 {
+	bool made = false;
 	struct ks_cgroup_mounts m;
 	struct ks_cgroup_where w;
 	struct statfs fs;
@@ -327,9 +333,17 @@ int ks_cgroup_prepare(const struct ks_split *split, char err[KS_ERR_LEN])
 	ret = where_is(split, &m, &w, err);
 	if (ret < 0)
 		return ret;
-	if (split->mode == KS_SPLIT_V1)
-		return v1_ready(split, &w) ? 0 : v1_create(split, &w, err);
-	ret = make_group(&w, err);
+	if (split->mode == KS_SPLIT_V1) {
+		if (v1_ready(split, &w))
+			return 0;
+		ret = v1_create(split, &w, err);
+		if (ret == 0 && created)
+			*created = true;
+		return ret;
+	}
+	ret = make_group(&w, &made, err);
+	if (created)
+		*created = made;
 	if (ret < 0)
 		return ret;
 	snprintf(dir, sizeof(dir), "%s%s", w.hierarchy, w.group);

@@ -28,6 +28,7 @@
 static void discover_split(struct ks_policy *policy, bool create)
 {
 	char err[KS_ERR_LEN] = "", path[sizeof(KS_CGROUP_ROOT) + KS_CGROUP_PATH_MAX + 1];
+	bool created = false;
 	int ret;
 
 	policy->split.mode = KS_SPLIT_OFF;
@@ -46,7 +47,10 @@ static void discover_split(struct ks_policy *policy, bool create)
 	}
 	ret = ks_cgroup_choose(true, &policy->split, err);
 	if (ret == 0 && create)
-		ret = ks_cgroup_prepare(&policy->split, err);
+		ret = ks_cgroup_prepare(&policy->split, &created, err);
+	/* disable removes the group only if killswitch made it (not an admin's, not split-tunnel's). */
+	if (created && ks_cgroup_record_save(err) < 0)
+		cli_warn("%s (disable will leave the exclusion cgroup)", err);
 	if (ret < 0) {
 		const char *asked = getenv("KILLSWITCH_SPLIT_TUNNEL");
 
@@ -89,7 +93,8 @@ static void record_applied(const struct ks_policy *policy, const char *table, bo
 
 	if (ks_state_save(policy, err) < 0) {
 		cli_warn("%s (the ruleset is applied; status cannot show the policy)", err);
-		if (ks_state_clear(err) < 0)
+		/* The previous table's fingerprint would call this one re-created by someone else. */
+		if (ks_state_clear(err) < 0 || ks_fingerprint_clear(err) < 0)
 			cli_warn("%s (status may show the previous policy)", err);
 		return;
 	}

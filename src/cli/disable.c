@@ -28,18 +28,38 @@ static void remove_routing(void)
 			 strerror(-ret));
 }
 
-/* The exclusion cgroup enable made, unless programs are still in it. */
+/*
+ * src_valid_mark back to what it was before enable, unless a VPN still
+ * routes by fwmark (wg-quick's "not fwmark" rule): its replies need it, and
+ * wg-quick sets it but never puts it back. The record stays for a later
+ * disable.
+ */
+static void restore_src_valid_mark(void)
+{
+	bool in_use = false;
+
+	if (ks_rtnl_fwmark_routing_in_use(&in_use) == 0 && in_use)
+		return;
+	cli_sysctl_restore(KS_SYSCTL_SRC_VALID_MARK);
+}
+
+/* The exclusion cgroup, if enable made it, unless programs are still in it. */
 static void remove_exclusion_cgroup(void)
 {
 	char err[KS_ERR_LEN] = "";
 	struct ks_split split = { 0 };
-	int ret = ks_cgroup_choose(true, &split, err);
+	int ret;
 
+	if (!ks_cgroup_record_exists())
+		return;
+	ret = ks_cgroup_choose(true, &split, err);
 	if (ret == 0)
 		ret = ks_cgroup_remove(&split, err);
 	if (ret == -EBUSY)
 		cli_warn("programs are still in the exclusion cgroup; it stays: %s", err);
 	else if (ret < 0 && ret != -EOPNOTSUPP)
+		cli_warn("%s", err);
+	if (ret != -EBUSY && ks_cgroup_record_clear(err) < 0)
 		cli_warn("%s", err);
 }
 
@@ -66,7 +86,7 @@ int disable_main(int argc, char *argv[])
 	if (ks_persist_clear(err) < 0)
 		cli_warn("%s", err);
 	remove_routing();
-	cli_sysctl_restore(KS_SYSCTL_SRC_VALID_MARK);
+	restore_src_valid_mark();
 	remove_exclusion_cgroup();
 	ret = KS_EXIT_OK;
 	if (opts.json) {

@@ -27,7 +27,7 @@ int split_exec_main(int argc, char *argv[])
 	if (ret)
 		return ret;
 	/* Without privileges only a group someone delegated to us can work: create nothing. */
-	ret = who.mode == KS_PRIV_USER ? 0 : ks_cgroup_prepare(&split, err);
+	ret = who.mode == KS_PRIV_USER ? 0 : ks_cgroup_prepare(&split, NULL, err);
 	if (ret == 0)
 		ret = ks_cgroup_attach(&split, getpid(), err);
 	if (ret < 0 && who.mode == KS_PRIV_USER && (ret == -EACCES || ret == -EPERM))

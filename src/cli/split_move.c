@@ -44,7 +44,7 @@ static int move_main(int argc, char *argv[], bool add)
 		goto cleanup;
 	}
 	if (add) {
-		ret = who.mode == KS_PRIV_USER ? 0 : ks_cgroup_prepare(&split, err);
+		ret = who.mode == KS_PRIV_USER ? 0 : ks_cgroup_prepare(&split, NULL, err);
 		if (ret == 0)
 			ret = ks_cgroup_attach(&split, pid, err);
 	} else {

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@ static int sysctl_write(const char *key, const char *value)
 
 	if (fd < 0)
 		return fd;
+	errno = 0;
 	if (write(fd, value, len) != (ssize_t)len)
 		ret = errno ? -errno : -EIO;
 	close(fd);
@@ -59,6 +61,7 @@ static int sysctl_read(const char *key, char *value, size_t size)
 int cli_sysctl_set(const char *key, const char *name, const char *value)
 {
 	char old[32], recorded[32], err[KS_ERR_LEN] = "";
+	bool recorded_now = false;
 	int ret = sysctl_read(key, old, sizeof(old));
 
 	if (ret < 0)
@@ -66,15 +69,23 @@ int cli_sysctl_set(const char *key, const char *name, const char *value)
 	if (!strcmp(old, value))
 		return 0;
 	/* Recorded before the change, and only if no earlier enable did: that one has the original. */
-	if (ks_sysctl_record_load(name, recorded, sizeof(recorded), err) == -ENOENT &&
-	    ks_sysctl_record_save(name, old, err) < 0)
+	ret = ks_sysctl_record_load(name, recorded, sizeof(recorded), err);
+	if (ret == -ENOENT) {
+		ret = ks_sysctl_record_save(name, old, err);
+		recorded_now = ret == 0;
+	}
+	if (ret < 0)
 		cli_warn("%s (disable will leave %s at %s)", err, name, value);
-	return sysctl_write(key, value);
+	ret = sysctl_write(key, value);
+	/* Not changed after all (a read-only /proc/sys in a container): nothing for disable to undo. */
+	if (ret < 0 && recorded_now && ks_sysctl_record_clear(name, err) < 0)
+		cli_warn("%s", err);
+	return ret;
 }
 
 void cli_sysctl_restore(const char *key, const char *name)
 {
-	char old[32], err[KS_ERR_LEN] = "";
+	char old[32], now[32], err[KS_ERR_LEN] = "";
 	int ret = ks_sysctl_record_load(name, old, sizeof(old), err);
 
 	if (ret == -ENOENT)
@@ -84,7 +95,8 @@ void cli_sysctl_restore(const char *key, const char *name)
 		snprintf(err, sizeof(err), "the recorded value is not a number: '%.32s'", old);
 		ret = -EINVAL;
 	}
-	if (ret == 0)
+	/* Already back (someone else put it there): only the record goes. */
+	if (ret == 0 && (sysctl_read(key, now, sizeof(now)) < 0 || strcmp(now, old)))
 		ret = sysctl_write(key, old);
 	if (ret == 0)
 		ret = ks_sysctl_record_clear(name, err);

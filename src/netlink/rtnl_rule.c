@@ -228,3 +228,22 @@ cleanup:
 	mnl_socket_close(nl);
 	return ret;
 }
+
+int ks_rtnl_fwmark_routing_in_use(bool *in_use)
+{
+	struct mnl_socket *nl = ks_mnl_open(NETLINK_ROUTE);
+	bool v4 = false, v6 = false;
+	int ret;
+
+	if (!nl)
+		return -errno;
+	ret = rule_exists(nl, AF_INET, ANY_FWMARK, 0, &v4);
+	if (ret == 0 && !v4) {
+		ret = rule_exists(nl, AF_INET6, ANY_FWMARK, 0, &v6);
+		if (no_family(ret))
+			ret = 0;
+	}
+	mnl_socket_close(nl);
+	*in_use = v4 || v6;
+	return ret;
+}

@@ -157,8 +157,9 @@ static int save_policy(const char *dir, const char *header, const struct ks_poli
 			close(fd);
 		goto fail;
 	}
+	errno = 0;
 	if (fwrite(text.data, 1, text.len, f) != text.len || fflush(f) || (durable && fsync(fileno(f)))) {
-		ret = -errno ? -errno : -EIO;
+		ret = errno ? -errno : -EIO;
 		goto fail;
 	}
 	if (rename(tmp, path) < 0) {
@@ -559,6 +560,7 @@ static int write_line(const char *name, const char *line, char err[KS_ERR_LEN])
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return sys_error(err, "write", path, -errno);
+	errno = 0;
 	if (write(fd, line, len) != (ssize_t)len)
 		ret = sys_error(err, "write", path, errno ? -errno : -EIO);
 	if (close(fd) < 0 && !ret)
@@ -686,4 +688,21 @@ int ks_sysctl_record_clear(const char *name, char err[KS_ERR_LEN])
 	if (sysctl_record_name(name, file, sizeof(file)) < 0)
 		return sys_error(err, "remove", name, -ENAMETOOLONG);
 	return remove_file(file, err);
+}
+
+int ks_cgroup_record_save(char err[KS_ERR_LEN])
+{
+	return write_line("cgroup-created", "1\n", err);
+}
+
+bool ks_cgroup_record_exists(void)
+{
+	char line[8], err[KS_ERR_LEN];
+
+	return read_line("cgroup-created", line, sizeof(line), err) == 0;
+}
+
+int ks_cgroup_record_clear(char err[KS_ERR_LEN])
+{
+	return remove_file("cgroup-created", err);
 }

@@ -157,7 +157,23 @@ inns sysctl -qw net.ipv4.conf.all.src_valid_mark=1
 ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
 ks disable
 check "disable leaves src_valid_mark=1 that enable found" test "$(valid_mark)" = 1
+# the value before the first enable is the one recorded, not what someone set between two enables
+inns sysctl -qw net.ipv4.conf.all.src_valid_mark=2
+ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
 inns sysctl -qw net.ipv4.conf.all.src_valid_mark=0
+ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
+ks disable
+check "disable restores the value from before the first enable (2), not a later one (0)" test "$(valid_mark)" = 2
+# a VPN still routing by fwmark (wg-quick's 'not fwmark' rule) keeps it at 1; a later disable restores
+inns sysctl -qw net.ipv4.conf.all.src_valid_mark=0
+ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
+inns ip rule add not fwmark 0x1234 table 4660
+ks disable
+check "disable leaves src_valid_mark=1 while a 'not fwmark' rule routes a VPN" test "$(valid_mark)" = 1
+inns ip rule del not fwmark 0x1234 table 4660
+ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
+ks disable
+check "... and the next disable, the VPN gone, restores 0" test "$(valid_mark)" = 0
 
 # a table re-created behind the state file's back (killswitch killed between the kernel's commit and
 # its state file; simulated by putting the earlier state back): status must not show the old policy

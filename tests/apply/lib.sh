@@ -33,10 +33,11 @@ ks_setup() {
 		echo "SKIP: cannot create network namespaces here"
 		exit 77
 	fi
+	RUN=
+	trap ks_cleanup EXIT
 	RUN=$(mktemp -d)
 	export KILLSWITCH_RUNDIR=$RUN/run
 	export KILLSWITCH_CONFDIR=$RUN/conf
-	trap ks_cleanup EXIT
 	ip -n "$NS" link set lo up
 }
 
@@ -44,7 +45,7 @@ ks_cleanup() {
 	local rc=$?
 	if declare -F cleanup_hook >/dev/null; then cleanup_hook || true; fi
 	ip netns del "$NS" 2>/dev/null || true
-	rm -rf "$RUN"
+	if [ -n "$RUN" ]; then rm -rf "$RUN"; fi
 	exit "$rc"
 }
 

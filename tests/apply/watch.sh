@@ -41,7 +41,7 @@ rule_count() { inns nft list chain inet killswitch output | grep -c accept; }
 
 ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 --dns 10.64.0.1 2>/dev/null
 good_rules=$(rule_count)
-exclusion_cgroup() { find /sys/fs/cgroup -maxdepth 2 -type d -name "$KILLSWITCH_CGROUP_NAME" | grep -q .; }
+exclusion_cgroup() { grep -q . <(find /sys/fs/cgroup -maxdepth 2 -type d -name "$KILLSWITCH_CGROUP_NAME"); }
 had_cgroup=0
 ! exclusion_cgroup || had_cgroup=1
 # nsenter execs in place, so $! is watch itself
@@ -75,6 +75,15 @@ check "killswitch disable is followed: no table" bash -c "! ip netns exec $NS nf
 check "watch is still running" kill -0 "$WATCH_PID"
 if ((had_cgroup)); then
 	check "disable removed the exclusion cgroup enable made" bash -c "! find /sys/fs/cgroup -maxdepth 2 -type d -name '$KILLSWITCH_CGROUP_NAME' | grep -q ."
+	# a group that was there before enable (an admin's, split-tunnel's) is not killswitch's to remove
+	ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
+	group=$(find /sys/fs/cgroup -maxdepth 2 -type d -name "$KILLSWITCH_CGROUP_NAME")
+	ks disable
+	mkdir "$group"
+	ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
+	ks disable
+	check "disable leaves an exclusion cgroup that was there before enable" test -d "$group"
+	rmdir "$group"
 else
 	echo "# no exclusion cgroup was made here (no usable cgroup mechanism): its removal is not checked"
 fi
