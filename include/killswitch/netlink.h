@@ -74,6 +74,19 @@ struct ks_nfnl_counter {
 /* The named counters names[0..n) of table inet TABLE, fetched without the set elements. */
 int ks_nfnl_counters(const char *table, const char *const *names, size_t n, struct ks_nfnl_counter *out);
 
+/*
+ * Pure, for the fuzzer: runs the parser of the answers to an NFT_MSG_GET*
+ * request (GETRULE, GETOBJ, GETTABLE) over one message, whose nlmsg_len the
+ * caller checked against its buffer. Returns the parser's MNL_CB_* value,
+ * or -EINVAL for another type.
+ */
+struct ks_nfnl_reply {
+	unsigned rules;
+	uint64_t table_handle;
+	struct ks_nfnl_counter counters[2];
+};
+int ks_nfnl_parse_reply(uint16_t type, const void *msg, struct ks_nfnl_reply *out);
+
 struct ks_nfnl_monitor;
 /* Subscribes to NFNLGRP_NFTABLES with a large receive buffer. */
 int ks_nfnl_monitor_open(struct ks_nfnl_monitor **monitor);

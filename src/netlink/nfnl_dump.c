@@ -215,3 +215,28 @@ int ks_nfnl_counters(const char *table, const char *const *names, size_t n, stru
 	memset(out, 0, n * sizeof(*out));
 	return dump(NFT_MSG_GETOBJ, NFTA_OBJ_TABLE, table, obj_cb, &c);
 }
+
+int ks_nfnl_parse_reply(uint16_t type, const void *msg, struct ks_nfnl_reply *out)
+{
+	static const char *const names[] = { "blocked_out", "blocked_in" };
+	struct fingerprint fp = { .hash = 0xcbf29ce484222325ull };
+	struct counters c = { .names = names, .n = 2, .out = out->counters };
+	const struct nlmsghdr *nlh = msg;
+	int ret;
+
+	switch (type) {
+	case NFT_MSG_GETRULE:
+		ret = rule_cb(nlh, &fp);
+		out->rules += fp.rules;
+		break;
+	case NFT_MSG_GETOBJ:
+		ret = obj_cb(nlh, &c);
+		break;
+	case NFT_MSG_GETTABLE:
+		ret = table_cb(nlh, &out->table_handle);
+		break;
+	default:
+		return -EINVAL;
+	}
+	return ret;
+}

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* nftables change notifications, as `killswitch watch` classifies them. */
+/*
+ * nftables change notifications, as `killswitch watch` classifies them, and
+ * the answers to the dumps status and apply read (rules, counters, table).
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -32,6 +35,27 @@ static void classify(const struct nlmsghdr *nlh, size_t len)
 	CHECK(((const struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->nfgen_family == NFPROTO_INET);
 }
 
+/* The reply parsers, message by message as ks_mnl_talk() hands them over. */
+static void replies(const struct nlmsghdr *nlh, int left)
+{
+	static const uint16_t types[] = { NFT_MSG_GETRULE, NFT_MSG_GETOBJ, NFT_MSG_GETTABLE };
+	struct ks_nfnl_reply out;
+	unsigned messages = 0;
+
+	memset(&out, 0, sizeof(out));
+	for (; next_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		messages++;
+		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+			int ret = ks_nfnl_parse_reply(types[t], nlh, &out);
+
+			CHECK(ret == MNL_CB_OK || ret == MNL_CB_ERROR);
+		}
+	}
+	/* Each message is at most one rule. */
+	CHECK(out.rules <= messages);
+	CHECK(ks_nfnl_parse_reply(NFT_MSG_NEWGEN, nlh, &out) == -EINVAL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct nlmsghdr *nlh = fuzz_guarded(data, size);
@@ -40,6 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!nlh)
 		return 0;
 	classify(nlh, size);
+	replies(nlh, left);
 	/* As ks_nfnl_monitor_next() hands a datagram over: message by message. */
 	for (; next_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
 		classify(nlh, nlh->nlmsg_len);
