@@ -138,6 +138,9 @@ int status_main(int argc, char *argv[])
 				    have_policy ? json_string(ks_state_name(policy.state))
 						: json_string(st.active ? "unknown" : "disabled"));
 		json_object_set_new(obj, "policy", have_policy ? cli_policy_json(&policy) : json_null());
+		/* Why an active table's policy is null: no state file, or one older than the table. */
+		if (st.active && !have_policy)
+			json_object_set_new(obj, "policy_unknown", json_string(stale ? "table re-created" : "no state"));
 		for (unsigned c = 0; c < KS_COUNTER_MAX; c++) {
 			json_t *one;
 

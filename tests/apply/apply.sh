@@ -184,6 +184,7 @@ check "status names the policy just applied" grep -q 'tunnels: wgB' <(ks status)
 cp "$RUN/policy" "$RUN/rules" "$KILLSWITCH_RUNDIR/"
 check "status: policy unknown when the state file is older than the table" \
 	grep -q 'policy: unknown (the table was re-created' <(ks status)
+check "status --json: policy_unknown says why" grep -q '"policy_unknown": "table re-created"' <(ks status --json)
 check "status --json: state unknown, policy null then" \
 	bash -c "ip netns exec $NS $KS status --json | grep -q '\"state\": \"unknown\"' && ip netns exec $NS $KS status --json | grep -q '\"policy\": null'"
 ks disable
