@@ -36,6 +36,16 @@ struct ks_nft_status {
  */
 int ks_nft_apply(const char *transaction, const char *table, char err[KS_ERR_LEN]);
 
+/*
+ * libnftables runs in a child process by default, so that its exit() or
+ * abort() on failure cannot end the caller without its message. A daemon
+ * that restores the table against the clock (watch) runs it in process
+ * instead: a fork under load delays the restore by a scheduling slice or
+ * more, while a libnftables exit() only ends the daemon, which its service
+ * manager restarts (the table is the old or the new one, whole, either way).
+ */
+void ks_nft_in_process(bool yes);
+
 /* One element of a set of our table: the set, and the key as the kernel stores it. */
 struct ks_nft_elem {
 	const char *set;

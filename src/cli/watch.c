@@ -121,6 +121,8 @@ int watch_main(int argc, char *argv[])
 	ret = cli_begin(argv[0], &w.table, NULL);
 	if (ret)
 		goto cleanup;
+	/* Restores race the clock: no fork per restore (see ks_nft_in_process). */
+	ks_nft_in_process(true);
 	ret = ks_nfnl_monitor_open(&monitor);
 	if (ret < 0) {
 		ret = cli_error(KS_EXIT_SYSTEM, "cannot listen to nftables events: '%s'", strerror(-ret));

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "killswitch/nft.h"
 #include "killswitch/parse.h"
 #include "nft_child.h"
 
@@ -62,6 +63,27 @@ static int take_error(struct nft_ctx *nft, const char *what, char err[KS_ERR_LEN
 }
 
 /*
+ * Runs cmd through a fresh context; 0 or a negative errno with err. The
+ * context is freed only when asked: a child leaves at once, and freeing a
+ * large cache takes time.
+ */
+static int run_cmd(const char *cmd, const char *refused, bool free_ctx, char err[KS_ERR_LEN])
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	int ret = 0;
+
+	if (!nft || nft_ctx_buffer_output(nft) || nft_ctx_buffer_error(nft)) {
+		ret = -ENOMEM;
+		snprintf(err, KS_ERR_LEN, "cannot create an nftables context: '%s'", strerror(ENOMEM));
+	} else if (nft_run_cmd_from_buffer(nft, cmd)) {
+		ret = take_error(nft, refused, err);
+	}
+	if (nft && free_ctx)
+		nft_ctx_free(nft);
+	return ret;
+}
+
+/*
  * The child: runs cmd, fills report, and leaves with _exit() (no atexit
  * handlers, no stdio flush of the parent's buffers). Whatever libnftables
  * prints goes to errfd, which the parent reads if the child dies.
@@ -69,21 +91,11 @@ static int take_error(struct nft_ctx *nft, const char *what, char err[KS_ERR_LEN
 static void __attribute__((noreturn)) child(const char *cmd, const char *refused, struct report *report, int errfd)
 {
 	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	struct nft_ctx *nft;
 
 	if (devnull >= 0)
 		dup2(devnull, STDOUT_FILENO);
 	dup2(errfd, STDERR_FILENO);
-	nft = nft_ctx_new(NFT_CTX_DEFAULT);
-	if (!nft || nft_ctx_buffer_output(nft) || nft_ctx_buffer_error(nft)) {
-		report->ret = -ENOMEM;
-		snprintf(report->err, sizeof(report->err), "cannot create an nftables context: '%s'", strerror(ENOMEM));
-	} else if (nft_run_cmd_from_buffer(nft, cmd)) {
-		report->ret = take_error(nft, refused, report->err);
-	} else {
-		report->ret = 0;
-	}
-	/* The context is not freed: the process ends here, and freeing a large cache takes time. */
+	report->ret = run_cmd(cmd, refused, false, report->err);
 	__atomic_store_n(&report->done, 1, __ATOMIC_RELEASE);
 	_exit(0);
 }
@@ -111,6 +123,18 @@ static void describe_end(int status, int errfd, char *out, size_t size)
 		snprintf(out + n, size - (size_t)n, ": '%s'", ks_escape(line, escaped, sizeof(escaped)));
 }
 
+static bool in_process;
+
+void ks_nft_in_process(bool yes)
+{
+	in_process = yes;
+}
+
+bool ks_nft_child_used(void)
+{
+	return !in_process;
+}
+
 int ks_nft_run_isolated(const char *cmd, const char *refused, char err[KS_ERR_LEN])
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, saved;
@@ -118,6 +142,9 @@ int ks_nft_run_isolated(const char *cmd, const char *refused, char err[KS_ERR_LE
 	bool restore_sigchld = false;
 	int errfd = -1, status = 0, ret;
 	pid_t pid;
+
+	if (in_process)
+		return run_cmd(cmd, refused, true, err);
 
 	report = mmap(NULL, sizeof(*report), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	errfd = memfd_create("killswitch-nft-stderr", MFD_CLOEXEC);

@@ -2,6 +2,8 @@
 #ifndef KILLSWITCH_NFT_CHILD_H
 #define KILLSWITCH_NFT_CHILD_H
 
+#include <stdbool.h>
+
 #include "killswitch/options.h"
 
 /*
@@ -14,5 +16,7 @@
  * committed, with a one-line message in err.
  */
 int ks_nft_run_isolated(const char *cmd, const char *refused, char err[KS_ERR_LEN]);
+/* Whether ks_nft_run_isolated() forks (see ks_nft_in_process()): only then can it return -ECHILD. */
+bool ks_nft_child_used(void);
 
 #endif
