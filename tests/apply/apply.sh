@@ -144,34 +144,36 @@ check "ruleset byte-identical after bad environment (counters aside)" test "$bef
 
 # disable puts src_valid_mark back to what it was before enable, and leaves it alone when it was 1 already
 valid_mark() { inns cat /proc/sys/net/ipv4/conf/all/src_valid_mark; }
+set_valid_mark() { inns sysctl -qw "net.ipv4.conf.all.src_valid_mark=$1"; }
+enable_wg0() { ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null; }
 ks disable 2>/dev/null
-inns sysctl -qw net.ipv4.conf.all.src_valid_mark=0
-ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
+set_valid_mark 0
+enable_wg0
 check "enable sets src_valid_mark=1" test "$(valid_mark)" = 1
 ks block 2>/dev/null
-ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
+enable_wg0
 check "disable exits 0" ks disable
 check "disable puts src_valid_mark back to 0 (after enable, block, enable)" test "$(valid_mark)" = 0
 check "disable leaves no record of it behind" test ! -e "$KILLSWITCH_RUNDIR/sysctl-src_valid_mark"
-inns sysctl -qw net.ipv4.conf.all.src_valid_mark=1
-ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
+set_valid_mark 1
+enable_wg0
 ks disable
 check "disable leaves src_valid_mark=1 that enable found" test "$(valid_mark)" = 1
 # the value before the first enable is the one recorded, not what someone set between two enables
-inns sysctl -qw net.ipv4.conf.all.src_valid_mark=2
-ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
-inns sysctl -qw net.ipv4.conf.all.src_valid_mark=0
-ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
+set_valid_mark 2
+enable_wg0
+set_valid_mark 0
+enable_wg0
 ks disable
 check "disable restores the value from before the first enable (2), not a later one (0)" test "$(valid_mark)" = 2
 # a VPN still routing by fwmark (wg-quick's 'not fwmark' rule) keeps it at 1; a later disable restores
-inns sysctl -qw net.ipv4.conf.all.src_valid_mark=0
-ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
+set_valid_mark 0
+enable_wg0
 inns ip rule add not fwmark 0x1234 table 4660
 ks disable
 check "disable leaves src_valid_mark=1 while a 'not fwmark' rule routes a VPN" test "$(valid_mark)" = 1
 inns ip rule del not fwmark 0x1234 table 4660
-ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
+enable_wg0
 ks disable
 check "... and the next disable, the VPN gone, restores 0" test "$(valid_mark)" = 0
 
