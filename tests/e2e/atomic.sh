@@ -13,24 +13,12 @@ lab_init atomic
 lab_up
 table_header
 
-flood() { # flood SECONDS: both floods, in the client, until SECONDS pass or the stop file appears
-	rm -f "$LAB_TMP/flood.stop"
-	labnet_c flood $NET4 9 --bind-dev phy0 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" >"$LAB_TMP/flood4.out" 2>&1 &
-	local p4=$!
-	labnet_c flood $NET6 9 --bind-dev phy0 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" >"$LAB_TMP/flood6.out" 2>&1 &
-	local p6=$!
-	FLOOD_PIDS="$p4 $p6"
-}
 flood_wait() {
-	touch "$LAB_TMP/flood.stop"
-	# shellcheck disable=SC2086
-	wait $FLOOD_PIDS || true
+	flood_stop
 	cat "$LAB_TMP/flood4.out" "$LAB_TMP/flood6.out"
 }
-attempts() { awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(sent|errors)=/) { split($i, a, "="); n += a[2] } } END { print n + 0 }' "$LAB_TMP"/flood[46].out; }
-
 # The control first: a short flood with the kill switch disabled leaks.
-control_flood() { flood 1; sleep 1; flood_wait; }
+control_flood() { flood_start 1; sleep 1; flood_wait; }
 run_probe "UDP flood off the tunnel (v4+v6, 1 s)" "disabled (control)" leak phys control_flood
 
 # The replacements, under the flood.
@@ -44,7 +32,7 @@ replace_all() {
 		"ks_connecting --allow-lan"
 	)
 	ks_enable
-	flood 120
+	flood_start 120
 	sleep 0.3
 	for ((i = 0; i < REPLACEMENTS; i++)); do
 		${policies[i % ${#policies[@]}]} || fails=$((fails + 1))
@@ -52,7 +40,7 @@ replace_all() {
 	ks_enable || fails=$((fails + 1))
 	sleep 0.2
 	flood_wait
-	printf 'failed=%s attempts=%s\n' "$fails" "$(attempts)" | tee "$LAB_TMP/replace.out"
+	printf 'failed=%s attempts=%s\n' "$fails" "$(flood_attempts)" | tee "$LAB_TMP/replace.out"
 	log "replacements: $(<"$LAB_TMP/replace.out")"
 }
 run_probe "UDP flood off the tunnel, $REPLACEMENTS replacements" "enabled<->connecting" blocked phys replace_all
@@ -64,7 +52,7 @@ check "the flood ran throughout (>= 10000 sends)" "enabled<->connecting" floodin
 replace_with_gaps() {
 	local i
 	ks_enable
-	flood 60
+	flood_start 60
 	sleep 0.3
 	for ((i = 0; i < 50; i++)); do
 		inc nft delete table inet killswitch

@@ -172,12 +172,7 @@ done
 # ---- the VPN comes up through the boot policy --------------------------------------------------
 boot_unit
 start_wireguard "$NS_C" "$WGC"
-inc wg set "$WGC" private-key "$LAB_TMP/c.key" fwmark $FWMARK
-wg_peer_add
-inc ip addr add $TUN4/32 dev "$WGC"
-inc ip addr add $TUN6/128 dev "$WGC" nodad
-inc ip link set "$WGC" up
-routes_tunnel
+client_tunnel_configure
 check "WireGuard handshake through the boot policy" boot completes wait_handshake 8
 run_probe "tcp4 $(hp $NET4 80) through the tunnel" "boot (restore)" tunnel phys send_c tcp $NET4 80
 run_probe "icmp6 $NET6 through the tunnel" "boot (restore)" tunnel phys ping6 $NET6

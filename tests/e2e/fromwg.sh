@@ -65,12 +65,7 @@ check "endpoints = wg show $WGC endpoints (peers removed)" enabled identical sam
 
 # ---- the leak probes of states.sh and dns.sh, enabled with --from-wg --------------------------
 fromwg
-run_probe "tcp4 $(hp $NET4 80) through the tunnel" "enabled (from-wg)" tunnel phys send_c tcp $NET4 80
-run_probe "udp4 $(hp $NET4 7) through the tunnel" "enabled (from-wg)" tunnel phys send_c udp $NET4 7
-run_probe "icmp4 $NET4 through the tunnel" "enabled (from-wg)" tunnel phys ping4 $NET4
-run_probe "tcp6 $(hp $NET6 80) through the tunnel" "enabled (from-wg)" tunnel phys send_c tcp $NET6 80
-run_probe "udp6 $(hp $NET6 7) through the tunnel" "enabled (from-wg)" tunnel phys send_c udp $NET6 7
-run_probe "icmp6 $NET6 through the tunnel" "enabled (from-wg)" tunnel phys ping6 $NET6
+probes_through_tunnel "enabled (from-wg)"
 run_probe "dns udp $(hp $VPNDNS4 53) (allowed) through the tunnel" "enabled (from-wg)" tunnel phys dns_c $VPNDNS4
 check "WireGuard handshake to $ENDPOINT" "enabled (from-wg)" completes handshake_completes 8
 leak_pair "dns udp $(hp $RESOLVER4 53) in the tunnel" "enabled (from-wg)" fromwg tun dns_c $RESOLVER4

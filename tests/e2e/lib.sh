@@ -331,16 +331,40 @@ lab_up() {
 
 	if ((client_wg)); then
 		start_wireguard "$NS_C" "$WGC"
-		inc wg set "$WGC" private-key "$LAB_TMP/c.key" fwmark $FWMARK
-		wg_peer_add
-		inc ip addr add $TUN4/32 dev "$WGC"
-		inc ip addr add $TUN6/128 dev "$WGC" nodad
-		inc ip link set "$WGC" up
-		routes_tunnel
+		client_tunnel_configure
 		wait_handshake 10 || die "the WireGuard handshake did not complete"
 	fi
 	log "lab up in $((SECONDS - LAB_T0))s"
 }
+
+# client_tunnel_configure: the client's (started) WireGuard interface as the VPN client sets it
+# up: key, fwmark, peer, addresses, link up, wg-quick's routes.
+client_tunnel_configure() {
+	inc wg set "$WGC" private-key "$LAB_TMP/c.key" fwmark $FWMARK
+	wg_peer_add
+	inc ip addr add $TUN4/32 dev "$WGC"
+	inc ip addr add $TUN6/128 dev "$WGC" nodad
+	inc ip link set "$WGC" up
+	routes_tunnel
+}
+
+# flood_start SECONDS: a UDP flood off the tunnel (v4 and v6, bound to phy0) from the client,
+# until SECONDS pass or flood_stop; flood_attempts: the send attempts of the last one, counted
+# from its outputs (flood4.out, flood6.out).
+flood_start() {
+	rm -f "$LAB_TMP/flood.stop"
+	labnet_c flood $NET4 9 --bind-dev phy0 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" >"$LAB_TMP/flood4.out" 2>&1 &
+	local p4=$!
+	labnet_c flood $NET6 9 --bind-dev phy0 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" >"$LAB_TMP/flood6.out" 2>&1 &
+	local p6=$!
+	FLOOD_PIDS="$p4 $p6"
+}
+flood_stop() {
+	touch "$LAB_TMP/flood.stop"
+	# shellcheck disable=SC2086
+	wait $FLOOD_PIDS || true
+}
+flood_attempts() { awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(sent|errors)=/) { split($i, a, "="); n += a[2] } } END { print n + 0 }' "$LAB_TMP"/flood[46].out; }
 
 wg_peer_add() {
 	inc wg set "$WGC" peer "$SKEY_PUB" endpoint "$ENDPOINT" allowed-ips 0.0.0.0/0,::/0 persistent-keepalive 25
@@ -552,6 +576,29 @@ leak_pair() {
 	run_probe "$name" "$state" blocked "$oracle" "$@"
 	ks_disable || die "killswitch disable failed"
 	run_probe "$name" "disabled (control)" leak "$oracle" "$@"
+}
+
+# probes_through_tunnel STATE: the client's tcp4 80, udp4 7 and icmp4 to $NET4 and tcp6 80, udp6 7
+# and icmp6 to $NET6 must all go through the tunnel.
+probes_through_tunnel() {
+	local state=$1
+	run_probe "tcp4 $(hp $NET4 80) through the tunnel" "$state" tunnel phys send_c tcp $NET4 80
+	run_probe "udp4 $(hp $NET4 7) through the tunnel" "$state" tunnel phys send_c udp $NET4 7
+	run_probe "icmp4 $NET4 through the tunnel" "$state" tunnel phys ping4 $NET4
+	run_probe "tcp6 $(hp $NET6 80) through the tunnel" "$state" tunnel phys send_c tcp $NET6 80
+	run_probe "udp6 $(hp $NET6 7) through the tunnel" "$state" tunnel phys send_c udp $NET6 7
+	run_probe "icmp6 $NET6 through the tunnel" "$state" tunnel phys ping6 $NET6
+}
+
+# leak_pair_public STATE APPLY WHY4 WHY6: the client's tcp4 80, udp4 7 and icmp4 to $NET4 and tcp6 80
+# and icmp6 to $NET6 off the tunnel, each a leak_pair labelled with how the route got there.
+leak_pair_public() {
+	local state=$1 apply=$2 why4=$3 why6=$4
+	leak_pair "tcp4 $(hp $NET4 80) $why4" "$state" "$apply" phys send_c tcp $NET4 80
+	leak_pair "udp4 $(hp $NET4 7) $why4" "$state" "$apply" phys send_c udp $NET4 7
+	leak_pair "icmp4 $NET4 $why4" "$state" "$apply" phys ping4 $NET4
+	leak_pair "tcp6 $(hp $NET6 80) $why6" "$state" "$apply" phys send_c tcp $NET6 80
+	leak_pair "icmp6 $NET6 $why6" "$state" "$apply" phys ping6 $NET6
 }
 
 # _check probe|control NAME STATE EXPECT CMD...: run CMD, count it, print its row.

@@ -218,12 +218,7 @@ check "redirect-gateway: $NET4 via $OVC" enabled routed wait_for 5 routes_tun $N
 check "redirect-gateway: $NET6 via $OVC" enabled routed wait_for 5 routes_tun $NET6
 
 # ---- up: through the tunnel, and nothing else --------------------------------------------------
-run_probe "tcp4 $(hp $NET4 80) through the tunnel" "enabled (up)" tunnel phys send_c tcp $NET4 80
-run_probe "udp4 $(hp $NET4 7) through the tunnel" "enabled (up)" tunnel phys send_c udp $NET4 7
-run_probe "icmp4 $NET4 through the tunnel" "enabled (up)" tunnel phys ping4 $NET4
-run_probe "tcp6 $(hp $NET6 80) through the tunnel" "enabled (up)" tunnel phys send_c tcp $NET6 80
-run_probe "udp6 $(hp $NET6 7) through the tunnel" "enabled (up)" tunnel phys send_c udp $NET6 7
-run_probe "icmp6 $NET6 through the tunnel" "enabled (up)" tunnel phys ping6 $NET6
+probes_through_tunnel "enabled (up)"
 run_probe "dns udp $(hp $OVPN_DNS4 53) (pushed) through the tunnel" "enabled (up)" tunnel phys dns_c $OVPN_DNS4
 run_probe "dns tcp $(hp $OVPN_DNS4 53) (pushed) through the tunnel" "enabled (up)" tunnel phys dns_c $OVPN_DNS4 --tcp
 UP_PAIRS=(

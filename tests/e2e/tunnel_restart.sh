@@ -49,12 +49,7 @@ tunnel_delete() {
 tunnel_bare() { start_wireguard "$NS_C" "$WGC"; }
 # ... then as before: the same keys, fwmark, peer, addresses and wg-quick's routes.
 tunnel_configure() {
-	inc wg set "$WGC" private-key "$LAB_TMP/c.key" fwmark $FWMARK
-	wg_peer_add
-	inc ip addr add $TUN4/32 dev "$WGC"
-	inc ip addr add $TUN6/128 dev "$WGC" nodad
-	inc ip link set "$WGC" up
-	routes_tunnel
+	client_tunnel_configure
 	wait_handshake 10 || die "no handshake after the restart"
 }
 # The table with its rule handles, counters left out: equal means nobody re-applied it.

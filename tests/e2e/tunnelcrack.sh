@@ -23,11 +23,7 @@ check "$NET4 is on-link on phy0" setup phy0 routes_via $NET4 phy0
 check "$NET6 is on-link on phy0" setup phy0 routes_via $NET6 phy0
 for st in "enabled, allow-lan:ks_enable --allow-lan" "enabled:ks_enable" "connecting, allow-lan:ks_connecting --allow-lan"; do
 	state=${st%%:*} apply=${st#*:}
-	leak_pair "tcp4 $(hp $NET4 80) on-link public range" "$state" "$apply" phys send_c tcp $NET4 80
-	leak_pair "udp4 $(hp $NET4 7) on-link public range" "$state" "$apply" phys send_c udp $NET4 7
-	leak_pair "icmp4 $NET4 on-link public range" "$state" "$apply" phys ping4 $NET4
-	leak_pair "tcp6 $(hp $NET6 80) on-link public range" "$state" "$apply" phys send_c tcp $NET6 80
-	leak_pair "icmp6 $NET6 on-link public range" "$state" "$apply" phys ping6 $NET6
+	leak_pair_public "$state" "$apply" "on-link public range" "on-link public range"
 done
 # What --allow-lan is for still works.
 ks_enable --allow-lan

@@ -19,11 +19,7 @@ check "route to $NET4 now via phy0" setup phy0 routes_via $NET4 phy0
 check "route to $NET6 now via phy0" setup phy0 routes_via $NET6 phy0
 for st in "enabled:ks_enable" "enabled, allow-lan:ks_enable --allow-lan"; do
 	state=${st%%:*} apply=${st#*:}
-	leak_pair "tcp4 $(hp $NET4 80) via a /25 route" "$state" "$apply" phys send_c tcp $NET4 80
-	leak_pair "udp4 $(hp $NET4 7) via a /25 route" "$state" "$apply" phys send_c udp $NET4 7
-	leak_pair "icmp4 $NET4 via a /25 route" "$state" "$apply" phys ping4 $NET4
-	leak_pair "tcp6 $(hp $NET6 80) via a /64 route" "$state" "$apply" phys send_c tcp $NET6 80
-	leak_pair "icmp6 $NET6 via a /64 route" "$state" "$apply" phys ping6 $NET6
+	leak_pair_public "$state" "$apply" "via a /25 route" "via a /64 route"
 done
 inc ip route del 198.51.100.0/25 via $GW4 dev phy0
 inc ip -6 route del 2001:db8:100::/64 via $GW6LL dev phy0

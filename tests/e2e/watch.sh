@@ -57,21 +57,11 @@ watch_stop() {
 	WATCH_PID=
 }
 
-flood() { # flood SECONDS: both floods, in the client, until SECONDS pass or the stop file appears
-	rm -f "$LAB_TMP/flood.stop"
-	labnet_c flood $NET4 9 --bind-dev phy0 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" >"$LAB_TMP/flood4.out" 2>&1 &
-	local p4=$!
-	labnet_c flood $NET6 9 --bind-dev phy0 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" >"$LAB_TMP/flood6.out" 2>&1 &
-	local p6=$!
-	FLOOD_PIDS="$p4 $p6"
+# flood SECONDS: flood_start, and a moment for the flood to get going
+flood() {
+	flood_start "$1"
 	sleep 0.3
 }
-flood_wait() {
-	touch "$LAB_TMP/flood.stop"
-	# shellcheck disable=SC2086
-	wait $FLOOD_PIDS || true
-}
-attempts() { awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(sent|errors)=/) { split($i, a, "="); n += a[2] } } END { print n + 0 }' "$LAB_TMP"/flood[46].out; }
 # evstat FILE KEY FIELD: from nftevents.py's summary line, e.g. evstat out gap_ms median
 evstat() { "$PYTHON" -c 'import json, sys
 s = [json.loads(l) for l in open(sys.argv[1]) if "summary" in l][-1]
@@ -88,7 +78,7 @@ watch_start watch.log
 check "watch runs and guards the table" "enabled, watch" guarding grep -q guarding "$WATCH_LOG"
 
 # The flood with the table intact leaks nothing: any leak below is the removals'.
-quiet_flood() { flood 2; sleep 1.5; flood_wait; }
+quiet_flood() { flood 2; sleep 1.5; flood_stop; }
 run_probe "UDP flood off the tunnel (v4+v6), table intact" "enabled, watch" blocked phys quiet_flood
 
 # ---- third parties remove or open the table, REMOVALS times each, under the flood -----------
@@ -109,8 +99,8 @@ for kind in flush delete accept; do
 	echo "$((after_restores - before_restores))" >"$LAB_TMP/logged-$kind"
 	ks_table_present || { sleep 1; ks_table_present; } || die "the table is gone after the $kind rounds"
 done
-flood_wait
-FLOOD_ATTEMPTS=$(attempts)
+flood_stop
+FLOOD_ATTEMPTS=$(flood_attempts)
 read -r W_MED W_P90 W_MAX < <(watch_ms)
 
 label() { case $1 in flush) echo "nft flush ruleset" ;; delete) echo "nft delete table" ;; accept) echo "nft insert accept rule" ;; esac; }
@@ -153,7 +143,7 @@ control() { # control KIND: CONTROL removals under the flood, each held 50 ms, t
 		sleep 0.05
 		ks_enable
 	done
-	flood_wait
+	flood_stop
 }
 stays_gone() { # without watch the table does not come back
 	inc nft delete table inet killswitch
