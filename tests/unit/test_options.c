@@ -250,6 +250,18 @@ static void test_state_is_flagged(void **state)
 	ks_policy_free(&policy);
 }
 
+/* A policy file of text, parsed into policy (initialised here); any error fails the test. */
+static void parse_policy_text(const char *text, size_t len, struct ks_policy *policy)
+{
+	char path[64], err[KS_ERR_LEN] = "";
+
+	write_temp(text, len, path);
+	ks_policy_init(policy);
+	if (ks_options_parse_file(policy, path, err))
+		fail_msg("%s", err);
+	unlink(path);
+}
+
 static void test_policy_file(void **state)
 {
 	static const char text[] = "# a policy, every line form\n"
@@ -270,14 +282,9 @@ static void test_policy_file(void **state)
 				   "# the last line has no newline\n"
 				   "tunnel-addr fd00:66::2";
 	struct ks_policy policy;
-	char path[64], err[KS_ERR_LEN] = "";
 
 	(void)state;
-	write_temp(text, sizeof(text) - 1, path);
-	ks_policy_init(&policy);
-	if (ks_options_parse_file(&policy, path, err))
-		fail_msg("%s", err);
-	unlink(path);
+	parse_policy_text(text, sizeof(text) - 1, &policy);
 	expect_tunnels(&policy, (const char *[]){ "wg0", "wg1" }, 2);
 	assert_int_equal(policy.n_endpoints, 1);
 	expect_endpoint(&policy.endpoints[0], "198.51.100.10:51820/tcp");
@@ -339,14 +346,9 @@ static void test_policy_file_journal(void **state)
 				   "endpoint-del 198.51.100.9:1/udp # 3\n"
 				   "endpoint-del 192.0.2.3:5";
 	struct ks_policy policy;
-	char path[64], err[KS_ERR_LEN] = "";
 
 	(void)state;
-	write_temp(text, sizeof(text) - 1, path);
-	ks_policy_init(&policy);
-	if (ks_options_parse_file(&policy, path, err))
-		fail_msg("%s", err);
-	unlink(path);
+	parse_policy_text(text, sizeof(text) - 1, &policy);
 	ks_policy_finalize(&policy);
 	assert_int_equal(policy.n_endpoints, 3);
 	expect_endpoint(&policy.endpoints[0], "192.0.2.2:51820/udp");
