@@ -106,6 +106,14 @@ bool ks_cgroup_is_inside(const char *group, const struct ks_cgroup_where *where)
 int ks_cgroup_detect(struct ks_cgroup_mounts *out);
 
 /*
+ * The environment's overrides, checked: KILLSWITCH_SPLIT_TUNNEL (auto|v1|v2
+ * -> *want, KS_SPLIT_OFF for automatic; off -> *off) and
+ * KILLSWITCH_CGROUP_NAME (-> *name, the default when unset). With
+ * trust_env false (a setuid caller) both are ignored. -EINVAL with err.
+ */
+int ks_cgroup_env(bool trust_env, enum ks_split_mode *want, bool *off, const char **name, char err[KS_ERR_LEN]);
+
+/*
  * Detect + plan with the environment's overrides: KILLSWITCH_SPLIT_TUNNEL
  * (auto|v1|v2|off) and KILLSWITCH_CGROUP_NAME. A setuid caller passes
  * trust_env = false and gets the defaults. Sets mode KS_SPLIT_OFF (and

@@ -127,29 +127,46 @@ static int detect(struct ks_cgroup_mounts *m, char err[KS_ERR_LEN])
 	return 0;
 }
 
-int ks_cgroup_choose(bool trust_env, struct ks_split *split, char err[KS_ERR_LEN])
+int ks_cgroup_env(bool trust_env, enum ks_split_mode *want, bool *off, const char **name, char err[KS_ERR_LEN])
 {
 	const char *mode = trust_env ? getenv("KILLSWITCH_SPLIT_TUNNEL") : NULL;
-	const char *name = trust_env ? getenv("KILLSWITCH_CGROUP_NAME") : NULL;
-	enum ks_split_mode want = KS_SPLIT_OFF;
-	struct ks_cgroup_mounts m;
-	char escaped[KS_ERR_LEN / 2];
-	int ret;
+	const char *group = trust_env ? getenv("KILLSWITCH_CGROUP_NAME") : NULL;
+	char escaped[KS_ERR_LEN / 2], path[KS_CGROUP_PATH_MAX];
+	unsigned depth;
 
-	split->mode = KS_SPLIT_OFF;
-	if (mode && !strcmp(mode, "off"))
-		return 0;
+	*want = KS_SPLIT_OFF;
+	*off = mode && !strcmp(mode, "off");
 	if (mode && !strcmp(mode, "v1")) {
-		want = KS_SPLIT_V1;
+		*want = KS_SPLIT_V1;
 	} else if (mode && !strcmp(mode, "v2")) {
-		want = KS_SPLIT_V2;
-	} else if (mode && *mode && strcmp(mode, "auto")) {
+		*want = KS_SPLIT_V2;
+	} else if (mode && *mode && !*off && strcmp(mode, "auto")) {
 		snprintf(err, KS_ERR_LEN, "invalid KILLSWITCH_SPLIT_TUNNEL (auto, v1, v2 or off): '%s'",
 			 ks_escape(mode, escaped, sizeof(escaped)));
 		return -EINVAL;
 	}
-	if (!name || !*name)
-		name = KS_CGROUP_NAME;
+	if (group && *group && ks_parse_cgroup_path(group, path, &depth) < 0) {
+		snprintf(err, KS_ERR_LEN, "invalid KILLSWITCH_CGROUP_NAME (components of A-Z a-z 0-9 _ . -): '%s'",
+			 ks_escape(group, escaped, sizeof(escaped)));
+		return -EINVAL;
+	}
+	*name = group && *group ? group : KS_CGROUP_NAME;
+	return 0;
+}
+
+int ks_cgroup_choose(bool trust_env, struct ks_split *split, char err[KS_ERR_LEN])
+{
+	enum ks_split_mode want;
+	struct ks_cgroup_mounts m;
+	char escaped[KS_ERR_LEN / 2];
+	const char *name;
+	bool off;
+	int ret;
+
+	split->mode = KS_SPLIT_OFF;
+	ret = ks_cgroup_env(trust_env, &want, &off, &name, err);
+	if (ret < 0 || off)
+		return ret;
 	ret = detect(&m, err);
 	if (ret < 0)
 		return ret;

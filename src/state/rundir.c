@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "killswitch/buf.h"
+#include "killswitch/cgroup.h"
 #include "killswitch/parse.h"
 #include "killswitch/rundir.h"
 
@@ -24,10 +25,10 @@ const char *ks_rundir(void)
 int ks_check_environment(char err[KS_ERR_LEN])
 {
 	static const char *const dirs[] = { "KILLSWITCH_RUNDIR", "KILLSWITCH_CONFDIR" };
-	const char *split = getenv("KILLSWITCH_SPLIT_TUNNEL"), *group = getenv("KILLSWITCH_CGROUP_NAME");
-	char escaped[KS_ERR_LEN / 2], path[KS_CGROUP_PATH_MAX];
-	const char *table;
-	unsigned depth;
+	char escaped[KS_ERR_LEN / 2];
+	enum ks_split_mode want;
+	const char *table, *group;
+	bool off;
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		const char *dir = getenv(dirs[i]);
@@ -40,16 +41,8 @@ int ks_check_environment(char err[KS_ERR_LEN])
 		}
 	}
 	/* Checked here too, not only when split tunnelling is set up: a typo must not pass for a warning. */
-	if (split && *split && strcmp(split, "auto") && strcmp(split, "v1") && strcmp(split, "v2") && strcmp(split, "off")) {
-		snprintf(err, KS_ERR_LEN, "invalid KILLSWITCH_SPLIT_TUNNEL (auto, v1, v2 or off): '%s'",
-			 ks_escape(split, escaped, sizeof(escaped)));
+	if (ks_cgroup_env(true, &want, &off, &group, err) < 0)
 		return -EINVAL;
-	}
-	if (group && *group && ks_parse_cgroup_path(group, path, &depth) < 0) {
-		snprintf(err, KS_ERR_LEN, "invalid KILLSWITCH_CGROUP_NAME (components of A-Z a-z 0-9 _ . -): '%s'",
-			 ks_escape(group, escaped, sizeof(escaped)));
-		return -EINVAL;
-	}
 	return ks_table_name(&table, err);
 }
 
