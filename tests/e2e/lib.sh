@@ -513,7 +513,7 @@ table_row() { # probe state expected seen leaked result
 run_probe() {
 	local name=$1 state=$2 expect=$3 oracle=$4
 	shift 4
-	local p0 t0 p1 t1 dp dt rc=0 out seen ok=0 shown
+	local p0 t0 p1 t1 dp dt rc=0 out seen ok=0 shown kind
 	local start=$EPOCHREALTIME
 	p0=$(oracle_phys) t0=$(oracle_tun)
 	out=$("$@" 2>&1) || rc=$?
@@ -550,19 +550,10 @@ run_probe() {
 		;;
 	*) die "run_probe: bad expectation $expect" ;;
 	esac
-	if [[ $expect == leak || $state == *control* ]]; then
-		LAB_CONTROLS=$((LAB_CONTROLS + 1))
-	else
-		LAB_PROBES=$((LAB_PROBES + 1))
-	fi
-	if ((ok)); then
-		LAB_OK=$((LAB_OK + 1))
-		table_row "$name" "$state" "$expect" "$seen" "$shown" ok
-	else
-		LAB_FAILS=$((LAB_FAILS + 1))
-		table_row "$name" "$state" "$expect" "$seen" "$shown" FAIL
-		printf '    command: %s\n    rc=%s output: %s\n' "$*" "$rc" "${out//$'\n'/ | }"
-	fi
+	kind=probe
+	[[ $expect != leak && $state != *control* ]] || kind=control
+	lab_record "$kind" "$name" "$state" "$expect" "$seen" "$shown" "$ok" \
+		"$(printf '    command: %s\n    rc=%s output: %s' "$*" "$rc" "${out//$'\n'/ | }")"
 }
 
 # leak_pair NAME STATE APPLY ORACLE CMD...: the probe under the kill switch (APPLY: a command
@@ -601,19 +592,31 @@ leak_pair_public() {
 	leak_pair "icmp6 $NET6 $why6" "$state" "$apply" phys ping6 $NET6
 }
 
+# lab_record probe|control NAME STATE EXPECT SEEN SHOWN OK DETAIL: counts one check and prints
+# its row (OK 1: ok, 0: FAIL, followed by DETAIL: the command and what it said).
+lab_record() {
+	local kind=$1 name=$2 state=$3 expect=$4 seen=$5 shown=$6 ok=$7 detail=$8
+	if [[ $kind == control ]]; then LAB_CONTROLS=$((LAB_CONTROLS + 1)); else LAB_PROBES=$((LAB_PROBES + 1)); fi
+	if ((ok)); then
+		LAB_OK=$((LAB_OK + 1))
+		table_row "$name" "$state" "$expect" "$seen" "$shown" ok
+	else
+		LAB_FAILS=$((LAB_FAILS + 1))
+		table_row "$name" "$state" "$expect" "$seen" "$shown" FAIL
+		printf '%s\n' "$detail"
+	fi
+}
+
 # _check probe|control NAME STATE EXPECT CMD...: run CMD, count it, print its row.
 _check() {
 	local counter=$1 name=$2 state=$3 expect=$4 rc=0 out
 	shift 4
 	out=$("$@" 2>&1) || rc=$?
-	if [[ $counter == control ]]; then LAB_CONTROLS=$((LAB_CONTROLS + 1)); else LAB_PROBES=$((LAB_PROBES + 1)); fi
 	if ((rc == 0)); then
-		LAB_OK=$((LAB_OK + 1))
-		table_row "$name" "$state" "$expect" "$expect" - ok
+		lab_record "$counter" "$name" "$state" "$expect" "$expect" - 1 ""
 	else
-		LAB_FAILS=$((LAB_FAILS + 1))
-		table_row "$name" "$state" "$expect" "not-$expect" - FAIL
-		printf '    command: %s\n    rc=%s output: %s\n' "$*" "$rc" "${out//$'\n'/ | }"
+		lab_record "$counter" "$name" "$state" "$expect" "not-$expect" - 0 \
+			"$(printf '    command: %s\n    rc=%s output: %s' "$*" "$rc" "${out//$'\n'/ | }")"
 	fi
 }
 # check NAME STATE EXPECTED CMD...: an assertion that is not about packets (status, handshake).

@@ -156,32 +156,19 @@ sprobe() {
 		;;
 	*) die "sprobe: bad expectation $expect" ;;
 	esac
-	LAB_PROBES=$((LAB_PROBES + 1))
-	if ((ok)); then
-		LAB_OK=$((LAB_OK + 1))
-		table_row "$name" "${SPROBE_STATE:-enabled, split $MODE}" "$expect" "$seen" "$dp" ok
-	else
-		LAB_FAILS=$((LAB_FAILS + 1))
-		table_row "$name" "${SPROBE_STATE:-enabled, split $MODE}" "$expect" "$seen" "$dp" FAIL
-		printf '    command: %s\n    rc=%s phys=%s tun=%s physsrc=%s tunsrc=%s output: %s\n' "$*" "$rc" "$dp" "$dt" \
-			"$ds" "$db" "${out//$'\n'/ | }"
-	fi
+	lab_record probe "$name" "${SPROBE_STATE:-enabled, split $MODE}" "$expect" "$seen" "$dp" "$ok" \
+		"$(printf '    command: %s\n    rc=%s phys=%s tun=%s physsrc=%s tunsrc=%s output: %s' "$*" "$rc" "$dp" "$dt" \
+			"$ds" "$db" "${out//$'\n'/ | }")"
 }
 
 # expect_rc NAME RC CMD...: the command exits with RC (and, for refusals, says one line).
 expect_rc() {
-	local name=$1 want=$2 rc=0 out
+	local name=$1 want=$2 rc=0 out ok=0
 	shift 2
 	out=$("$@" 2>&1) || rc=$?
-	LAB_PROBES=$((LAB_PROBES + 1))
-	if [[ $rc == "$want" ]]; then
-		LAB_OK=$((LAB_OK + 1))
-		table_row "$name" "split $MODE" "exit $want" "exit $rc" - ok
-	else
-		LAB_FAILS=$((LAB_FAILS + 1))
-		table_row "$name" "split $MODE" "exit $want" "exit $rc" - FAIL
-		printf '    command: %s\n    output: %s\n' "$*" "${out//$'\n'/ | }"
-	fi
+	[[ $rc != "$want" ]] || ok=1
+	lab_record probe "$name" "split $MODE" "exit $want" "exit $rc" - "$ok" \
+		"$(printf '    command: %s\n    output: %s' "$*" "${out//$'\n'/ | }")"
 	LAST_OUT=$out
 }
 one_line_quoting() { # the last expect_rc said one line, "split-tunnel: ...: 'VALUE'"
