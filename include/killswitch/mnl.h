@@ -3,6 +3,7 @@
 #define KILLSWITCH_MNL_H
 
 #include <libmnl/libmnl.h>
+#include <stdint.h>
 
 /* The request-reply plumbing every netlink user here shares (libmnl). */
 
@@ -15,5 +16,9 @@ struct mnl_socket *ks_mnl_open(int bus);
  * a negative errno (-EINVAL when cb failed without setting errno).
  */
 int ks_mnl_talk(struct mnl_socket *nl, const struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
+
+/* An nfnetlink message header at buf + len; the caller adds its attributes (and its length to len). */
+struct nlmsghdr *ks_nfnl_msg(char *buf, size_t len, uint16_t type, uint16_t flags, uint8_t family, uint16_t res_id,
+			     uint32_t seq);
 
 #endif

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <arpa/inet.h>
 #include <errno.h>
+#include <linux/netfilter/nfnetlink.h>
 
 #include "killswitch/mnl.h"
 
@@ -36,4 +38,21 @@ int ks_mnl_talk(struct mnl_socket *nl, const struct nlmsghdr *nlh, mnl_cb_t cb, 
 	if (ret < 0)
 		return errno ? -errno : -EINVAL;
 	return 0;
+}
+
+/* An nfnetlink message at buf + len; the caller adds its attributes (and its length to len). */
+struct nlmsghdr *ks_nfnl_msg(char *buf, size_t len, uint16_t type, uint16_t flags, uint8_t family, uint16_t res_id,
+			     uint32_t seq)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf + len);
+	struct nfgenmsg *nfg;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = family;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = htons(res_id);
+	return nlh;
 }
