@@ -15,6 +15,9 @@ enum ks_counter {
 };
 extern const char *const ks_counter_names[KS_COUNTER_MAX];
 
+/* The set of exclusion groups inside users' slices, by cgroup id (split-tunnel adds to it). */
+#define KS_SET_EXCLUDED_USERS "excluded_users"
+
 /* The chains every compiled table holds, with the policy each must have. */
 struct ks_chain_spec {
 	const char *name;

@@ -67,6 +67,11 @@ struct ks_split {
 	char path[KS_CGROUP_PATH_MAX];	      /* v2: relative to /sys/fs/cgroup; v1: to the net_cls root (not saved) */
 };
 
+/* A v2 cgroup path relative to /sys/fs/cgroup, as "socket cgroupv2" names it. */
+struct ks_cgroup_path {
+	char path[KS_CGROUP_PATH_MAX];
+};
+
 struct ks_policy {
 	enum ks_state state;
 	enum ks_ipv6_mode ipv6;
@@ -83,6 +88,13 @@ struct ks_policy {
 	struct ks_cidr *lan;
 	size_t n_lan;
 	struct ks_split split;
+	/*
+	 * v2: the exclusion groups inside users' slices that exist now
+	 * ("unified/user.slice/user-1000.slice/killswitch-exclude"), at level
+	 * split.level + 2; split-tunnel adds the ones it creates later.
+	 */
+	struct ks_cgroup_path *user_groups;
+	size_t n_user_groups;
 
 	/* Addresses of the tunnel interfaces (CVE-2019-14899 anti-spoof rule). */
 	struct ks_addr *tunnel_addrs;
@@ -98,6 +110,7 @@ int ks_policy_add_endpoint(struct ks_policy *policy, const struct ks_endpoint *e
 int ks_policy_add_resolver(struct ks_policy *policy, const struct ks_addr *addr);
 int ks_policy_add_lan(struct ks_policy *policy, const struct ks_cidr *cidr);
 int ks_policy_add_tunnel_addr(struct ks_policy *policy, const struct ks_addr *addr);
+int ks_policy_add_user_group(struct ks_policy *policy, const char *path);
 
 /* Sorts every list and collapses duplicates, so equal policies compile to equal text. */
 void ks_policy_finalize(struct ks_policy *policy);

@@ -39,6 +39,7 @@ struct compiler {
 	char mark[32]; /* "meta mark 0x... " or "" with --fwmark none */
 	/* Split tunnelling: the match for excluded sockets, "" when off. */
 	char excluded[KS_CGROUP_PATH_MAX + 48];
+	unsigned user_level; /* v2: the level of the groups in users' slices */
 };
 
 static bool lan_has_family(const struct ks_policy *p, int family)
@@ -183,6 +184,16 @@ static void declarations(struct compiler *c)
 	set_ranges(c, "lan_vouched6", AF_INET6, NULL, 0, false, true);
 	set_ranges(c, "lan_mcast4", AF_INET, mcast4_fixed, N(mcast4_fixed), p->allow_lan, false);
 	set_ranges(c, "lan_mcast6", AF_INET6, mcast6_fixed, N(mcast6_fixed), p->allow_lan, false);
+	if (c->user_level) {
+		first = true;
+		set_header(c, KS_SET_EXCLUDED_USERS, "cgroupsv2", false);
+		for (size_t i = 0; i < p->n_user_groups; i++) {
+			open_elements(c, &first);
+			ks_buf_printf(c->out, "\t\t\t\"%s\",\n", p->user_groups[i].path);
+		}
+		close_elements(c, first);
+		ks_buf_puts(c->out, "\t}\n");
+	}
 }
 
 static void chain_open(struct compiler *c, const char *name, const char *type_hook, const char *policy)
@@ -359,16 +370,24 @@ static void chain_split_tunnel(struct compiler *c)
 
 	chain_open(c, "mangle", "route hook output priority -150", "accept");
 	if (*ex) {
-		/* Without conntrack there is no ct mark and no NAT: never re-route such packets. */
-		ks_buf_printf(c->out, "\t\t%s ct state invalid drop\n", ex);
-		/* DNS to the tunnel's resolvers stays in the tunnel: they answer nowhere else. */
-		ks_buf_printf(c->out, "\t\t%s ip daddr @resolvers4 meta l4proto { tcp, udp } th dport 53 return\n", ex);
-		ks_buf_printf(c->out, "\t\t%s ip6 daddr @resolvers6 meta l4proto { tcp, udp } th dport 53 return\n", ex);
-		/* The fwmark sends the packet to the main table on re-route; the ct mark follows the connection. */
-		ks_buf_printf(c->out, "\t\t%s ct mark set 0x%x meta mark set 0x%x\n", ex, c->p->split.ct_mark,
-			      c->p->fwmark);
+		ks_buf_printf(c->out, "\t\t%s goto excluded\n", ex);
+		/* Each user's group inside their own slice, so that exclusion never takes a program out of it. */
+		if (c->user_level)
+			ks_buf_printf(c->out, "\t\tsocket cgroupv2 level %u @%s goto excluded\n", c->user_level,
+				      KS_SET_EXCLUDED_USERS);
 	}
 	ks_buf_puts(c->out, "\t}\n");
+	if (*ex) {
+		ks_buf_puts(c->out, "\n\tchain excluded {\n");
+		/* Without conntrack there is no ct mark and no NAT: never re-route such packets. */
+		rule(c, "ct state invalid drop");
+		/* DNS to the tunnel's resolvers stays in the tunnel: they answer nowhere else. */
+		rule(c, "ip daddr @resolvers4 meta l4proto { tcp, udp } th dport 53 return");
+		rule(c, "ip6 daddr @resolvers6 meta l4proto { tcp, udp } th dport 53 return");
+		/* The fwmark sends the packet to the main table on re-route; the ct mark follows the connection. */
+		ks_buf_printf(c->out, "\t\tct mark set 0x%x meta mark set 0x%x\n", c->p->split.ct_mark, c->p->fwmark);
+		ks_buf_puts(c->out, "\t}\n");
+	}
 	chain_open(c, "nat", "nat hook postrouting priority srcnat", "accept");
 	if (*ex) {
 		/* Excluded traffic never uses the tunnel; elsewhere it needs the source of its new route. */
@@ -396,6 +415,16 @@ static int excluded_match(struct compiler *c)
 	if (ks_parse_cgroup_path(split->path, path, &depth) < 0 || split->level < 1 || split->level > depth)
 		return -EINVAL;
 	snprintf(c->excluded, sizeof(c->excluded), "socket cgroupv2 level %u \"%s\"", split->level, path);
+	/* Pasted between quotes as well, and two components deeper than the shared group: its level. */
+	for (size_t i = 0; i < c->p->n_user_groups; i++) {
+		unsigned user_depth;
+		char user_path[KS_CGROUP_PATH_MAX];
+
+		if (ks_parse_cgroup_path(c->p->user_groups[i].path, user_path, &user_depth) < 0 || user_depth != depth + 2)
+			return -EINVAL;
+	}
+	/* "user.slice/user-UID.slice/" before the group's own components (ks_cgroup_plan_in). */
+	c->user_level = split->level + 2;
 	return 0;
 }
 

@@ -23,6 +23,7 @@ void ks_policy_free(struct ks_policy *policy)
 	free(policy->resolvers);
 	free(policy->lan);
 	free(policy->tunnel_addrs);
+	free(policy->user_groups);
 	ks_policy_init(policy);
 }
 
@@ -52,6 +53,16 @@ int ks_policy_add_lan(struct ks_policy *policy, const struct ks_cidr *cidr)
 int ks_policy_add_tunnel_addr(struct ks_policy *policy, const struct ks_addr *addr)
 {
 	return ks_array_append((void **)&policy->tunnel_addrs, &policy->n_tunnel_addrs, sizeof(*addr), addr);
+}
+
+int ks_policy_add_user_group(struct ks_policy *policy, const char *path)
+{
+	struct ks_cgroup_path group = { 0 };
+
+	if (strlen(path) >= sizeof(group.path))
+		return -ENAMETOOLONG;
+	strcpy(group.path, path);
+	return ks_array_append((void **)&policy->user_groups, &policy->n_user_groups, sizeof(group), &group);
 }
 
 static int cmp_ifname(const void *a, const void *b)

@@ -515,11 +515,11 @@ static const char *const vocabulary[] = {
 	"nd-router-advert", "nd-neighbor-solicit", "nd-neighbor-advert", "hoplimit", "ct", "state", "established",
 	"established,related", "reject", "with", "reset", "icmpx", "admin-prohibited", "nfproto", "ipv6",
 	"blocked_out", "blocked_dns", "blocked_in", "blocked_fwd", "cgroup", "socket", "cgroupv2", "level", "return",
-	"masquerade",
+	"masquerade", "goto", "excluded", "cgroupsv2",
 };
 static const char *const set_names[] = {
 	"tunnels",    "tunnel_addrs4", "tunnel_addrs6", "endpoints4", "endpoints6", "endpoint_addrs4", "endpoint_addrs6", "original", "related", "invalid", "lan_vouched4", "lan_vouched6", "flags", "rst", "&", "==", "icmp", "ipv6-icmp", "resolvers4",
-	"resolvers6", "lan4",	       "lan6",		"lan_mcast4", "lan_mcast6",
+	"resolvers6", "lan4",	       "lan6",		"lan_mcast4", "lan_mcast6", "excluded_users",
 };
 
 static bool in_list(const char *token, const char *const *list, size_t n)
@@ -552,6 +552,13 @@ static void check_token(const struct ks_policy *policy, const char *token)
 	if (policy->split.mode == KS_SPLIT_V2 && token[0] == '"' && strlen(token) == strlen(policy->split.path) + 2 &&
 	    !strncmp(token + 1, policy->split.path, strlen(policy->split.path)))
 		return;
+	for (size_t i = 0; token[0] == '"' && i < policy->n_user_groups; i++) {
+		char quoted[KS_CGROUP_PATH_MAX + 2];
+
+		snprintf(quoted, sizeof(quoted), "\"%s\"", policy->user_groups[i].path);
+		if (!strcmp(token, quoted))
+			return;
+	}
 	if (!strcmp(token, "\"lo\"") || !strcmp(token, "\"killswitch: enabled\"") ||
 	    !strcmp(token, "\"killswitch: blocked\""))
 		return;
@@ -681,12 +688,17 @@ static void test_split_v1(void **state)
 	rule_at(body, "iifname != @tunnels ct mark 0x4b53 meta mark set 0xca6c");
 	free(body);
 	body = chain(text, "mangle");
+	rule_at(body, "meta cgroup 0x4b530001 goto excluded");
+	/* net_cls is a hierarchy of its own: no per-user groups. */
+	assert_null(strstr(text, "excluded_users"));
+	free(body);
+	body = chain(text, "excluded");
 	expect_order(body,
-		     (const char *const[]){
-			     "meta cgroup 0x4b530001 ip daddr @resolvers4 meta l4proto { tcp, udp } th dport 53 return",
-			     "meta cgroup 0x4b530001 ip6 daddr @resolvers6 meta l4proto { tcp, udp } th dport 53 return",
-			     "meta cgroup 0x4b530001 ct mark set 0x4b53 meta mark set 0xca6c" },
-		     3);
+		     (const char *const[]){ "ct state invalid drop",
+					    "ip daddr @resolvers4 meta l4proto { tcp, udp } th dport 53 return",
+					    "ip6 daddr @resolvers6 meta l4proto { tcp, udp } th dport 53 return",
+					    "ct mark set 0x4b53 meta mark set 0xca6c" },
+		     4);
 	free(body);
 	body = chain(text, "nat");
 	expect_order(body,
@@ -699,14 +711,60 @@ static void test_split_v1(void **state)
 
 static void test_split_v2(void **state)
 {
-	char *text = compile_split(KS_SPLIT_V2, "unified/killswitch", 2, false);
+	char *text = compile_split(KS_SPLIT_V2, "unified/killswitch", 1, false);
 	char *body = chain(text, "mangle");
 
 	(void)state;
-	rule_at(body, "socket cgroupv2 level 2 \"unified/killswitch\" ct mark set 0x4b53 meta mark set 0xca6c");
+	/* The shared group, then every user's own inside their slice, two levels deeper. */
+	expect_order(body,
+		     (const char *const[]){ "socket cgroupv2 level 1 \"unified/killswitch\" goto excluded",
+					    "socket cgroupv2 level 3 @excluded_users goto excluded" },
+		     2);
 	assert_null(strstr(text, "meta cgroup"));
 	free(body);
+	body = chain(text, "excluded");
+	rule_at(body, "ct mark set 0x4b53 meta mark set 0xca6c");
+	free(body);
+	assert_non_null(strstr(text, "set excluded_users {\n\t\ttype cgroupsv2\n\t}"));
 	free(text);
+}
+
+static void expect_compile_fails(const struct ks_policy *policy)
+{
+	struct ks_buf buf = KS_BUF_INIT;
+
+	assert_int_equal(ks_compile(policy, KS_TABLE_NAME, &buf), -EINVAL);
+	assert_int_equal(buf.len, 0);
+	ks_buf_free(&buf);
+}
+
+/* The groups that exist inside users' slices are named in the set, each checked like the shared one. */
+static void test_split_v2_user_groups(void **state)
+{
+	struct ks_policy policy;
+	char *text;
+
+	(void)state;
+	policy_from_args(&policy, ARGS(FULL_ARGS));
+	policy.split.mode = KS_SPLIT_V2;
+	strcpy(policy.split.path, "unified/killswitch-exclude");
+	policy.split.level = 1;
+	assert_int_equal(ks_policy_add_user_group(&policy, "unified/user.slice/user-1000.slice/killswitch-exclude"), 0);
+	assert_int_equal(ks_policy_add_user_group(&policy, "unified/user.slice/user-1001.slice/killswitch-exclude"), 0);
+	text = compile_text(&policy);
+	rule_at(text, "elements = {\n\t\t\t\"unified/user.slice/user-1000.slice/killswitch-exclude\",\n"
+		      "\t\t\t\"unified/user.slice/user-1001.slice/killswitch-exclude\",");
+	check_tokens(&policy, text);
+	free(text);
+
+	/* A path that would break out of its quotes, or sits at another level, is refused whole. */
+	policy.n_user_groups = 0;
+	assert_int_equal(ks_policy_add_user_group(&policy, "unified/user.slice/x\" accept/killswitch-exclude"), 0);
+	expect_compile_fails(&policy);
+	policy.n_user_groups = 0;
+	assert_int_equal(ks_policy_add_user_group(&policy, "unified/user.slice/killswitch-exclude"), 0);
+	expect_compile_fails(&policy);
+	ks_policy_free(&policy);
 }
 
 /* Without a fwmark there is no routing around the tunnel: no exclusion at all. */
@@ -790,6 +848,7 @@ int main(void)
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_split_v1),
 		cmocka_unit_test(test_split_v2),
+		cmocka_unit_test(test_split_v2_user_groups),
 		cmocka_unit_test(test_split_needs_fwmark),
 		cmocka_unit_test(test_split_bad_path),
 	};
