@@ -50,6 +50,7 @@ struct ks_cgroup_mounts {
 	char net_cls_mount[KS_CGROUP_MOUNT_MAX]; /* mount point of the v1 net_cls controller, "" if not mounted */
 	bool net_cls_in_kernel;			 /* /proc/cgroups lists net_cls enabled (it can be mounted) */
 	bool v2_socket_match;			 /* the kernel has "socket cgroupv2" (5.13+); not from the tables */
+	bool net_cls_harmless;			 /* 5.15+: using net_cls leaves cgroup v2 socket matching alone */
 };
 
 const char *ks_cgroup_layout_name(enum ks_cgroup_layout layout);
@@ -66,17 +67,47 @@ int ks_cgroup_parse_mounts(const char *mountinfo, const char *proc_cgroups, stru
 bool ks_cgroup_kernel_has_socket_v2(const char *release);
 
 /*
+ * Pure: whether using net_cls leaves cgroup v2 socket matching working on
+ * a kernel release (5.15+). Before, the first classid written switched
+ * every socket's cgroup data to classid mode: cgroup-BPF (systemd's
+ * IPAddressDeny=) and "socket cgroupv2" stopped matching system-wide.
+ */
+bool ks_cgroup_kernel_net_cls_harmless(const char *release);
+
+/*
  * Pure: chooses the mechanism and fills split (mode, path, level, and
  * classid when it is 0; ct_mark is left alone). want is KS_SPLIT_OFF for
  * "automatic": v2 when cgroup2 is mounted at or below /sys/fs/cgroup and the
  * kernel matches it, else v1 net_cls when the kernel has it and some cgroup
- * file system is mounted at all. name is the exclusion cgroup's path inside
+ * file system is mounted at all, and using it cannot break cgroup v2 (no v2
+ * mounted, or net_cls_harmless). v1 asked for by name is given regardless. name is the exclusion cgroup's path inside
  * the hierarchy (ks_parse_cgroup_path's alphabet). Returns 0, -EINVAL for a
  * bad name or a path too long, or -EOPNOTSUPP when the wanted (or any)
  * mechanism is not available.
  */
 int ks_cgroup_plan(const struct ks_cgroup_mounts *mounts, enum ks_split_mode want, const char *name,
 		   struct ks_split *split);
+
+/*
+ * Pure: the part of the cgroup tree a user's exclusion group lives in, so
+ * that excluding a program never takes it out of the slice it runs in
+ * (cgroup-BPF egress rules such as systemd's IPAddressDeny=, memory and
+ * pids limits, kill-on-stop all hold for the slice's subtree). own is the
+ * caller's v2 cgroup as /proc/self/cgroup shows it. Inside systemd's
+ * "/user.slice/user-UID.slice" (uid's own): that slice; the root cgroup
+ * (a host without systemd's user slices): "/". Anything else (a system
+ * service, a container, another user's slice): -EPERM, nothing to offer.
+ */
+int ks_cgroup_user_domain(const char *own, uid_t uid, char *domain, size_t size);
+
+/*
+ * Pure: moves a v2 plan (from ks_cgroup_plan) into domain: "unified/NAME"
+ * level 1 becomes "unified/user.slice/user-1000.slice/NAME" level 3. A v1
+ * plan and the domain "/" are left alone: net_cls is a hierarchy of its
+ * own, moving there leaves every other hierarchy as it was. -EINVAL when
+ * the path would not fit.
+ */
+int ks_cgroup_plan_in(struct ks_split *split, const char *domain);
 
 /* Where the exclusion cgroup of a planned split lives. */
 struct ks_cgroup_where {
@@ -140,17 +171,43 @@ int ks_cgroup_prepare(const struct ks_split *split, bool *created, char err[KS_E
 int ks_cgroup_remove(const struct ks_split *split, char err[KS_ERR_LEN]);
 
 /*
- * Moves pid (all its threads) into the exclusion cgroup, first recording
- * under $KILLSWITCH_RUNDIR/split/ the cgroup it came from (best effort).
+ * Moves pid (all its threads) into the exclusion cgroup, then records
+ * under $KILLSWITCH_RUNDIR/split-v1|v2/ the cgroup it came from. procfd is
+ * pid's /proc directory (ks_proc_open), or -1 to read /proc/PID by number
+ * (the caller itself).
  */
-int ks_cgroup_attach(const struct ks_split *split, pid_t pid, char err[KS_ERR_LEN]);
+int ks_cgroup_attach(const struct ks_split *split, pid_t pid, int procfd, char err[KS_ERR_LEN]);
 
 /*
  * Moves pid back out: to the cgroup recorded when it (or the nearest
- * excluded ancestor) was attached, else the hierarchy's root. -ENOENT when
- * pid is not in the exclusion cgroup, -ESRCH when there is no such process.
+ * excluded ancestor) was attached. Never anywhere else: without a record,
+ * or when the recorded cgroup refuses it, -ENOENT and the process stays
+ * where it is (the hierarchy's root would take it out of its slice).
+ * -ENOENT when pid is not in the exclusion cgroup, -ESRCH when there is no
+ * such process.
  */
-int ks_cgroup_detach(const struct ks_split *split, pid_t pid, char err[KS_ERR_LEN]);
+int ks_cgroup_detach(const struct ks_split *split, pid_t pid, int procfd, char err[KS_ERR_LEN]);
+
+/*
+ * After an attach whose target exited meanwhile: if pid now names a
+ * process in the exclusion cgroup, it may be one that got the PID after
+ * the target and was moved in its place. It goes to its parent's cgroup,
+ * where it was born, unless the parent is excluded too. Best effort.
+ */
+void ks_cgroup_undo(const struct ks_split *split, pid_t pid);
+
+/* The v2 cgroup of the process whose /proc directory is procfd (-1: our own), as /proc/PID/cgroup gives it. */
+int ks_cgroup_of(int procfd, char *out, size_t size);
+
+/* The cgroup id of split's v2 group (its inode number), what "socket cgroupv2" compares. */
+int ks_cgroup_id(const struct ks_split *split, uint64_t *id, char err[KS_ERR_LEN]);
+
+/*
+ * v2: adds to policy->user_groups, sorted, every exclusion group that
+ * exists inside a user's slice ("user.slice/user-UID.slice/NAME" for
+ * split's NAME). Nothing for v1. 0 or -ENOMEM.
+ */
+int ks_cgroup_find_user_groups(const struct ks_split *split, struct ks_policy *policy);
 
 /* The PIDs in the exclusion cgroup (and its children), sorted; *pids is malloc'ed. */
 int ks_cgroup_list(const struct ks_split *split, pid_t **pids, size_t *n, char err[KS_ERR_LEN]);

@@ -3,8 +3,10 @@
 #define KILLSWITCH_PRIVILEGE_H
 
 #include <pwd.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "killswitch/options.h"
@@ -46,6 +48,12 @@ struct ks_priv_ops {
 	int (*setuid)(uid_t uid);
 	int (*getresuid)(uid_t *ruid, uid_t *euid, uid_t *suid);
 	int (*getresgid)(gid_t *rgid, gid_t *egid, gid_t *sgid);
+	int (*setresuid)(uid_t ruid, uid_t euid, uid_t suid);
+	int (*setresgid)(gid_t rgid, gid_t egid, gid_t sgid);
+	int (*getrlimit)(int resource, struct rlimit *limit);
+	int (*setrlimit)(int resource, const struct rlimit *limit);
+	int (*sigprocmask)(int how, const sigset_t *set, sigset_t *old);
+	struct group *(*getgrnam)(const char *name);
 };
 
 /* The real system calls. */
@@ -60,6 +68,39 @@ extern const struct ks_priv_ops ks_priv_sys;
  */
 int ks_priv_invoker(const struct ks_priv_ops *ops, struct ks_invoker *who, char err[KS_ERR_LEN]);
 
+/* The resource limits ks_priv_hold raises: each can kill or starve us halfway (SIGXFSZ, SIGXCPU, SIGSEGV, ENOMEM, EMFILE). */
+#define KS_PRIV_N_LIMITS 6
+
+/* What ks_priv_hold changed, for ks_priv_drop to give back before the command runs. */
+struct ks_priv_held {
+	bool held;
+	sigset_t mask;
+	struct rlimit limits[KS_PRIV_N_LIMITS];
+};
+
+/*
+ * Before acting as root for a user (sudo, setuid): real, effective and
+ * saved uid and gid all become 0, so the user can no longer signal, stop or
+ * ptrace us (kill(2) checks the real and saved uid), and files and
+ * directories we create are root's, not the user's group's; every signal
+ * is blocked (a terminal's ^C and ^Z need no permission); the resource
+ * limits a caller can lower to kill us at a chosen moment (file size, CPU,
+ * stack, memory, descriptors) are raised (hard limits only with
+ * CAP_SYS_RESOURCE; without it, a limit left too low is -EPERM). Root and
+ * user modes change nothing. -EPERM with err when any step fails: the
+ * caller must stop before acting.
+ */
+int ks_priv_hold(const struct ks_priv_ops *ops, const struct ks_invoker *who, struct ks_priv_held *held,
+		 char err[KS_ERR_LEN]);
+
+/*
+ * Whether who may use a set-user-ID install: only members of group (its
+ * primary or a supplementary group). Other modes: always. -EPERM with err
+ * when not, or when the group does not exist.
+ */
+int ks_priv_check_group(const struct ks_priv_ops *ops, const struct ks_invoker *who, const char *group,
+			char err[KS_ERR_LEN]);
+
 /*
  * Drops to who for good: supplementary groups (setuid: the caller's own
  * list, kept; sudo: initgroups() from the user database, or just the gid
@@ -70,6 +111,13 @@ int ks_priv_invoker(const struct ks_priv_ops *ops, struct ks_invoker *who, char 
  * change nothing (a user mode process is checked to hold no other IDs).
  */
 int ks_priv_drop(const struct ks_priv_ops *ops, const struct ks_invoker *who, char err[KS_ERR_LEN]);
+
+/*
+ * After ks_priv_drop, before exec: the caller's resource limits and signal
+ * mask come back (lowering a limit needs no privilege), so the command runs
+ * as the user started it. Nothing to do unless held->held.
+ */
+int ks_priv_release(const struct ks_priv_ops *ops, const struct ks_priv_held *held, char err[KS_ERR_LEN]);
 
 /*
  * For a set-user-ID process: removes every KILLSWITCH_* variable (no

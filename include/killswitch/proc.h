@@ -30,6 +30,17 @@ int ks_proc_parse_stat(const char *stat, pid_t *ppid, uint64_t *starttime);
 /* Reads /proc/PID/FILE (pid 0: /proc/self) into buf, NUL-terminated. 0 or a negative errno (-ESRCH for no such process). */
 int ks_proc_read(pid_t pid, const char *file, char *buf, size_t size);
 
+/*
+ * Opens /proc/PID as a directory, checking after the open that pidfd's
+ * process is still alive: then the directory is that process's for as long
+ * as it is open (its files read as ESRCH once it exits), whoever gets the
+ * PID next. A directory fd, or -ESRCH.
+ */
+int ks_proc_open(pid_t pid, int pidfd);
+
+/* Reads FILE of the process whose /proc directory procfd is (from ks_proc_open). */
+int ks_proc_read_at(int procfd, const char *file, char *buf, size_t size);
+
 /* Strictly a PID: decimal, 1..INT_MAX, nothing else. 0 or -EINVAL. */
 int ks_parse_pid(const char *text, pid_t *out);
 

@@ -11,6 +11,7 @@
 #include <libcgroup.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,7 @@ int ks_cgroup_detect(struct ks_cgroup_mounts *out)
 	if (ret < 0)
 		goto cleanup;
 	out->v2_socket_match = uname(&uts) == 0 && ks_cgroup_kernel_has_socket_v2(uts.release);
+	out->net_cls_harmless = out->v2_socket_match && ks_cgroup_kernel_net_cls_harmless(uts.release);
 cleanup:
 	free(mountinfo);
 	free(cgroups);
@@ -400,26 +402,55 @@ static int records_dir(enum ks_split_mode mode, char *out, size_t size)
 	return 0;
 }
 
-static int proc_starttime(pid_t pid, pid_t *ppid, uint64_t *start)
+/* FILE of pid: through its /proc directory when procfd >= 0 (pinned), else by number. */
+static int proc_read(pid_t pid, int procfd, const char *file, char *buf, size_t size)
+{
+	return procfd >= 0 ? ks_proc_read_at(procfd, file, buf, size) : ks_proc_read(pid, file, buf, size);
+}
+
+static int proc_starttime(pid_t pid, int procfd, pid_t *ppid, uint64_t *start)
 {
 	char stat[2048];
-	int ret = ks_proc_read(pid, "stat", stat, sizeof(stat));
+	int ret = proc_read(pid, procfd, "stat", stat, sizeof(stat));
 
 	return ret < 0 ? ret : ks_proc_parse_stat(stat, ppid, start);
 }
 
-static int proc_group(pid_t pid, enum ks_split_mode mode, char *out, size_t size)
+static int proc_group(pid_t pid, int procfd, enum ks_split_mode mode, char *out, size_t size)
 {
 	char *text = malloc(PROC_CGROUP_MAX);
 	int ret;
 
 	if (!text)
 		return -ENOMEM;
-	ret = ks_proc_read(pid, "cgroup", text, PROC_CGROUP_MAX);
+	ret = proc_read(pid, procfd, "cgroup", text, PROC_CGROUP_MAX);
 	if (ret == 0)
 		ret = ks_cgroup_parse_proc(text, mode, out, size);
 	free(text);
 	return ret;
+}
+
+int ks_cgroup_of(int procfd, char *out, size_t size)
+{
+	return proc_group(0, procfd, KS_SPLIT_V2, out, size);
+}
+
+int ks_cgroup_id(const struct ks_split *split, uint64_t *id, char err[KS_ERR_LEN])
+{
+	struct ks_cgroup_mounts m;
+	struct ks_cgroup_where w;
+	char dir[sizeof(w.hierarchy) + sizeof(w.group)];
+	struct stat st;
+	int ret;
+
+	ret = where_is(split, &m, &w, err);
+	if (ret < 0)
+		return ret;
+	snprintf(dir, sizeof(dir), "%s%s", w.hierarchy, w.group);
+	if (stat(dir, &st) < 0)
+		return sys_error(err, "find the exclusion cgroup", dir, -errno);
+	*id = (uint64_t)st.st_ino;
+	return 0;
 }
 
 /* Only "/" followed by ordinary components: the origin is pasted into a path we write to as root. */
@@ -462,7 +493,31 @@ cleanup:
 	return ret;
 }
 
-/* Drops the records of processes that are gone (or whose PID was reused). */
+/* The writer of a temporary record ".PID.WRITER.tmp", or -1 when the name is not one. */
+static pid_t tmp_writer(const char *name)
+{
+	char copy[64], *dot;
+	size_t len = strlen(name);
+	pid_t pid, writer;
+
+	if (name[0] != '.' || len < 6 || len >= sizeof(copy) || strcmp(name + len - 4, ".tmp"))
+		return -1;
+	memcpy(copy, name + 1, len - 5);
+	copy[len - 5] = '\0';
+	dot = strchr(copy, '.');
+	if (!dot)
+		return -1;
+	*dot = '\0';
+	if (ks_parse_pid(copy, &pid) < 0 || ks_parse_pid(dot + 1, &writer) < 0)
+		return -1;
+	return writer;
+}
+
+/*
+ * Drops the records of processes that are gone (or whose PID was reused),
+ * and temporary records whose writer is gone (killed between the open and
+ * the rename, by an older version that a user could still signal).
+ */
 static void prune_records(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -473,15 +528,37 @@ static void prune_records(const char *dir)
 	while ((e = readdir(d))) {
 		char origin[KS_CGROUP_PATH_MAX * 4];
 		uint64_t start;
-		pid_t pid, ppid;
+		pid_t pid, ppid, writer = tmp_writer(e->d_name);
 
+		if (writer > 0) {
+			if (writer != getpid() && kill(writer, 0) < 0 && errno == ESRCH)
+				unlinkat(dirfd(d), e->d_name, 0);
+			continue;
+		}
 		if (ks_parse_pid(e->d_name, &pid) < 0)
 			continue;
-		if (proc_starttime(pid, &ppid, &start) < 0 ||
+		if (proc_starttime(pid, -1, &ppid, &start) < 0 ||
 		    read_record(dir, pid, start, origin, sizeof(origin)) == -ESTALE)
 			unlinkat(dirfd(d), e->d_name, 0);
 	}
 	closedir(d);
+}
+
+/*
+ * A directory of ours, root's alone: made if missing, and given back to
+ * root:root if an older split-tunnel made it with its caller's group.
+ */
+static int own_dir(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (geteuid() == 0 && (st.st_uid != 0 || st.st_gid != 0) && chown(dir, 0, 0) < 0)
+		return -errno;
+	return 0;
 }
 
 static void write_record(enum ks_split_mode mode, pid_t pid, uint64_t start, const char *origin)
@@ -490,8 +567,7 @@ static void write_record(enum ks_split_mode mode, pid_t pid, uint64_t start, con
 	FILE *f;
 	int fd;
 
-	if (records_dir(mode, dir, sizeof(dir)) < 0 || (mkdir(ks_rundir(), 0700) < 0 && errno != EEXIST) ||
-	    (mkdir(dir, 0700) < 0 && errno != EEXIST))
+	if (records_dir(mode, dir, sizeof(dir)) < 0 || own_dir(ks_rundir()) < 0 || own_dir(dir) < 0)
 		return;
 	prune_records(dir);
 	snprintf(path, sizeof(path), "%s/%d", dir, (int)pid);
@@ -513,8 +589,8 @@ static void write_record(enum ks_split_mode mode, pid_t pid, uint64_t start, con
  * ancestor that is excluded too (a child of an excluded program came from
  * where its parent came from).
  */
-static int find_origin(const struct ks_split *split, const struct ks_cgroup_where *w, pid_t pid, char *origin,
-		       size_t size)
+static int find_origin(const struct ks_split *split, const struct ks_cgroup_where *w, pid_t pid, int procfd,
+		       char *origin, size_t size)
 {
 	char dir[PATH_MAX], group[KS_CGROUP_PATH_MAX * 4];
 
@@ -524,9 +600,9 @@ static int find_origin(const struct ks_split *split, const struct ks_cgroup_wher
 		uint64_t start;
 		pid_t ppid;
 
-		if (proc_starttime(pid, &ppid, &start) < 0)
+		if (proc_starttime(pid, hops ? -1 : procfd, &ppid, &start) < 0)
 			break;
-		if (hops && (proc_group(pid, split->mode, group, sizeof(group)) < 0 || !ks_cgroup_is_inside(group, w)))
+		if (hops && (proc_group(pid, -1, split->mode, group, sizeof(group)) < 0 || !ks_cgroup_is_inside(group, w)))
 			break;
 		if (read_record(dir, pid, start, origin, size) == 0 && !ks_cgroup_is_inside(origin, w))
 			return 0;
@@ -535,11 +611,16 @@ static int find_origin(const struct ks_split *split, const struct ks_cgroup_wher
 	return -ENOENT;
 }
 
-int ks_cgroup_attach(const struct ks_split *split, pid_t pid, char err[KS_ERR_LEN])
+static void no_such_process(char err[KS_ERR_LEN], pid_t pid)
+{
+	snprintf(err, KS_ERR_LEN, "no such process: '%d'", (int)pid);
+}
+
+int ks_cgroup_attach(const struct ks_split *split, pid_t pid, int procfd, char err[KS_ERR_LEN])
 {
 	struct ks_cgroup_mounts m;
 	struct ks_cgroup_where w;
-	char procs[sizeof(w.hierarchy) + sizeof(w.group) + 16], origin[KS_CGROUP_PATH_MAX * 4], text[24];
+	char procs[sizeof(w.hierarchy) + sizeof(w.group) + 16], origin[KS_CGROUP_PATH_MAX * 4];
 	uint64_t start;
 	pid_t ppid;
 	bool record;
@@ -549,59 +630,58 @@ int ks_cgroup_attach(const struct ks_split *split, pid_t pid, char err[KS_ERR_LE
 	if (ret < 0)
 		return ret;
 	/* Read before the move, written after it: the record is where the process was. */
-	record = proc_starttime(pid, &ppid, &start) == 0 && proc_group(pid, split->mode, origin, sizeof(origin)) == 0 &&
-		 !ks_cgroup_is_inside(origin, &w) && origin_ok(origin);
+	record = proc_starttime(pid, procfd, &ppid, &start) == 0 &&
+		 proc_group(pid, procfd, split->mode, origin, sizeof(origin)) == 0 && !ks_cgroup_is_inside(origin, &w) &&
+		 origin_ok(origin);
 	snprintf(procs, sizeof(procs), "%s%s/cgroup.procs", w.hierarchy, w.group);
 	ret = write_pid(procs, pid);
-	if (ret < 0) {
-		snprintf(text, sizeof(text), "%d", (int)pid);
-		if (ret == -ESRCH)
-			snprintf(err, KS_ERR_LEN, "no such process: '%s'", text);
-		else
-			sys_error(err, "move the process into the exclusion cgroup", procs, ret);
+	if (ret == -ESRCH)
+		no_such_process(err, pid);
+	else if (ret < 0)
+		sys_error(err, "move the process into the exclusion cgroup", procs, ret);
+	if (ret < 0)
 		return ret;
-	}
 	if (record)
 		write_record(split->mode, pid, start, origin);
 	return 0;
 }
 
-int ks_cgroup_detach(const struct ks_split *split, pid_t pid, char err[KS_ERR_LEN])
+int ks_cgroup_detach(const struct ks_split *split, pid_t pid, int procfd, char err[KS_ERR_LEN])
 {
 	struct ks_cgroup_mounts m;
 	struct ks_cgroup_where w;
 	char group[KS_CGROUP_PATH_MAX * 4], origin[KS_CGROUP_PATH_MAX * 4], dir[PATH_MAX];
-	char procs[sizeof(w.hierarchy) + sizeof(origin) + 16], text[24];
+	char procs[sizeof(w.hierarchy) + sizeof(origin) + 16], escaped[KS_ERR_LEN / 2];
 	int ret;
 
 	ret = where_is(split, &m, &w, err);
 	if (ret < 0)
 		return ret;
-	snprintf(text, sizeof(text), "%d", (int)pid);
-	ret = proc_group(pid, split->mode, group, sizeof(group));
+	ret = proc_group(pid, procfd, split->mode, group, sizeof(group));
 	if (ret == -ESRCH) {
-		snprintf(err, KS_ERR_LEN, "no such process: '%s'", text);
+		no_such_process(err, pid);
 		return ret;
 	}
 	if (ret < 0 || !ks_cgroup_is_inside(group, &w)) {
-		snprintf(err, KS_ERR_LEN, "the process is not excluded: '%s'", text);
+		snprintf(err, KS_ERR_LEN, "the process is not excluded: '%d'", (int)pid);
 		return -ENOENT;
 	}
-	if (find_origin(split, &w, pid, origin, sizeof(origin)) < 0)
-		strcpy(origin, "/");
+	/* Never the hierarchy's root instead: that would take the process out of its slice for good. */
+	if (find_origin(split, &w, pid, procfd, origin, sizeof(origin)) < 0) {
+		snprintf(err, KS_ERR_LEN, "no record of where the process came from; it stays excluded: '%d'", (int)pid);
+		return -ENOENT;
+	}
 	snprintf(procs, sizeof(procs), "%s%s/cgroup.procs", w.hierarchy, strcmp(origin, "/") ? origin : "");
 	ret = write_pid(procs, pid);
-	/* The origin may be gone, or be an inner v2 node that cannot hold processes: the root always can. */
-	if (ret < 0 && ret != -ESRCH && strcmp(origin, "/")) {
-		snprintf(procs, sizeof(procs), "%s/cgroup.procs", w.hierarchy);
-		ret = write_pid(procs, pid);
-	}
-	if (ret < 0) {
-		if (ret == -ESRCH)
-			snprintf(err, KS_ERR_LEN, "no such process: '%s'", text);
-		else
-			sys_error(err, "move the process out of the exclusion cgroup", procs, ret);
+	if (ret == -ESRCH) {
+		no_such_process(err, pid);
 		return ret;
+	}
+	/* Gone, or an inner v2 node that cannot hold processes now. */
+	if (ret < 0) {
+		snprintf(err, KS_ERR_LEN, "cannot move the process back (%s); it stays excluded: '%s'", strerror(-ret),
+			 ks_escape(procs, escaped, sizeof(escaped)));
+		return -ENOENT;
 	}
 	if (records_dir(split->mode, dir, sizeof(dir)) == 0) {
 		char path[PATH_MAX + 16];
@@ -610,6 +690,70 @@ int ks_cgroup_detach(const struct ks_split *split, pid_t pid, char err[KS_ERR_LE
 		unlink(path);
 	}
 	return 0;
+}
+
+static int cmp_cgroup_path(const void *a, const void *b)
+{
+	return strcmp(((const struct ks_cgroup_path *)a)->path, ((const struct ks_cgroup_path *)b)->path);
+}
+
+int ks_cgroup_find_user_groups(const struct ks_split *split, struct ks_policy *policy)
+{
+	struct ks_cgroup_mounts m;
+	char dir[KS_CGROUP_MOUNT_MAX + 16], err[KS_ERR_LEN];
+	struct dirent *e;
+	DIR *d = NULL;
+	int ret = 0;
+
+	if (split->mode != KS_SPLIT_V2 || detect(&m, err) < 0 || !*m.v2_mount)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/user.slice", m.v2_mount);
+	d = opendir(dir);
+	while (d && (e = readdir(d))) {
+		char domain[64 + sizeof(e->d_name)], path[sizeof(KS_CGROUP_ROOT) + KS_CGROUP_PATH_MAX + 1];
+		struct ks_split user = *split;
+		unsigned long uid;
+		char *end;
+		struct stat st;
+
+		if (strncmp(e->d_name, "user-", 5) || e->d_name[5] < '0' || e->d_name[5] > '9')
+			continue;
+		uid = strtoul(e->d_name + 5, &end, 10);
+		if (strcmp(end, ".slice") || uid > UINT32_MAX)
+			continue;
+		snprintf(domain, sizeof(domain), "/user.slice/%s", e->d_name);
+		if (ks_cgroup_plan_in(&user, domain) < 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", KS_CGROUP_ROOT, user.path);
+		if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		ret = ks_policy_add_user_group(policy, user.path);
+		if (ret < 0)
+			break;
+	}
+	if (d)
+		closedir(d);
+	if (policy->n_user_groups > 1)
+		qsort(policy->user_groups, policy->n_user_groups, sizeof(*policy->user_groups), cmp_cgroup_path);
+	return ret;
+}
+
+void ks_cgroup_undo(const struct ks_split *split, pid_t pid)
+{
+	struct ks_cgroup_mounts m;
+	struct ks_cgroup_where w;
+	char group[KS_CGROUP_PATH_MAX * 4], parent[KS_CGROUP_PATH_MAX * 4], err[KS_ERR_LEN];
+	char procs[sizeof(w.hierarchy) + sizeof(parent) + 16];
+	uint64_t start;
+	pid_t ppid;
+
+	if (where_is(split, &m, &w, err) < 0 || proc_group(pid, -1, split->mode, group, sizeof(group)) < 0 ||
+	    !ks_cgroup_is_inside(group, &w) || proc_starttime(pid, -1, &ppid, &start) < 0 ||
+	    proc_group(ppid, -1, split->mode, parent, sizeof(parent)) < 0 || ks_cgroup_is_inside(parent, &w) ||
+	    !origin_ok(parent))
+		return;
+	snprintf(procs, sizeof(procs), "%s%s/cgroup.procs", w.hierarchy, strcmp(parent, "/") ? parent : "");
+	write_pid(procs, pid);
 }
 
 struct pid_list {

@@ -224,7 +224,8 @@ int ks_cgroup_parse_mounts(const char *mountinfo, const char *proc_cgroups, stru
 	return 0;
 }
 
-bool ks_cgroup_kernel_has_socket_v2(const char *release)
+/* Whether release is major.minor or later. */
+static bool kernel_at_least(const char *release, unsigned long want_major, unsigned long want_minor)
 {
 	char *end;
 	unsigned long major, minor = 0;
@@ -236,7 +237,17 @@ bool ks_cgroup_kernel_has_socket_v2(const char *release)
 		return false;
 	if (*end == '.')
 		minor = strtoul(end + 1, NULL, 10);
-	return major > 5 || (major == 5 && minor >= 13);
+	return major > want_major || (major == want_major && minor >= want_minor);
+}
+
+bool ks_cgroup_kernel_has_socket_v2(const char *release)
+{
+	return kernel_at_least(release, 5, 13);
+}
+
+bool ks_cgroup_kernel_net_cls_harmless(const char *release)
+{
+	return kernel_at_least(release, 5, 15);
 }
 
 /* The v2 mount point relative to /sys/fs/cgroup ("" for /sys/fs/cgroup itself), or NULL. */
@@ -259,11 +270,12 @@ int ks_cgroup_plan(const struct ks_cgroup_mounts *mounts, enum ks_split_mode wan
 	bool v2 = rel && mounts->v2_socket_match;
 	/* Without any cgroup mount we are in a mount namespace that hides them: mounting there helps nobody. */
 	bool v1 = mounts->net_cls_in_kernel && mounts->layout != KS_CGROUP_LAYOUT_NONE;
+	bool v1_auto = v1 && (mounts->net_cls_harmless || !*mounts->v2_mount);
 
 	if (ks_parse_cgroup_path(name, group, &depth) < 0)
 		return -EINVAL;
 	if (want == KS_SPLIT_OFF)
-		want = v2 ? KS_SPLIT_V2 : v1 ? KS_SPLIT_V1 : KS_SPLIT_OFF;
+		want = v2 ? KS_SPLIT_V2 : v1_auto ? KS_SPLIT_V1 : KS_SPLIT_OFF;
 	if (want == KS_SPLIT_OFF || (want == KS_SPLIT_V2 && !v2) || (want == KS_SPLIT_V1 && !v1))
 		return -EOPNOTSUPP;
 	if (want == KS_SPLIT_V2) {
@@ -347,4 +359,44 @@ bool ks_cgroup_is_inside(const char *group, const struct ks_cgroup_where *where)
 	size_t n = strlen(where->group);
 
 	return !strncmp(group, where->group, n) && (group[n] == '\0' || group[n] == '/');
+}
+
+int ks_cgroup_user_domain(const char *own, uid_t uid, char *domain, size_t size)
+{
+	char slice[64];
+	size_t n;
+
+	if (!strcmp(own, "/")) {
+		n = (size_t)snprintf(domain, size, "/");
+		return n < size ? 0 : -ENAMETOOLONG;
+	}
+	n = (size_t)snprintf(slice, sizeof(slice), "/user.slice/user-%u.slice", (unsigned)uid);
+	if (strncmp(own, slice, n) || (own[n] != '\0' && own[n] != '/'))
+		return -EPERM;
+	if (n >= size)
+		return -ENAMETOOLONG;
+	memcpy(domain, slice, n + 1);
+	return 0;
+}
+
+int ks_cgroup_plan_in(struct ks_split *split, const char *domain)
+{
+	char path[KS_CGROUP_PATH_MAX], joined[KS_CGROUP_PATH_MAX * 2], check[KS_CGROUP_PATH_MAX];
+	const char *name = path;
+	unsigned depth, domain_depth = 0, total;
+
+	if (split->mode != KS_SPLIT_V2 || !strcmp(domain, "/"))
+		return 0;
+	if (domain[0] != '/' || ks_parse_cgroup_path(domain + 1, check, &domain_depth) < 0 ||
+	    ks_parse_cgroup_path(split->path, path, &depth) < 0 || split->level < 1 || split->level > depth)
+		return -EINVAL;
+	/* The first depth - level components are the mount point below /sys/fs/cgroup, the rest the group. */
+	for (unsigned skip = depth - split->level; skip; skip--)
+		name = strchr(name, '/') + 1;
+	snprintf(joined, sizeof(joined), "%.*s%s/%s", (int)(name - path), path, domain + 1, name);
+	if (ks_parse_cgroup_path(joined, check, &total) < 0)
+		return -EINVAL;
+	memcpy(split->path, check, sizeof(check));
+	split->level += domain_depth;
+	return 0;
 }

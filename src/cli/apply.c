@@ -65,6 +65,9 @@ static void discover_split(struct ks_policy *policy, bool create)
 		if (access(path, F_OK) < 0)
 			policy->split.mode = KS_SPLIT_OFF;
 	}
+	policy->n_user_groups = 0;
+	if (ks_cgroup_find_user_groups(&policy->split, policy) < 0)
+		cli_warn("cannot list the exclusion groups in users' slices; their programs stay in the tunnel");
 }
 
 void cli_policy_discover(struct ks_policy *policy, bool create, bool fresh_addrs)

@@ -1,22 +1,81 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/* What every split-tunnel subcommand starts with: who, what we hold for them, which group. */
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "killswitch/cgroup.h"
+#include "killswitch/nft.h"
+#include "killswitch/parse.h"
+#include "killswitch/rundir.h"
 #include "split.h"
 
-int split_setup(struct ks_invoker *who, struct ks_split *split, int fail_code, bool usage_is_fail)
+/* The caller's domain for a user (setuid, sudo, or none at all); refused outside their own slice. */
+static int find_domain(struct split_ctx *ctx, int fail_code)
+{
+	char err[KS_ERR_LEN] = "", own[KS_CGROUP_PATH_MAX * 4], escaped[KS_ERR_LEN / 2];
+	int ret;
+
+	ctx->domain[0] = '\0';
+	if (ctx->who.mode == KS_PRIV_ROOT || ctx->split.mode == KS_SPLIT_OFF)
+		return KS_EXIT_OK;
+	/* No v2 hierarchy (a v1-only host): moving in net_cls leaves the others as they are. */
+	if (ks_cgroup_of(-1, own, sizeof(own)) < 0)
+		return KS_EXIT_OK;
+	ret = ks_cgroup_user_domain(own, ctx->who.uid, ctx->domain, sizeof(ctx->domain));
+	if (ret < 0)
+		return cli_error(fail_code, "split tunnelling is only for programs in your own user slice "
+					    "(user.slice/user-%u.slice) or the root cgroup, not in: '%s'",
+				 (unsigned)ctx->who.uid, ks_escape(own, escaped, sizeof(escaped)));
+	ret = ks_cgroup_plan_in(&ctx->split, ctx->domain);
+	if (ret < 0) {
+		snprintf(err, sizeof(err), "the exclusion cgroup's path is too long in: '%s'",
+			 ks_escape(ctx->domain, escaped, sizeof(escaped)));
+		return cli_error(fail_code, "%s", err);
+	}
+	return KS_EXIT_OK;
+}
+
+int split_setup(struct split_ctx *ctx, int fail_code, bool usage_is_fail)
 {
 	char err[KS_ERR_LEN] = "";
 	int usage = usage_is_fail ? fail_code : KS_EXIT_USAGE;
 	int ret;
 
-	*split = (struct ks_split){ .ct_mark = KS_DEFAULT_CT_MARK, .classid = KS_DEFAULT_CLASSID };
-	if (ks_priv_invoker(&ks_priv_sys, who, err) < 0)
+	*ctx = (struct split_ctx){ .split = { .ct_mark = KS_DEFAULT_CT_MARK, .classid = KS_DEFAULT_CLASSID } };
+	if (ks_priv_invoker(&ks_priv_sys, &ctx->who, err) < 0)
 		return cli_error(usage, "%s", err);
-	ret = ks_cgroup_choose(!who->secure, split, err);
+	/* Before anything is checked: from here on the user can neither stop us nor make us fail halfway. */
+	if (ks_priv_hold(&ks_priv_sys, &ctx->who, &ctx->held, err) < 0)
+		return cli_error(fail_code, "%s", err);
+	if (ks_priv_check_group(&ks_priv_sys, &ctx->who, KS_SPLIT_TUNNEL_GROUP, err) < 0)
+		return cli_error(fail_code, "%s", err);
+	ret = ks_cgroup_choose(!ctx->who.secure, &ctx->split, err);
 	if (ret < 0)
 		return cli_error(ret == -EINVAL ? usage : fail_code, "%s", err);
-	if (split->mode == KS_SPLIT_OFF)
+	if (ctx->split.mode == KS_SPLIT_OFF)
 		return cli_error(fail_code, "split tunnelling is turned off: '%s'", "KILLSWITCH_SPLIT_TUNNEL=off");
-	return KS_EXIT_OK;
+	return find_domain(ctx, fail_code);
+}
+
+int split_prepare(const struct split_ctx *ctx, char err[KS_ERR_LEN])
+{
+	struct ks_nft_elem elem = { .set = KS_SET_EXCLUDED_USERS, .len = sizeof(uint64_t) };
+	const char *table;
+	uint64_t id;
+	int ret;
+
+	if (ctx->who.mode == KS_PRIV_USER)
+		return 0;
+	ret = ks_cgroup_prepare(&ctx->split, NULL, err);
+	if (ret < 0 || ctx->split.mode != KS_SPLIT_V2 || !strcmp(ctx->domain, "/") || !ctx->domain[0])
+		return ret;
+	ret = ks_cgroup_id(&ctx->split, &id, err);
+	if (ret < 0)
+		return ret;
+	/* No table (the kill switch is off) or no such set (split tunnelling off in it): nothing to tell. */
+	memcpy(elem.key, &id, sizeof(id));
+	if (ks_table_name(&table, err) < 0 || ks_nft_set_elements(table, &elem, 1, true, err) < 0)
+		err[0] = '\0';
+	return 0;
 }

@@ -10,8 +10,7 @@
 
 int split_exec_main(int argc, char *argv[])
 {
-	struct ks_invoker who;
-	struct ks_split split;
+	struct split_ctx ctx;
 	char err[KS_ERR_LEN] = "", escaped[KS_ERR_LEN / 2];
 	int first = 1, ret;
 
@@ -23,20 +22,20 @@ int split_exec_main(int argc, char *argv[])
 	if (first >= argc)
 		return cli_error(KS_EXIT_USAGE, "exec needs a command: '%s'", "");
 
-	ret = split_setup(&who, &split, KS_EXIT_CANNOT_RUN, true);
+	ret = split_setup(&ctx, KS_EXIT_CANNOT_RUN, true);
 	if (ret)
 		return ret;
 	/* Without privileges only a group someone delegated to us can work: create nothing. */
-	ret = who.mode == KS_PRIV_USER ? 0 : ks_cgroup_prepare(&split, NULL, err);
+	ret = split_prepare(&ctx, err);
 	if (ret == 0)
-		ret = ks_cgroup_attach(&split, getpid(), err);
-	if (ret < 0 && who.mode == KS_PRIV_USER && (ret == -EACCES || ret == -EPERM))
+		ret = ks_cgroup_attach(&ctx.split, getpid(), -1, err);
+	if (ret < 0 && ctx.who.mode == KS_PRIV_USER && (ret == -EACCES || ret == -EPERM))
 		return cli_error(KS_EXIT_CANNOT_RUN, "joining the exclusion cgroup needs root (sudo, or a setuid-root "
 						     "install): '%s'", strerror(-ret));
 	if (ret < 0)
 		return cli_error(KS_EXIT_CANNOT_RUN, "%s", err);
 	/* Fail closed: never run the command with privileges it was not meant to have. */
-	if (ks_priv_drop(&ks_priv_sys, &who, err) < 0)
+	if (ks_priv_drop(&ks_priv_sys, &ctx.who, err) < 0 || ks_priv_release(&ks_priv_sys, &ctx.held, err) < 0)
 		return cli_error(KS_EXIT_CANNOT_RUN, "%s", err);
 	execvp(argv[first], argv + first);
 	ret = errno;

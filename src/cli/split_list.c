@@ -13,8 +13,7 @@
 int split_list_main(int argc, char *argv[])
 {
 	struct ks_options opts = { 0 };
-	struct ks_invoker who;
-	struct ks_split split;
+	struct split_ctx ctx;
 	char err[KS_ERR_LEN] = "", comm[64], escaped[sizeof(comm) * 4], status[4096];
 	struct ks_proc_ids ids;
 	json_t *obj = NULL, *procs = NULL;
@@ -25,30 +24,30 @@ int split_list_main(int argc, char *argv[])
 	ret = cli_parse_json_only(argc, argv, &opts);
 	if (ret)
 		goto cleanup;
-	ret = split_setup(&who, &split, KS_EXIT_SYSTEM, false);
+	ret = split_setup(&ctx, KS_EXIT_SYSTEM, false);
 	if (ret)
 		goto cleanup;
-	if (ks_cgroup_list(&split, &pids, &n, err) < 0) {
+	if (ks_cgroup_list(&ctx.split, &pids, &n, err) < 0) {
 		ret = cli_error(KS_EXIT_SYSTEM, "%s", err);
 		goto cleanup;
 	}
 	if (opts.json) {
 		obj = json_object();
 		procs = json_array();
-		json_object_set_new(obj, "mechanism", json_string(split.mode == KS_SPLIT_V1 ? "v1" : "v2"));
-		json_object_set_new(obj, "cgroup", json_string(split.path));
-		if (split.mode == KS_SPLIT_V1)
-			json_object_set_new(obj, "classid", json_sprintf("0x%x", split.classid));
+		json_object_set_new(obj, "mechanism", json_string(ctx.split.mode == KS_SPLIT_V1 ? "v1" : "v2"));
+		json_object_set_new(obj, "cgroup", json_string(ctx.split.path));
+		if (ctx.split.mode == KS_SPLIT_V1)
+			json_object_set_new(obj, "classid", json_sprintf("0x%x", ctx.split.classid));
 		else
-			json_object_set_new(obj, "level", json_integer(split.level));
+			json_object_set_new(obj, "level", json_integer(ctx.split.level));
 	}
 	for (size_t i = 0; i < n; i++) {
 		/* Gone since the listing: not excluded any more. */
 		if (ks_proc_read(pids[i], "comm", comm, sizeof(comm)) < 0)
 			continue;
 		/* A user sees only their own: a setuid list must not show more than /proc with hidepid would. */
-		if (who.uid != 0 && (ks_proc_read(pids[i], "status", status, sizeof(status)) < 0 ||
-				     ks_proc_parse_ids(status, &ids) < 0 || !ks_priv_may_move(&who, &ids)))
+		if (ctx.who.uid != 0 && (ks_proc_read(pids[i], "status", status, sizeof(status)) < 0 ||
+				     ks_proc_parse_ids(status, &ids) < 0 || !ks_priv_may_move(&ctx.who, &ids)))
 			continue;
 		comm[strcspn(comm, "\n")] = '\0';
 		if (procs) {

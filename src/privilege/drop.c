@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* getresuid, getresgid */
 #include <errno.h>
 #include <grp.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,16 @@
 static int sys_setgroups(size_t size, const gid_t *list)
 {
 	return setgroups(size, list);
+}
+
+static int sys_getrlimit(int resource, struct rlimit *limit)
+{
+	return getrlimit((__rlimit_resource_t)resource, limit);
+}
+
+static int sys_setrlimit(int resource, const struct rlimit *limit)
+{
+	return setrlimit((__rlimit_resource_t)resource, limit);
 }
 
 const struct ks_priv_ops ks_priv_sys = {
@@ -32,6 +43,12 @@ const struct ks_priv_ops ks_priv_sys = {
 	.setuid = setuid,
 	.getresuid = getresuid,
 	.getresgid = getresgid,
+	.setresuid = setresuid,
+	.setresgid = setresgid,
+	.getrlimit = sys_getrlimit,
+	.setrlimit = sys_setrlimit,
+	.sigprocmask = sigprocmask,
+	.getgrnam = getgrnam,
 };
 
 /* A uid or gid as sudo writes it: decimal, and never (uid_t)-1. */
@@ -200,4 +217,126 @@ bool ks_priv_may_move(const struct ks_invoker *who, const struct ks_proc_ids *ta
 		if (target->uid[i] != who->uid)
 			return false;
 	return true;
+}
+
+/*
+ * Each raised to at_least while we act: RLIM_INFINITY where any limit
+ * could end us halfway. Raising a hard limit needs CAP_SYS_RESOURCE, which
+ * some containers drop: then the soft limit goes up to the hard one, and
+ * below need we refuse before acting rather than be ended halfway.
+ */
+static const struct {
+	int resource;
+	const char *name;
+	rlim_t at_least, need;
+} held_limits[KS_PRIV_N_LIMITS] = {
+	{ RLIMIT_FSIZE, "RLIMIT_FSIZE", RLIM_INFINITY, 1 << 20 }, /* SIGXFSZ in the middle of a record write */
+	{ RLIMIT_CPU, "RLIMIT_CPU", RLIM_INFINITY, 10 },	  /* SIGXCPU, then SIGKILL */
+	{ RLIMIT_STACK, "RLIMIT_STACK", 8 << 20, 1 << 20 },	  /* SIGSEGV on the next stack page */
+	{ RLIMIT_AS, "RLIMIT_AS", RLIM_INFINITY, 64 << 20 },	  /* malloc failing between two steps */
+	{ RLIMIT_DATA, "RLIMIT_DATA", RLIM_INFINITY, 64 << 20 },
+	{ RLIMIT_NOFILE, "RLIMIT_NOFILE", 1024, 32 },		  /* open failing between two steps */
+};
+
+static rlim_t at_least(rlim_t value, rlim_t floor)
+{
+	return value != RLIM_INFINITY && value < floor ? floor : value;
+}
+
+static int hold_fail(char err[KS_ERR_LEN], const char *step, int errnum)
+{
+	snprintf(err, KS_ERR_LEN, "cannot take over from the caller (%s): '%s'", step, strerror(errnum));
+	return -EPERM;
+}
+
+/* Raises one limit as far as we may; -EPERM when it stays below what we need. */
+static int raise_limit(const struct ks_priv_ops *ops, unsigned i, struct rlimit *saved, char err[KS_ERR_LEN])
+{
+	struct rlimit raised;
+
+	if (ops->getrlimit(held_limits[i].resource, saved) < 0)
+		return hold_fail(err, "getrlimit", errno);
+	raised.rlim_max = at_least(saved->rlim_max, held_limits[i].at_least);
+	raised.rlim_cur = at_least(saved->rlim_cur, held_limits[i].at_least);
+	if (ops->setrlimit(held_limits[i].resource, &raised) == 0)
+		return 0;
+	if (errno != EPERM)
+		return hold_fail(err, "setrlimit", errno);
+	raised.rlim_max = saved->rlim_max;
+	if (raised.rlim_max != RLIM_INFINITY && raised.rlim_cur > raised.rlim_max)
+		raised.rlim_cur = raised.rlim_max;
+	if (ops->setrlimit(held_limits[i].resource, &raised) < 0)
+		return hold_fail(err, "setrlimit", errno);
+	if (raised.rlim_cur != RLIM_INFINITY && raised.rlim_cur < held_limits[i].need) {
+		snprintf(err, KS_ERR_LEN, "a resource limit is too low to work safely, and cannot be raised here: '%s'",
+			 held_limits[i].name);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int ks_priv_hold(const struct ks_priv_ops *ops, const struct ks_invoker *who, struct ks_priv_held *held,
+		 char err[KS_ERR_LEN])
+{
+	sigset_t all;
+	int ret;
+
+	held->held = false;
+	if (who->mode != KS_PRIV_SETUID && who->mode != KS_PRIV_SUDO)
+		return 0;
+	sigfillset(&all);
+	if (ops->sigprocmask(SIG_BLOCK, &all, &held->mask) < 0)
+		return hold_fail(err, "sigprocmask", errno);
+	held->held = true;
+	/* Groups first: setresgid needs the effective uid 0 that setresuid keeps. */
+	if (ops->setresgid(0, 0, 0) < 0)
+		return hold_fail(err, "setresgid", errno);
+	if (ops->setresuid(0, 0, 0) < 0)
+		return hold_fail(err, "setresuid", errno);
+	for (unsigned i = 0; i < KS_PRIV_N_LIMITS; i++) {
+		ret = raise_limit(ops, i, &held->limits[i], err);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int ks_priv_release(const struct ks_priv_ops *ops, const struct ks_priv_held *held, char err[KS_ERR_LEN])
+{
+	if (!held->held)
+		return 0;
+	for (unsigned i = 0; i < KS_PRIV_N_LIMITS; i++)
+		if (ops->setrlimit(held_limits[i].resource, &held->limits[i]) < 0)
+			return fail(err, "setrlimit", errno);
+	if (ops->sigprocmask(SIG_SETMASK, &held->mask, NULL) < 0)
+		return fail(err, "sigprocmask", errno);
+	return 0;
+}
+
+int ks_priv_check_group(const struct ks_priv_ops *ops, const struct ks_invoker *who, const char *group,
+			char err[KS_ERR_LEN])
+{
+	gid_t *list = NULL;
+	struct group *gr;
+	int n, ret = -EPERM;
+
+	if (who->mode != KS_PRIV_SETUID)
+		return 0;
+	gr = ops->getgrnam(group);
+	if (!gr) {
+		snprintf(err, KS_ERR_LEN, "the set-user-ID split-tunnel is for a group that does not exist: '%s'", group);
+		return -EPERM;
+	}
+	if (who->gid == gr->gr_gid)
+		return 0;
+	n = ops->getgroups(0, NULL);
+	list = n > 0 ? calloc((size_t)n, sizeof(*list)) : NULL;
+	n = list ? ops->getgroups(n, list) : -1;
+	for (int i = 0; i < n; i++)
+		if (list[i] == gr->gr_gid)
+			ret = 0;
+	if (ret < 0)
+		snprintf(err, KS_ERR_LEN, "the set-user-ID split-tunnel is only for members of the group: '%s'", group);
+	free(list);
+	return ret;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <unistd.h>
 
 #include "killswitch/proc.h"
@@ -93,25 +94,19 @@ int ks_proc_parse_stat(const char *stat, pid_t *ppid, uint64_t *starttime)
 	return 0;
 }
 
-int ks_proc_read(pid_t pid, const char *file, char *buf, size_t size)
+/* Reads the whole of fd into buf, NUL-terminated, and closes fd. */
+static int read_fd(int fd, char *buf, size_t size)
 {
-	char path[64];
 	size_t len = 0;
-	int fd, ret;
+	int ret;
 
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	else
-		snprintf(path, sizeof(path), "/proc/self/%s", file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
 	for (;;) {
 		ssize_t n = read(fd, buf + len, size - 1 - len);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			/* A process that exited after the open: its files read as ESRCH. */
 			ret = -errno;
 			goto cleanup;
 		}
@@ -128,6 +123,47 @@ int ks_proc_read(pid_t pid, const char *file, char *buf, size_t size)
 cleanup:
 	close(fd);
 	return ret;
+}
+
+int ks_proc_read(pid_t pid, const char *file, char *buf, size_t size)
+{
+	char path[64];
+	int fd;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	else
+		snprintf(path, sizeof(path), "/proc/self/%s", file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	return read_fd(fd, buf, size);
+}
+
+int ks_proc_open(pid_t pid, int pidfd)
+{
+	char path[32];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	/* Alive after the open: the directory is that process's, not a later one's with the same PID. */
+	if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0 && errno == ESRCH) {
+		close(fd);
+		return -ESRCH;
+	}
+	return fd;
+}
+
+int ks_proc_read_at(int procfd, const char *file, char *buf, size_t size)
+{
+	int fd = openat(procfd, file, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	return read_fd(fd, buf, size);
 }
 
 int ks_parse_pid(const char *text, pid_t *out)

@@ -29,7 +29,7 @@ lab_require useradd userdel groupadd groupdel setpriv
 SPLIT=$(readlink -f "$SPLIT")
 CG_NAME=ks-split-$LAB_ID-$MODE
 TU=ks-st-$LAB_ID TG=ks-sg-$LAB_ID
-SU_DIR='' TU_MADE=0 TG_MADE=0
+SU_DIR='' TU_MADE=0 TG_MADE=0 SLICE_MADE=0 SLICE_ROOT=/sys/fs/cgroup/unified
 declare -a SPLIT_PIDS=()
 
 # Our own resources first (processes, cgroups, the user, the setuid copy); then the lab's.
@@ -47,6 +47,18 @@ split_teardown() {
 		kill -KILL $(cat "$dir/cgroup.procs" 2>/dev/null) 2>/dev/null
 		for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$dir" 2>/dev/null && break; sleep 0.1; done
 	done
+	# The hand-made systemd layout (finding 2): deepest first; user.slice only if we made it and it is empty.
+	if [[ -n ${TU_UID:-} ]]; then
+		for dir in "$SLICE_ROOT/user.slice/user-$TU_UID.slice/killswitch-exclude" \
+			"$SLICE_ROOT/user.slice/user-$TU_UID.slice/session-ks.scope" "$SLICE_ROOT/user.slice/user-$TU_UID.slice" \
+			"$SLICE_ROOT/system.slice/ks-$LAB_ID.service"; do
+			[[ -d $dir ]] || continue
+			# shellcheck disable=SC2046
+			kill -KILL $(cat "$dir/cgroup.procs" 2>/dev/null) 2>/dev/null
+			for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$dir" 2>/dev/null && break; sleep 0.1; done
+		done
+	fi
+	((SLICE_MADE)) && rmdir "$SLICE_ROOT/user.slice" "$SLICE_ROOT/system.slice" 2>/dev/null
 	[[ -n $SU_DIR ]] && rm -rf "$SU_DIR"
 	((TU_MADE)) && userdel "$TU" 2>/dev/null
 	((TG_MADE)) && groupdel "$TG" 2>/dev/null
@@ -104,7 +116,9 @@ split_reap_stale
 
 groupadd "$TG" || die "cannot create the group $TG"
 TG_MADE=1
-useradd -M -N -r -g "$TG" -G daemon -s /usr/sbin/nologin "$TU" || die "cannot create the user $TU"
+# The group whose members may use a set-user-ID install, as an install makes it (left in place, like one).
+groupadd -f -r killswitch || die "cannot create the group killswitch"
+useradd -M -N -r -g "$TG" -G daemon,killswitch -s /usr/sbin/nologin "$TU" || die "cannot create the user $TU"
 TU_MADE=1
 TU_UID=$(id -u "$TU") TU_GID=$(id -g "$TU")
 TU_GROUPS=$(id -G "$TU" | tr ' ' '\n' | sort -n | tr '\n' ' ')
@@ -348,6 +362,149 @@ wait_for 5 grep -qx sleep "/proc/$USER_SLEEP/comm"
 expect_rc "setuid: add of the user's own process" 0 as_user "$SUID" add "$USER_SLEEP"
 check "  ... it is excluded" setuid member grep -qx "0::/$KS_DEFAULT_GROUP" "/proc/$USER_SLEEP/cgroup"
 expect_rc "setuid: del of it" 0 as_user "$SUID" del "$USER_SLEEP"
+
+# ---- the security review's findings (issue 11) -----------------------------------------------
+
+# Finding 1: once its checks pass, setuid split-tunnel cannot be stopped, killed or limited by the
+# user. `list` blocks writing to a fifo nobody reads yet: the process waits there, past its checks.
+# The setuid install ignores KILLSWITCH_*: it uses v2 and the default group whatever MODE says.
+RECORDS=/run/killswitch/split-v2
+v2_line() { sed -n 's/^0:://p' "/proc/$1/cgroup"; }
+blocked_list_start() {
+	# Held open both ways and filled to the brim: the output of list has nowhere to go.
+	mkfifo -m 666 "$SU_DIR/list.fifo"
+	exec {LIST_FD}<>"$SU_DIR/list.fifo"
+	head -c "$(python3 -c 'import fcntl,os; print(fcntl.fcntl(int(os.sys.argv[1]), 1032))' "$LIST_FD")" /dev/zero >&"$LIST_FD"
+	# A plain command, not as_user: a backgrounded function is a subshell, $! would be its PID.
+	nsenter --net="/run/netns/$NS_C" setpriv --reuid="$TU_UID" --regid="$TU_GID" --init-groups --inh-caps=-all \
+		sh -c 'exec "$1" list --json >"$2"' sh "$SUID" "$SU_DIR/list.fifo" &
+	LIST_PID=$!
+	SPLIT_PIDS+=("$LIST_PID")
+	wait_for 5 grep -qx split-tunnel "/proc/$LIST_PID/comm"
+	wait_for 5 grep -q '^State:.*S' "/proc/$LIST_PID/status"
+}
+uids_all_root() { grep -qx "Uid:"$'\t'"0"$'\t'"0"$'\t'"0"$'\t'"0" "/proc/$1/status"; }
+signals_blocked() { # SIGINT, SIGQUIT, SIGTSTP (a terminal's ^C, ^\\, ^Z) and SIGXFSZ blocked
+	local blk
+	blk=$(sed -n 's/^SigBlk:\t//p' "/proc/$1/status")
+	(((0x$blk & 0x1080006) == 0x1080006))
+}
+user_cannot_stop() { ! as_user kill -STOP "$1" 2>/dev/null && ! grep -q '^State:.*T' "/proc/$1/status"; }
+blocked_list_start
+check "setuid: all IDs root while it acts" setuid "0 0 0 0" uids_all_root "$LIST_PID"
+check "setuid: terminal signals blocked while it acts" setuid blocked signals_blocked "$LIST_PID"
+check "setuid: the user cannot stop it (EPERM)" setuid refused user_cannot_stop "$LIST_PID"
+kill -KILL "$LIST_PID" 2>/dev/null
+wait "$LIST_PID" 2>/dev/null || true
+exec {LIST_FD}<&-
+
+# ulimit -f 0 killed the old code with SIGXFSZ between the move and the record write: the record
+# never came, a temp file stayed behind, and a later del could not put the process back.
+nsenter --net="/run/netns/$NS_C" setpriv --reuid="$TU_UID" --regid="$TU_GID" --init-groups sleep 60 &
+FSIZE_SLEEP=$!
+SPLIT_PIDS+=("$FSIZE_SLEEP")
+wait_for 5 grep -qx sleep "/proc/$FSIZE_SLEEP/comm"
+expect_rc "setuid: add under ulimit -S -f 0 completes" 0 as_user bash -c 'ulimit -S -f 0; "$1" add "$2"' sh "$SUID" "$FSIZE_SLEEP"
+check "  ... its record is written" setuid written test -s "$RECORDS/$FSIZE_SLEEP"
+no_temp_records() { ! compgen -G "$RECORDS/.*.tmp" >/dev/null; }
+check "  ... and no temporary record is left" setuid none no_temp_records
+# What it creates is root's, not its caller's group's (the filesystem gid follows the real one).
+roots_alone() { [[ $(stat -c %u:%g "$RECORDS" "$RECORDS/$FSIZE_SLEEP" | sort -u) == 0:0 ]]; }
+check "  ... the record and its directory are root:root" setuid 0:0 roots_alone
+expect_rc "setuid: del under ulimit -S -f 0 puts it back" 0 as_user bash -c 'ulimit -S -f 0; "$1" del "$2"' sh "$SUID" "$FSIZE_SLEEP"
+check "  ... where it was" setuid "/" test "$(v2_line "$FSIZE_SLEEP")" = "$(v2_line $$)"
+# A hard limit needs CAP_SYS_RESOURCE to raise, which this machine kind's containers lack: then the
+# add is refused before it moves anything; where root has it, it completes. Never killed halfway.
+hard_fsize_whole() {
+	local rc=0 out
+	out=$(as_user bash -c 'ulimit -f 0; "$1" add "$2"' sh "$SUID" "$FSIZE_SLEEP" 2>&1) || rc=$?
+	case $rc in
+	0) test -s "$RECORDS/$FSIZE_SLEEP" && as_user "$SUID" del "$FSIZE_SLEEP" ;;
+	1) [[ $out == *"'RLIMIT_FSIZE'" && $(v2_line "$FSIZE_SLEEP") == "$(v2_line $$)" ]] ;;
+	*) echo "rc=$rc $out"; return 1 ;;
+	esac && no_temp_records
+}
+check "setuid: add under ulimit -f 0 done whole or refused before acting" setuid whole hard_fsize_whole
+
+# Finding 3: temporary records of a writer that is gone are cleaned up by the next add.
+mkdir -p "$RECORDS"
+STALE_TMP=$RECORDS/.$FSIZE_SLEEP.2147483000.tmp
+echo "1 /" >"$STALE_TMP"
+expect_rc "setuid: add with a stale temporary record around" 0 as_user "$SUID" add "$FSIZE_SLEEP"
+check "  ... the stale temporary record is gone" setuid removed test ! -e "$STALE_TMP"
+
+# Finding 2: without a record of where it came from, del leaves the process excluded (the old code
+# put it in the hierarchy's root, out of its slice for good).
+rm -f "$RECORDS/$FSIZE_SLEEP"
+expect_rc "setuid: del without a record refused" 1 as_user "$SUID" del "$FSIZE_SLEEP"
+check "  ... saying so, quoting the PID" setuid "one line" one_line_quoting "$FSIZE_SLEEP"
+check "  ... and it stays excluded" setuid member grep -qx "0::/$KS_DEFAULT_GROUP" "/proc/$FSIZE_SLEEP/cgroup"
+
+# Finding 2: only members of the group may use the setuid install.
+as_outsider() { in_c setpriv --reuid="$TU_UID" --regid="$TU_GID" --groups="$(getent group daemon | cut -d: -f3)" \
+	--inh-caps=-all "$@"; }
+expect_rc "setuid: a user outside the group killswitch: exec refused" 126 as_outsider "$SUID" exec -- true
+check "  ... quoting the group" setuid "one line" one_line_quoting killswitch
+expect_rc "setuid: a user outside the group killswitch: add refused" 1 as_outsider "$SUID" add "$FSIZE_SLEEP"
+
+# Finding 2, cgroup v2: a user's programs are excluded inside their own slice (systemd's layout,
+# made by hand: this machine kind runs no systemd), never taken out of it; a program in a system
+# service (User=) or anywhere else outside the user's slice is refused.
+if [[ $MODE == v2 ]]; then
+	USER_SLICE=$SLICE_ROOT/user.slice/user-$TU_UID.slice
+	[[ -d $SLICE_ROOT/user.slice ]] || SLICE_MADE=1
+	mkdir -p "$USER_SLICE/session-ks.scope" "$SLICE_ROOT/system.slice/ks-$LAB_ID.service"
+	# in_cgroup DIR CMD...: CMD, as the user, started inside DIR.
+	IN_CGROUP=(sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh)
+	AS_TU=(setpriv --reuid="$TU_UID" --regid="$TU_GID" --init-groups --inh-caps=-all)
+	in_cgroup() { local dir=$1; shift; in_c "${IN_CGROUP[@]}" "$dir" "${AS_TU[@]}" "$@"; }
+	# Plain commands in the background, not functions: $! must be the process's own PID.
+	nsenter --net="/run/netns/$NS_C" "${IN_CGROUP[@]}" "$USER_SLICE/session-ks.scope" "${AS_TU[@]}" sleep 60 &
+	SLICE_SLEEP=$!
+	SPLIT_PIDS+=("$SLICE_SLEEP")
+	wait_for 5 grep -qx sleep "/proc/$SLICE_SLEEP/comm"
+	expect_rc "setuid in the user's slice: add of a program there" 0 \
+		in_cgroup "$USER_SLICE/session-ks.scope" "$SUID" add "$SLICE_SLEEP"
+	check "  ... excluded inside the user's own slice" setuid "user-$TU_UID.slice" \
+		grep -qx "0::/user.slice/user-$TU_UID.slice/killswitch-exclude" "/proc/$SLICE_SLEEP/cgroup"
+	expect_rc "setuid in the user's slice: del puts it back" 0 \
+		in_cgroup "$USER_SLICE/session-ks.scope" "$SUID" del "$SLICE_SLEEP"
+	check "  ... into its session scope" setuid "session-ks.scope" \
+		grep -qx "0::/user.slice/user-$TU_UID.slice/session-ks.scope" "/proc/$SLICE_SLEEP/cgroup"
+	# The ruleset knows the user's group: exec'd there, traffic leaves directly.
+	user_group_in_set() { local out; out=$(in_c nft list set inet killswitch excluded_users) && grep -q 'elements' <<<"$out"; }
+	sprobe "udp $NET4:5000 exec'd in the user's slice (setuid)" direct \
+		in_cgroup "$USER_SLICE/session-ks.scope" "$SUID" exec -- "$PYTHON" -S "$LABNET" send udp "$NET4" 5000
+	check "  ... its group is in the ruleset's set" setuid present user_group_in_set
+	# A new enable finds the group that exists and names it from the start (with the default group
+	# name, as the setuid install uses).
+	in_c env KILLSWITCH_RUNDIR="$LAB_TMP/run" KILLSWITCH_CONFDIR="$LAB_TMP/conf" KILLSWITCH_SPLIT_TUNNEL=v2 \
+		"$KILLSWITCH" enable --tunnel "$WGC" --endpoint "$ENDPOINT" --dns "$VPNDNS4" >/dev/null
+	named_in_set() { # nft prints a cgroup by its path where it finds one, else by its id (the inode number)
+		local out id
+		id=$(stat -c %i "$USER_SLICE/killswitch-exclude") || return 1
+		out=$(in_c nft list set inet killswitch excluded_users) &&
+			grep -Eq "user-$TU_UID\.slice/killswitch-exclude|[{ ,]$id[ ,}]" <<<"$out"
+	}
+	check "enable names the user's group in the set" enabled present named_in_set
+	sprobe "udp $NET4:5000 exec'd in the user's slice after enable" direct \
+		in_cgroup "$USER_SLICE/session-ks.scope" "$SUID" exec -- "$PYTHON" -S "$LABNET" send udp "$NET4" 5000
+	sprobe "udp $NET4:5000 from the user's slice, not excluded" tunnel \
+		in_cgroup "$USER_SLICE/session-ks.scope" "$PYTHON" -S "$LABNET" send udp "$NET4" 5000
+	nsenter --net="/run/netns/$NS_C" "${IN_CGROUP[@]}" "$SLICE_ROOT/system.slice/ks-$LAB_ID.service" "${AS_TU[@]}" \
+		sleep 60 &
+	SERVICE_SLEEP=$!
+	SPLIT_PIDS+=("$SERVICE_SLEEP")
+	wait_for 5 grep -qx sleep "/proc/$SERVICE_SLEEP/comm"
+	expect_rc "setuid: a program in a system service (User=) cannot be added" 1 as_user "$SUID" add "$SERVICE_SLEEP"
+	check "  ... quoting its cgroup" setuid "one line" one_line_quoting "/system.slice/ks-$LAB_ID.service"
+	expect_rc "setuid: exec from inside a system service refused" 126 \
+		in_cgroup "$SLICE_ROOT/system.slice/ks-$LAB_ID.service" "$SUID" exec -- true
+	check "  ... the service's program stays in its service" setuid "ks-$LAB_ID.service" \
+		grep -qx "0::/system.slice/ks-$LAB_ID.service" "/proc/$SERVICE_SLEEP/cgroup"
+	expect_rc "setuid in the user's slice: add of a program outside it refused" 1 \
+		in_cgroup "$USER_SLICE/session-ks.scope" "$SUID" add "$FSIZE_SLEEP"
+fi
 
 # The control: without the kill switch's rules, joining the cgroup alone changes nothing.
 ks disable >/dev/null

@@ -240,20 +240,97 @@ static void test_plan_falls_back_to_v1(void **state)
 	assert_int_equal(s.classid, KS_DEFAULT_CLASSID);
 	assert_string_equal(s.path, KS_CGROUP_NAME);
 
-	/* A kernel without "socket cgroupv2" on a hybrid host: net_cls. */
+	/*
+	 * A kernel without "socket cgroupv2" (before 5.13) on a hybrid host:
+	 * net_cls would switch off cgroup v2 socket matching (systemd's
+	 * IPAddressDeny=) for every socket, so not unless asked by name.
+	 */
 	m = parsed(hybrid_mountinfo, cgroups_hybrid);
 	m.v2_socket_match = false;
 	s = fresh_split();
-	assert_int_equal(ks_cgroup_plan(&m, KS_SPLIT_OFF, KS_CGROUP_NAME, &s), 0);
+	assert_int_equal(ks_cgroup_plan(&m, KS_SPLIT_OFF, KS_CGROUP_NAME, &s), -EOPNOTSUPP);
+	assert_int_equal(ks_cgroup_plan(&m, KS_SPLIT_V1, KS_CGROUP_NAME, &s), 0);
 	assert_int_equal(s.mode, KS_SPLIT_V1);
 
-	/* cgroup2 outside /sys/fs/cgroup: nft cannot name it. */
+	/* cgroup2 outside /sys/fs/cgroup: nft cannot name it; on 5.15+ net_cls harms nothing. */
 	assert_int_equal(ks_cgroup_parse_mounts("9 1 0:38 / /run/cg2 rw - cgroup2 cgroup2 rw\n", cgroups_unmounted, &m), 0);
 	m.v2_socket_match = true;
+	m.net_cls_harmless = true;
 	s = fresh_split();
 	assert_int_equal(ks_cgroup_plan(&m, KS_SPLIT_OFF, KS_CGROUP_NAME, &s), 0);
 	assert_int_equal(s.mode, KS_SPLIT_V1);
 	assert_int_equal(ks_cgroup_plan(&m, KS_SPLIT_V2, KS_CGROUP_NAME, &s), -EOPNOTSUPP);
+}
+
+static void test_net_cls_harmless_from(void **state)
+{
+	(void)state;
+	assert_false(ks_cgroup_kernel_net_cls_harmless("5.14.21-150400.24.100-default"));
+	assert_false(ks_cgroup_kernel_net_cls_harmless("5.10.0-28-amd64"));
+	assert_false(ks_cgroup_kernel_net_cls_harmless("4.19.0"));
+	assert_true(ks_cgroup_kernel_net_cls_harmless("5.15.0-91-generic"));
+	assert_true(ks_cgroup_kernel_net_cls_harmless("6.1.0-18-amd64"));
+	assert_false(ks_cgroup_kernel_net_cls_harmless("garbage"));
+	assert_false(ks_cgroup_kernel_net_cls_harmless(NULL));
+}
+
+/* A user's programs are excluded inside their own slice, or at the root where nothing else is; never elsewhere. */
+static void test_user_domain(void **state)
+{
+	char d[64];
+
+	(void)state;
+	assert_int_equal(ks_cgroup_user_domain("/user.slice/user-1000.slice/session-2.scope", 1000, d, sizeof(d)), 0);
+	assert_string_equal(d, "/user.slice/user-1000.slice");
+	assert_int_equal(ks_cgroup_user_domain("/user.slice/user-1000.slice/user@1000.service/app.slice/a.scope", 1000,
+					       d, sizeof(d)), 0);
+	assert_string_equal(d, "/user.slice/user-1000.slice");
+	assert_int_equal(ks_cgroup_user_domain("/user.slice/user-1000.slice", 1000, d, sizeof(d)), 0);
+	assert_int_equal(ks_cgroup_user_domain("/", 1000, d, sizeof(d)), 0);
+	assert_string_equal(d, "/");
+	/* A system service run as the user (User=), someone else's slice, a look-alike, a container. */
+	assert_int_equal(ks_cgroup_user_domain("/system.slice/backup.service", 1000, d, sizeof(d)), -EPERM);
+	assert_int_equal(ks_cgroup_user_domain("/user.slice/user-1001.slice/session-3.scope", 1000, d, sizeof(d)), -EPERM);
+	assert_int_equal(ks_cgroup_user_domain("/user.slice/user-10000.slice/session-3.scope", 1000, d, sizeof(d)),
+			 -EPERM);
+	assert_int_equal(ks_cgroup_user_domain("/lxc.payload.c1/user.slice/user-1000.slice", 1000, d, sizeof(d)),
+			 -EPERM);
+	assert_int_equal(ks_cgroup_user_domain("/user.slice", 1000, d, sizeof(d)), -EPERM);
+}
+
+static void test_plan_in_domain(void **state)
+{
+	struct ks_split s = { .mode = KS_SPLIT_V2, .level = 1 };
+
+	(void)state;
+	strcpy(s.path, "unified/killswitch-exclude");
+	assert_int_equal(ks_cgroup_plan_in(&s, "/"), 0);
+	assert_string_equal(s.path, "unified/killswitch-exclude");
+	assert_int_equal(s.level, 1);
+	assert_int_equal(ks_cgroup_plan_in(&s, "/user.slice/user-1000.slice"), 0);
+	assert_string_equal(s.path, "unified/user.slice/user-1000.slice/killswitch-exclude");
+	assert_int_equal(s.level, 3);
+
+	/* v2-only host, a two-component group name. */
+	s = (struct ks_split){ .mode = KS_SPLIT_V2, .level = 2 };
+	strcpy(s.path, "ks/exclude");
+	assert_int_equal(ks_cgroup_plan_in(&s, "/user.slice/user-7.slice"), 0);
+	assert_string_equal(s.path, "user.slice/user-7.slice/ks/exclude");
+	assert_int_equal(s.level, 4);
+
+	/* net_cls is a hierarchy of its own: v1 stays where it is. */
+	s = (struct ks_split){ .mode = KS_SPLIT_V1, .level = 1 };
+	strcpy(s.path, "killswitch-exclude");
+	assert_int_equal(ks_cgroup_plan_in(&s, "/user.slice/user-7.slice"), 0);
+	assert_string_equal(s.path, "killswitch-exclude");
+
+	/* Too long for the ruleset, or not a domain. */
+	s = (struct ks_split){ .mode = KS_SPLIT_V2, .level = 1 };
+	memset(s.path, 'a', KS_CGROUP_PATH_MAX - 2);
+	s.path[KS_CGROUP_PATH_MAX - 2] = '\0';
+	assert_int_equal(ks_cgroup_plan_in(&s, "/user.slice/user-7.slice"), -EINVAL);
+	strcpy(s.path, "unified/x");
+	assert_int_equal(ks_cgroup_plan_in(&s, "user.slice/../x"), -EINVAL);
 }
 
 static void test_plan_not_supported(void **state)
@@ -370,13 +447,24 @@ static void test_plan_compiles(void **state)
 	assert_int_equal(ks_policy_add_tunnel(&p, "wg0"), 0);
 	assert_int_equal(ks_cgroup_plan(&m, KS_SPLIT_OFF, KS_CGROUP_NAME, &p.split), 0);
 	assert_int_equal(ks_compile(&p, "killswitch", &out), 0);
-	assert_non_null(strstr(out.data, "socket cgroupv2 level 1 \"unified/killswitch-exclude\" ct mark set 0x4b53"));
+	assert_non_null(strstr(out.data, "socket cgroupv2 level 1 \"unified/killswitch-exclude\" goto excluded"));
 	ks_buf_free(&out);
+
+	/* A user's group inside their slice: two levels deeper, in the set. */
+	assert_int_equal(ks_cgroup_plan_in(&p.split, "/user.slice/user-1000.slice"), 0);
+	assert_int_equal(ks_policy_add_user_group(&p, p.split.path), 0);
+	assert_int_equal(ks_cgroup_plan(&m, KS_SPLIT_OFF, KS_CGROUP_NAME, &p.split), 0);
+	assert_int_equal(ks_compile(&p, "killswitch", &out), 0);
+	assert_non_null(strstr(out.data, "\"unified/user.slice/user-1000.slice/killswitch-exclude\","));
+	assert_non_null(strstr(out.data, "socket cgroupv2 level 3 @excluded_users goto excluded"));
+	ks_buf_free(&out);
+	p.n_user_groups = 0;
 
 	m = parsed(legacy_mountinfo, cgroups_legacy);
 	assert_int_equal(ks_cgroup_plan(&m, KS_SPLIT_OFF, KS_CGROUP_NAME, &p.split), 0);
 	assert_int_equal(ks_compile(&p, "killswitch", &out), 0);
-	assert_non_null(strstr(out.data, "meta cgroup 0x4b530001 ct mark set 0x4b53"));
+	assert_non_null(strstr(out.data, "meta cgroup 0x4b530001 goto excluded"));
+	assert_non_null(strstr(out.data, "ct mark set 0x4b53 meta mark set 0xca6c"));
 	ks_buf_free(&out);
 	ks_policy_free(&p);
 }
@@ -397,6 +485,9 @@ int main(void)
 		cmocka_unit_test(test_plan_v1_asked_on_hybrid),
 		cmocka_unit_test(test_plan_falls_back_to_v1),
 		cmocka_unit_test(test_plan_not_supported),
+		cmocka_unit_test(test_net_cls_harmless_from),
+		cmocka_unit_test(test_user_domain),
+		cmocka_unit_test(test_plan_in_domain),
 		cmocka_unit_test(test_plan_bad_names),
 		cmocka_unit_test(test_locate),
 		cmocka_unit_test(test_proc_cgroup),

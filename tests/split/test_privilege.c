@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <signal.h>
 #include <sys/auxv.h>
+#include <sys/resource.h>
 
 #include <cmocka.h>
 
@@ -31,7 +34,11 @@ static struct fake {
 	const char *fail;  /* the call that fails with EPERM */
 	bool sticky_saved; /* a broken setuid() that leaves the saved uid alone */
 	bool keeps_cap;	   /* CAP_SETUID/CAP_SETGID survived: set*id(0) always works */
-	char log[512];
+	struct rlimit limits[RLIMIT_NLIMITS];
+	bool blocked; /* every signal blocked */
+	bool has_group; /* the group "killswitch" exists, gid 990 */
+	bool no_sys_resource; /* a container without CAP_SYS_RESOURCE: no hard limit goes up */
+	char log[1024];
 } k;
 
 static struct passwd alice = { .pw_name = (char *)"alice", .pw_uid = 1000, .pw_gid = 1000 };
@@ -180,6 +187,76 @@ static int f_getresgid(gid_t *r, gid_t *e, gid_t *s)
 	return 0;
 }
 
+/* setresuid(2): root (effective 0) may set anything; others only to their own real, effective or saved. */
+static bool may_set(uid_t want, uid_t r, uid_t e, uid_t s)
+{
+	return want == (uid_t)-1 || e == 0 || want == r || want == e || want == s;
+}
+
+static int f_setresuid(uid_t r, uid_t e, uid_t s)
+{
+	if (!call("setresuid"))
+		return -1;
+	if (!may_set(r, k.r, k.e, k.s) || !may_set(e, k.r, k.e, k.s) || !may_set(s, k.r, k.e, k.s)) {
+		errno = EPERM;
+		return -1;
+	}
+	k.r = r, k.e = e, k.s = s;
+	return 0;
+}
+
+static int f_setresgid(gid_t r, gid_t e, gid_t s)
+{
+	if (!call("setresgid"))
+		return -1;
+	if (k.e != 0) {
+		errno = EPERM;
+		return -1;
+	}
+	k.rg = r, k.eg = e, k.sg = s;
+	return 0;
+}
+
+static int f_getrlimit(int resource, struct rlimit *limit)
+{
+	if (!call("getrlimit"))
+		return -1;
+	*limit = k.limits[resource];
+	return 0;
+}
+
+/* setrlimit(2): raising a hard limit needs CAP_SYS_RESOURCE (root here). */
+static int f_setrlimit(int resource, const struct rlimit *limit)
+{
+	if (!call("setrlimit"))
+		return -1;
+	if (limit->rlim_cur > limit->rlim_max ||
+	    (limit->rlim_max > k.limits[resource].rlim_max && (k.e != 0 || k.no_sys_resource))) {
+		errno = EPERM;
+		return -1;
+	}
+	k.limits[resource] = *limit;
+	return 0;
+}
+
+static int f_sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	if (!call("sigprocmask"))
+		return -1;
+	if (old)
+		sigemptyset(old);
+	k.blocked = how == SIG_BLOCK && sigismember(set, SIGINT) && sigismember(set, SIGTSTP);
+	return 0;
+}
+
+static struct group *f_getgrnam(const char *name)
+{
+	static struct group killswitch = { .gr_name = (char *)"killswitch", .gr_gid = 990 };
+
+	call("getgrnam");
+	return k.has_group && !strcmp(name, "killswitch") ? &killswitch : NULL;
+}
+
 static const struct ks_priv_ops fake_ops = {
 	.getuid = f_getuid,
 	.geteuid = f_geteuid,
@@ -194,6 +271,12 @@ static const struct ks_priv_ops fake_ops = {
 	.setuid = f_setuid,
 	.getresuid = f_getresuid,
 	.getresgid = f_getresgid,
+	.setresuid = f_setresuid,
+	.setresgid = f_setresgid,
+	.getrlimit = f_getrlimit,
+	.setrlimit = f_setrlimit,
+	.sigprocmask = f_sigprocmask,
+	.getgrnam = f_getgrnam,
 };
 
 /* alice (1000:1000, also in group 20) runs a setuid-root split-tunnel. */
@@ -462,6 +545,135 @@ static void test_may_move(void **state)
 	assert_false(ks_priv_may_move(&alice_su, &init));
 }
 
+/* alice lowered her limits before running setuid split-tunnel, to kill it halfway (ulimit -f 0, -t 1, -s 16). */
+static void low_limits(void)
+{
+	for (int r = 0; r < RLIMIT_NLIMITS; r++)
+		k.limits[r] = (struct rlimit){ RLIM_INFINITY, RLIM_INFINITY };
+	k.limits[RLIMIT_FSIZE] = (struct rlimit){ 0, 0 };
+	k.limits[RLIMIT_CPU] = (struct rlimit){ 1, 1 };
+	k.limits[RLIMIT_STACK] = (struct rlimit){ 16384, 16384 };
+}
+
+/*
+ * Finding 1 of the security review: before any check, the user can no
+ * longer signal us (all IDs root: kill(2) compares the real and saved uid),
+ * a terminal's ^C/^Z is blocked, and no limit can end us halfway.
+ */
+static void test_hold_setuid(void **state)
+{
+	struct ks_priv_held held;
+	struct ks_invoker who;
+	char err[KS_ERR_LEN] = "";
+
+	(void)state;
+	setuid_alice();
+	low_limits();
+	who = invoker_ok();
+	assert_int_equal(ks_priv_hold(&fake_ops, &who, &held, err), 0);
+	assert_true(held.held);
+	assert_true(k.blocked);
+	assert_int_equal(k.r, 0);
+	assert_int_equal(k.s, 0);
+	assert_int_equal(k.rg, 0);
+	assert_int_equal(k.eg, 0); /* files and directories we create are root's group's */
+	assert_true(k.limits[RLIMIT_FSIZE].rlim_cur == RLIM_INFINITY);
+	assert_true(k.limits[RLIMIT_CPU].rlim_cur == RLIM_INFINITY);
+	assert_true(k.limits[RLIMIT_STACK].rlim_cur >= 8 << 20);
+	assert_non_null(strstr(k.log, "sigprocmask,setresgid,setresuid,getrlimit,setrlimit"));
+
+	/* Then down to alice for good, and her limits and mask back for the command. */
+	k.log[0] = '\0';
+	assert_int_equal(ks_priv_drop(&fake_ops, &who, err), 0);
+	assert_int_equal(k.r, 1000);
+	assert_int_equal(k.s, 1000);
+	assert_int_equal(k.sg, 1000);
+	assert_int_equal(ks_priv_release(&fake_ops, &held, err), 0);
+	assert_true(k.limits[RLIMIT_FSIZE].rlim_cur == 0);
+	assert_true(k.limits[RLIMIT_CPU].rlim_max == 1);
+	assert_true(k.limits[RLIMIT_STACK].rlim_cur == 16384);
+	assert_false(k.blocked);
+}
+
+static void test_hold_fails_closed(void **state)
+{
+	static const char *const steps[] = { "sigprocmask", "setresgid", "setresuid", "getrlimit", "setrlimit" };
+	struct ks_priv_held held;
+	struct ks_invoker who;
+	char err[KS_ERR_LEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		setuid_alice();
+		low_limits();
+		who = invoker_ok();
+		k.fail = steps[i];
+		err[0] = '\0';
+		assert_int_equal(ks_priv_hold(&fake_ops, &who, &held, err), -EPERM);
+		assert_non_null(strstr(err, steps[i]));
+	}
+	/* Root and the plain user: nothing to hold, no call made. */
+	memset(&k, 0, sizeof(k));
+	who = invoker_ok();
+	assert_int_equal(who.mode, KS_PRIV_ROOT);
+	assert_int_equal(ks_priv_hold(&fake_ops, &who, &held, err), 0);
+	assert_false(held.held);
+	assert_string_equal(k.log, "");
+	assert_int_equal(ks_priv_release(&fake_ops, &held, err), 0);
+	assert_string_equal(k.log, "");
+}
+
+/* Without CAP_SYS_RESOURCE: soft limits go up to the hard ones; a hard limit too low is refused before acting. */
+static void test_hold_without_sys_resource(void **state)
+{
+	struct ks_priv_held held;
+	struct ks_invoker who;
+	char err[KS_ERR_LEN] = "";
+
+	(void)state;
+	setuid_alice();
+	low_limits();
+	k.no_sys_resource = true;
+	k.limits[RLIMIT_FSIZE] = (struct rlimit){ 0, RLIM_INFINITY }; /* ulimit -S -f 0 */
+	k.limits[RLIMIT_CPU] = (struct rlimit){ 1, 100 };
+	k.limits[RLIMIT_STACK] = (struct rlimit){ 16384, RLIM_INFINITY };
+	who = invoker_ok();
+	assert_int_equal(ks_priv_hold(&fake_ops, &who, &held, err), 0);
+	assert_true(k.limits[RLIMIT_FSIZE].rlim_cur == RLIM_INFINITY);
+	assert_true(k.limits[RLIMIT_CPU].rlim_cur == 100);
+	assert_true(k.limits[RLIMIT_STACK].rlim_cur == 8 << 20);
+
+	setuid_alice();
+	low_limits();
+	k.no_sys_resource = true; /* ulimit -f 0: soft and hard */
+	who = invoker_ok();
+	assert_int_equal(ks_priv_hold(&fake_ops, &who, &held, err), -EPERM);
+	assert_non_null(strstr(err, "'RLIMIT_FSIZE'"));
+}
+
+/* Only members of the group may use a set-user-ID install; sudo and root are the admin's own choice. */
+static void test_group_check(void **state)
+{
+	struct ks_invoker who;
+	char err[KS_ERR_LEN] = "";
+
+	(void)state;
+	setuid_alice();
+	who = invoker_ok();
+	assert_int_equal(ks_priv_check_group(&fake_ops, &who, "killswitch", err), -EPERM);
+	assert_non_null(strstr(err, "'killswitch'"));
+	k.has_group = true;
+	assert_int_equal(ks_priv_check_group(&fake_ops, &who, "killswitch", err), -EPERM);
+	k.groups[k.n_groups++] = 990;
+	assert_int_equal(ks_priv_check_group(&fake_ops, &who, "killswitch", err), 0);
+	k.n_groups--;
+	who.gid = 990;
+	assert_int_equal(ks_priv_check_group(&fake_ops, &who, "killswitch", err), 0);
+	sudo_alice();
+	who = invoker_ok();
+	assert_int_equal(ks_priv_check_group(&fake_ops, &who, "killswitch", err), 0);
+}
+
 static void test_proc_parsers(void **state)
 {
 	static const char status[] = "Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t4242\nPid:\t4242\n"
@@ -532,6 +744,10 @@ int main(void)
 		cmocka_unit_test_setup(test_drop_detects_regainable_root, setup),
 		cmocka_unit_test_setup(test_drop_root_and_refusals, setup),
 		cmocka_unit_test_setup(test_may_move, setup),
+		cmocka_unit_test_setup(test_hold_setuid, setup),
+		cmocka_unit_test_setup(test_hold_fails_closed, setup),
+		cmocka_unit_test_setup(test_hold_without_sys_resource, setup),
+		cmocka_unit_test_setup(test_group_check, setup),
 		cmocka_unit_test_setup(test_proc_parsers, setup),
 		cmocka_unit_test_setup(test_sanitize, setup),
 	};
