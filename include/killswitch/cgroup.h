@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "killswitch/options.h"
+#include "killswitch/error.h"
 #include "killswitch/policy.h"
 
 /*
@@ -34,7 +34,6 @@
  */
 
 #define KS_CGROUP_ROOT "/sys/fs/cgroup"
-#define KS_CGROUP_NAME "killswitch-exclude"
 #define KS_CGROUP_MOUNT_MAX 256
 
 enum ks_cgroup_layout {
@@ -137,21 +136,13 @@ bool ks_cgroup_is_inside(const char *group, const struct ks_cgroup_where *where)
 int ks_cgroup_detect(struct ks_cgroup_mounts *out);
 
 /*
- * The environment's overrides, checked: KILLSWITCH_SPLIT_TUNNEL (auto|v1|v2
- * -> *want, KS_SPLIT_OFF for automatic; off -> *off) and
- * KILLSWITCH_CGROUP_NAME (-> *name, the default when unset). With
- * trust_env false (a setuid caller) both are ignored. -EINVAL with err.
+ * Detect + plan with the environment's choices (ks_env(): the mechanism
+ * of KILLSWITCH_SPLIT_TUNNEL and the group of KILLSWITCH_CGROUP_NAME; a
+ * setuid caller loaded defaults only). Sets mode KS_SPLIT_OFF (and returns
+ * 0) when "off" was asked for. Creates nothing: killswitch compile calls it
+ * unprivileged.
  */
-int ks_cgroup_env(bool trust_env, enum ks_split_mode *want, bool *off, const char **name, char err[KS_ERR_LEN]);
-
-/*
- * Detect + plan with the environment's overrides: KILLSWITCH_SPLIT_TUNNEL
- * (auto|v1|v2|off) and KILLSWITCH_CGROUP_NAME. A setuid caller passes
- * trust_env = false and gets the defaults. Sets mode KS_SPLIT_OFF (and
- * returns 0) when "off" was asked for. Creates nothing: killswitch compile
- * calls it unprivileged.
- */
-int ks_cgroup_choose(bool trust_env, struct ks_split *split, char err[KS_ERR_LEN]);
+int ks_cgroup_choose(struct ks_split *split, char err[KS_ERR_LEN]);
 
 /*
  * Creates the exclusion cgroup if needed (mounting net_cls first for v1 when

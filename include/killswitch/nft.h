@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "killswitch/compile.h"
-#include "killswitch/options.h"
+#include "killswitch/error.h"
 
 /*
  * The kernel seam: everything that talks to nftables goes through

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "killswitch/error.h"
 #include "killswitch/policy.h"
 
 /* Options that steer a command rather than describe the policy. */
@@ -14,8 +15,6 @@ struct ks_options {
 	bool state_given; /* --state (compile only) */
 };
 
-/* Room for "<what>: '<escaped value>'" */
-#define KS_ERR_LEN 512
 
 /*
  * Parses POLICY options (argv holds only options and their values) into

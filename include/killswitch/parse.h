@@ -23,8 +23,8 @@ int ks_parse_unicast_addr(const char *text, struct ks_addr *out);
 int ks_parse_cidr(const char *text, struct ks_cidr *out);
 /* 1..65535, decimal. */
 int ks_parse_port(const char *text, uint16_t *out);
-/* 0..0xffffffff, decimal or 0x-hex. */
-int ks_parse_mark(const char *text, uint32_t *out);
+/* A 32-bit number, 0..0xffffffff, decimal or 0x-hex: marks, classids, routing tables, cgroup levels. */
+int ks_parse_u32(const char *text, uint32_t *out);
 /* 1..15 characters of [A-Za-z0-9_.-], not "." or "..". */
 int ks_parse_ifname(const char *text, struct ks_ifname *out);
 /*

@@ -14,6 +14,8 @@
 #define KS_REJECT_CT_MARK 0x4b52u	/* "KR": connections the forward chain refused */
 #define KS_DEFAULT_CLASSID 0x4b530001u /* net_cls classid of the exclusion cgroup */
 #define KS_CGROUP_PATH_MAX 128
+/* The exclusion cgroup's default name (KILLSWITCH_CGROUP_NAME). */
+#define KS_CGROUP_NAME "killswitch-exclude"
 
 /* Zero-initialise every instance: policies compare and sort with memcmp. */
 struct ks_addr {

@@ -9,7 +9,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
-#include "killswitch/options.h"
+#include "killswitch/error.h"
 #include "killswitch/proc.h"
 
 /*

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "killswitch/options.h"
+#include "killswitch/error.h"
 #include "killswitch/policy.h"
 
 /*
@@ -15,15 +15,6 @@
  * applied (read by status). Functions return 0 or a negative errno with a
  * message in err.
  */
-
-const char *ks_rundir(void);
-/*
- * Checks KILLSWITCH_RUNDIR, KILLSWITCH_CONFDIR (absolute), KILLSWITCH_TABLE,
- * KILLSWITCH_SPLIT_TUNNEL and KILLSWITCH_CGROUP_NAME; -EINVAL with err.
- */
-int ks_check_environment(char err[KS_ERR_LEN]);
-/* The nftables table name: $KILLSWITCH_TABLE or "killswitch", validated. */
-int ks_table_name(const char **table, char err[KS_ERR_LEN]);
 
 /* Takes the exclusive lock (waits for other invocations); *fd is closed by ks_unlock(). */
 int ks_lock(int *fd, char err[KS_ERR_LEN]);
@@ -63,7 +54,6 @@ int ks_state_append(const struct ks_endpoint *eps, size_t n, bool add, size_t to
  * The persisted policy under $KILLSWITCH_CONFDIR (default /etc/killswitch),
  * written durably by enable --persist and applied at boot by restore.
  */
-const char *ks_confdir(void);
 int ks_persist_save(const struct ks_policy *policy, char err[KS_ERR_LEN]);
 int ks_persist_load(struct ks_policy *policy, char err[KS_ERR_LEN]);
 int ks_persist_clear(char err[KS_ERR_LEN]);

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "killswitch/options.h"
+#include "killswitch/error.h"
 #include "killswitch/policy.h"
 
 /*

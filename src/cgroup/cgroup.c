@@ -22,55 +22,12 @@
 #include <unistd.h>
 
 #include "killswitch/cgroup.h"
+#include "killswitch/env.h"
+#include "killswitch/file.h"
 #include "killswitch/parse.h"
 #include "killswitch/proc.h"
-#include "killswitch/rundir.h"
 
 #define PROC_CGROUP_MAX 16384
-
-/* Reads a whole (proc or cgroup) file into *out, malloc'ed and NUL-terminated. */
-static int read_all(const char *path, char **out)
-{
-	char *buf = NULL, *grown;
-	size_t len = 0, cap = 0;
-	int fd, ret;
-
-	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n;
-
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 16384;
-			grown = realloc(buf, cap);
-			if (!grown) {
-				ret = -ENOMEM;
-				goto cleanup;
-			}
-			buf = grown;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			goto cleanup;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	buf = NULL;
-	ret = 0;
-cleanup:
-	free(buf);
-	close(fd);
-	return ret;
-}
 
 static int write_pid(const char *path, pid_t pid)
 {
@@ -93,11 +50,11 @@ int ks_cgroup_detect(struct ks_cgroup_mounts *out)
 	struct utsname uts;
 	int ret;
 
-	ret = read_all("/proc/self/mountinfo", &mountinfo);
+	ret = ks_file_read_all("/proc/self/mountinfo", &mountinfo);
 	if (ret < 0)
 		goto cleanup;
 	/* Missing on kernels without v1 support: net_cls then counts as absent. */
-	if (read_all("/proc/cgroups", &cgroups) < 0)
+	if (ks_file_read_all("/proc/cgroups", &cgroups) < 0)
 		cgroups = NULL;
 	ret = ks_cgroup_parse_mounts(mountinfo, cgroups, out);
 	if (ret < 0)
@@ -129,46 +86,17 @@ static int detect(struct ks_cgroup_mounts *m, char err[KS_ERR_LEN])
 	return 0;
 }
 
-int ks_cgroup_env(bool trust_env, enum ks_split_mode *want, bool *off, const char **name, char err[KS_ERR_LEN])
+int ks_cgroup_choose(struct ks_split *split, char err[KS_ERR_LEN])
 {
-	const char *mode = trust_env ? getenv("KILLSWITCH_SPLIT_TUNNEL") : NULL;
-	const char *group = trust_env ? getenv("KILLSWITCH_CGROUP_NAME") : NULL;
-	char escaped[KS_ERR_LEN / 2], path[KS_CGROUP_PATH_MAX];
-	unsigned depth;
-
-	*want = KS_SPLIT_OFF;
-	*off = mode && !strcmp(mode, "off");
-	if (mode && !strcmp(mode, "v1")) {
-		*want = KS_SPLIT_V1;
-	} else if (mode && !strcmp(mode, "v2")) {
-		*want = KS_SPLIT_V2;
-	} else if (mode && *mode && !*off && strcmp(mode, "auto")) {
-		snprintf(err, KS_ERR_LEN, "invalid KILLSWITCH_SPLIT_TUNNEL (auto, v1, v2 or off): '%s'",
-			 ks_escape(mode, escaped, sizeof(escaped)));
-		return -EINVAL;
-	}
-	if (group && *group && ks_parse_cgroup_path(group, path, &depth) < 0) {
-		snprintf(err, KS_ERR_LEN, "invalid KILLSWITCH_CGROUP_NAME (components of A-Z a-z 0-9 _ . -): '%s'",
-			 ks_escape(group, escaped, sizeof(escaped)));
-		return -EINVAL;
-	}
-	*name = group && *group ? group : KS_CGROUP_NAME;
-	return 0;
-}
-
-int ks_cgroup_choose(bool trust_env, struct ks_split *split, char err[KS_ERR_LEN])
-{
-	enum ks_split_mode want;
+	enum ks_split_mode want = ks_env()->want;
+	const char *name = ks_env()->cgroup_name;
 	struct ks_cgroup_mounts m;
 	char escaped[KS_ERR_LEN / 2];
-	const char *name;
-	bool off;
 	int ret;
 
 	split->mode = KS_SPLIT_OFF;
-	ret = ks_cgroup_env(trust_env, &want, &off, &name, err);
-	if (ret < 0 || off)
-		return ret;
+	if (ks_env()->split_off)
+		return 0;
 	ret = detect(&m, err);
 	if (ret < 0)
 		return ret;
@@ -190,15 +118,6 @@ int ks_cgroup_choose(bool trust_env, struct ks_split *split, char err[KS_ERR_LEN
 	return ret;
 }
 
-/* "cannot VERB (reason): 'PATH'"; returns ret. */
-static int sys_error(char err[KS_ERR_LEN], const char *verb, const char *path, int ret)
-{
-	char escaped[KS_ERR_LEN / 2];
-
-	snprintf(err, KS_ERR_LEN, "cannot %s (%s): '%s'", verb, strerror(-ret), ks_escape(path, escaped, sizeof(escaped)));
-	return ret;
-}
-
 static int mount_net_cls(const struct ks_cgroup_mounts *m, char err[KS_ERR_LEN])
 {
 	char dir[KS_CGROUP_MOUNT_MAX];
@@ -206,20 +125,20 @@ static int mount_net_cls(const struct ks_cgroup_mounts *m, char err[KS_ERR_LEN])
 
 	/* On a v2-only host /sys/fs/cgroup is cgroup2 itself: a directory made there would be a v2 cgroup. */
 	if (!strcmp(m->v2_mount, KS_CGROUP_ROOT)) {
-		if (mkdir(ks_rundir(), 0700) < 0 && errno != EEXIST)
-			return sys_error(err, "create the run directory", ks_rundir(), -errno);
-		if ((size_t)snprintf(dir, sizeof(dir), "%s/net_cls", ks_rundir()) >= sizeof(dir))
-			return sys_error(err, "mount net_cls", ks_rundir(), -ENAMETOOLONG);
+		if (mkdir(ks_env()->rundir, 0700) < 0 && errno != EEXIST)
+			return ks_sys_error(err, "create the run directory", ks_env()->rundir, -errno);
+		if ((size_t)snprintf(dir, sizeof(dir), "%s/net_cls", ks_env()->rundir) >= sizeof(dir))
+			return ks_sys_error(err, "mount net_cls", ks_env()->rundir, -ENAMETOOLONG);
 	} else {
 		snprintf(dir, sizeof(dir), "%s/net_cls", KS_CGROUP_ROOT);
 	}
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return sys_error(err, "create the net_cls mount point", dir, -errno);
+		return ks_sys_error(err, "create the net_cls mount point", dir, -errno);
 	/* A hierarchy that also holds net_prio (as systemd mounted it) can only be mounted whole. */
 	have_cached_mounts = false;
 	if (mount("net_cls", dir, "cgroup", flags, "net_cls") < 0 &&
 	    (errno != EBUSY || mount("net_cls", dir, "cgroup", flags, "net_cls,net_prio") < 0))
-		return sys_error(err, "mount the net_cls controller", dir, -errno);
+		return ks_sys_error(err, "mount the net_cls controller", dir, -errno);
 	return 0;
 }
 
@@ -239,7 +158,7 @@ static int make_group(const struct ks_cgroup_where *w, bool *created, char err[K
 		p += part;
 		if (mkdir(path, 0755) < 0) {
 			if (errno != EEXIST)
-				return sys_error(err, "create the exclusion cgroup", path, -errno);
+				return ks_sys_error(err, "create the exclusion cgroup", path, -errno);
 		} else if (!*p) {
 			*created = true;
 		}
@@ -267,7 +186,7 @@ static int v1_create(const struct ks_split *split, const struct ks_cgroup_where 
 	cg = cgroup_new_cgroup(split->path);
 	ctl = cg ? cgroup_add_controller(cg, "net_cls") : NULL;
 	if (!ctl || cgroup_add_value_uint64(ctl, "net_cls.classid", split->classid)) {
-		ret = sys_error(err, "describe the net_cls cgroup", split->path, -ENOMEM);
+		ret = ks_sys_error(err, "describe the net_cls cgroup", split->path, -ENOMEM);
 		goto cleanup;
 	}
 	/* ignore_ownership: else libcgroup gives the group to getuid(), the user of a setuid caller. */
@@ -279,13 +198,13 @@ static int v1_create(const struct ks_split *split, const struct ks_cgroup_where 
 		goto cleanup;
 	}
 	snprintf(path, sizeof(path), "%s%s/net_cls.classid", w->hierarchy, w->group);
-	ret = read_all(path, &text);
+	ret = ks_file_read_all(path, &text);
 	if (ret < 0) {
-		sys_error(err, "read the classid", path, ret);
+		ks_sys_error(err, "read the classid", path, ret);
 		goto cleanup;
 	}
 	if (strtoull(text, NULL, 10) != split->classid) {
-		ret = sys_error(err, "set the classid", path, -EIO);
+		ret = ks_sys_error(err, "set the classid", path, -EIO);
 		goto cleanup;
 	}
 	ret = 0;
@@ -303,7 +222,7 @@ static bool v1_ready(const struct ks_split *split, const struct ks_cgroup_where 
 	bool ready;
 
 	snprintf(path, sizeof(path), "%s%s/net_cls.classid", w->hierarchy, w->group);
-	ready = read_all(path, &text) == 0 && strtoull(text, NULL, 10) == split->classid;
+	ready = ks_file_read_all(path, &text) == 0 && strtoull(text, NULL, 10) == split->classid;
 	free(text);
 	return ready;
 }
@@ -367,9 +286,9 @@ int ks_cgroup_prepare(const struct ks_split *split, bool *created, char err[KS_E
 		return ret;
 	snprintf(dir, sizeof(dir), "%s%s", w.hierarchy, w.group);
 	if (statfs(dir, &fs) < 0)
-		return sys_error(err, "check the exclusion cgroup", dir, -errno);
+		return ks_sys_error(err, "check the exclusion cgroup", dir, -errno);
 	if (fs.f_type != CGROUP2_SUPER_MAGIC)
-		return sys_error(err, "use the exclusion cgroup (not cgroup2)", dir, -ENOTDIR);
+		return ks_sys_error(err, "use the exclusion cgroup (not cgroup2)", dir, -ENOTDIR);
 	return 0;
 }
 
@@ -389,7 +308,7 @@ int ks_cgroup_remove(const struct ks_split *split, char err[KS_ERR_LEN])
 		return ret;
 	snprintf(dir, sizeof(dir), "%s%s", w.hierarchy, w.group);
 	if (rmdir(dir) < 0 && errno != ENOENT)
-		return sys_error(err, "remove the exclusion cgroup", dir, -errno);
+		return ks_sys_error(err, "remove the exclusion cgroup", dir, -errno);
 	return 0;
 }
 
@@ -397,7 +316,7 @@ int ks_cgroup_remove(const struct ks_split *split, char err[KS_ERR_LEN])
 
 static int records_dir(enum ks_split_mode mode, char *out, size_t size)
 {
-	if ((size_t)snprintf(out, size, "%s/split-%s", ks_rundir(), mode == KS_SPLIT_V1 ? "v1" : "v2") >= size)
+	if ((size_t)snprintf(out, size, "%s/split-%s", ks_env()->rundir, mode == KS_SPLIT_V1 ? "v1" : "v2") >= size)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -448,7 +367,7 @@ int ks_cgroup_id(const struct ks_split *split, uint64_t *id, char err[KS_ERR_LEN
 		return ret;
 	snprintf(dir, sizeof(dir), "%s%s", w.hierarchy, w.group);
 	if (stat(dir, &st) < 0)
-		return sys_error(err, "find the exclusion cgroup", dir, -errno);
+		return ks_sys_error(err, "find the exclusion cgroup", dir, -errno);
 	*id = (uint64_t)st.st_ino;
 	return 0;
 }
@@ -475,7 +394,7 @@ static int read_record(const char *dir, pid_t pid, uint64_t start, char *origin,
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/%d", dir, (int)pid);
-	ret = read_all(path, &text);
+	ret = ks_file_read_all(path, &text);
 	if (ret < 0)
 		return ret;
 	ret = -ESTALE;
@@ -563,25 +482,17 @@ static int own_dir(const char *dir)
 
 static void write_record(enum ks_split_mode mode, pid_t pid, uint64_t start, const char *origin)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 16], tmp[PATH_MAX + 48];
-	FILE *f;
-	int fd;
+	char dir[PATH_MAX], path[PATH_MAX + 16], tmp[PATH_MAX + 48], line[KS_CGROUP_PATH_MAX * 4 + 32];
+	int len;
 
-	if (records_dir(mode, dir, sizeof(dir)) < 0 || own_dir(ks_rundir()) < 0 || own_dir(dir) < 0)
+	if (records_dir(mode, dir, sizeof(dir)) < 0 || own_dir(ks_env()->rundir) < 0 || own_dir(dir) < 0)
 		return;
 	prune_records(dir);
 	snprintf(path, sizeof(path), "%s/%d", dir, (int)pid);
 	snprintf(tmp, sizeof(tmp), "%s/.%d.%d.tmp", dir, (int)pid, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	fprintf(f, "%llu %s\n", (unsigned long long)start, origin);
-	if (fclose(f) != 0 || rename(tmp, path) < 0)
-		unlink(tmp);
+	len = snprintf(line, sizeof(line), "%llu %s\n", (unsigned long long)start, origin);
+	if (len > 0 && (size_t)len < sizeof(line))
+		ks_file_replace(path, tmp, line, (size_t)len, false);
 }
 
 /*
@@ -638,7 +549,7 @@ int ks_cgroup_attach(const struct ks_split *split, pid_t pid, int procfd, char e
 	if (ret == -ESRCH)
 		no_such_process(err, pid);
 	else if (ret < 0)
-		sys_error(err, "move the process into the exclusion cgroup", procs, ret);
+		ks_sys_error(err, "move the process into the exclusion cgroup", procs, ret);
 	if (ret < 0)
 		return ret;
 	if (record)
@@ -771,7 +682,7 @@ static int collect(const char *dir, struct pid_list *list, int depth)
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= sizeof(path))
 		return -ENAMETOOLONG;
-	ret = read_all(path, &text);
+	ret = ks_file_read_all(path, &text);
 	if (ret < 0)
 		goto cleanup;
 	for (line = text; *line; line += len + (saved ? 1 : 0)) {
@@ -843,7 +754,7 @@ int ks_cgroup_list(const struct ks_split *split, pid_t **pids, size_t *n, char e
 	if (ret == -ENOENT)
 		ret = 0;
 	if (ret < 0) {
-		sys_error(err, "list the exclusion cgroup", dir, ret);
+		ks_sys_error(err, "list the exclusion cgroup", dir, ret);
 		free(list.pids);
 		return ret;
 	}

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "killswitch/cgroup.h"
 #include "killswitch/compile.h"
+#include "killswitch/env.h"
 #include "killswitch/netlink.h"
 #include "killswitch/nft.h"
 #include "killswitch/rundir.h"
@@ -37,7 +38,7 @@ static void discover_split(struct ks_policy *policy, bool create)
 	 * this host's cgroups, and text naming a v2 path fails nft -c wherever
 	 * that cgroup is not visible (another host, a namespace from ip netns exec).
 	 */
-	if (!create && !getenv("KILLSWITCH_SPLIT_TUNNEL"))
+	if (!create && !ks_env()->split)
 		return;
 	if (policy->fwmark_none) {
 		if (create)
@@ -45,14 +46,14 @@ static void discover_split(struct ks_policy *policy, bool create)
 				 "--fwmark none");
 		return;
 	}
-	ret = ks_cgroup_choose(true, &policy->split, err);
+	ret = ks_cgroup_choose(&policy->split, err);
 	if (ret == 0 && create)
 		ret = ks_cgroup_prepare(&policy->split, &created, err);
 	/* disable removes the group only if killswitch made it (not an admin's, not split-tunnel's). */
 	if (created && ks_cgroup_record_save(err) < 0)
 		cli_warn("%s (disable will leave the exclusion cgroup)", err);
 	if (ret < 0) {
-		const char *asked = getenv("KILLSWITCH_SPLIT_TUNNEL");
+		const char *asked = ks_env()->split;
 
 		/* No cgroups visible at all (a namespace from ip netns exec) is worth a word only when asked for. */
 		if (ret != -EOPNOTSUPP || (asked && strcmp(asked, "auto")))

@@ -8,7 +8,7 @@
 #include "killswitch/options.h"
 #include "killswitch/policy.h"
 
-/* Exit codes of contract.md. */
+/* The exit codes every caller relies on (killswitch(8), EXIT STATUS). */
 enum {
 	KS_EXIT_OK = 0,
 	KS_EXIT_SYSTEM = 1, /* the system refused; the previous state is intact */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "killswitch/env.h"
 #include "killswitch/parse.h"
 #include "killswitch/rundir.h"
 
@@ -88,8 +89,7 @@ int cli_begin(const char *command, const char **table, int *lock)
 	char err[KS_ERR_LEN] = "";
 	int ret;
 
-	if (ks_table_name(table, err) < 0)
-		return cli_error(KS_EXIT_USAGE, "%s", err);
+	*table = ks_env()->table;
 	ret = cli_require_net_admin(command);
 	if (ret || !lock)
 		return ret;

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "killswitch/compile.h"
+#include "killswitch/env.h"
 #include "killswitch/rundir.h"
 
 int compile_main(int argc, char *argv[])
@@ -13,7 +14,6 @@ int compile_main(int argc, char *argv[])
 	struct ks_policy policy;
 	struct ks_options opts = { 0 };
 	struct ks_buf text = KS_BUF_INIT;
-	char err[KS_ERR_LEN] = "";
 	const char *table;
 	int ret;
 
@@ -24,10 +24,7 @@ int compile_main(int argc, char *argv[])
 		ret = cli_error(KS_EXIT_USAGE, "compile changes nothing, there is nothing to persist: '%s'", "--persist");
 		goto cleanup;
 	}
-	if (ks_table_name(&table, err) < 0) {
-		ret = cli_error(KS_EXIT_USAGE, "%s", err);
-		goto cleanup;
-	}
+	table = ks_env()->table;
 	/* What enable would learn too: tunnel addresses, and the split-tunnel plan (nothing created). */
 	cli_policy_discover(&policy, false, false);
 	ret = ks_compile(&policy, table, &text);

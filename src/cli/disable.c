@@ -52,7 +52,7 @@ static void remove_exclusion_cgroup(void)
 
 	if (!ks_cgroup_record_exists())
 		return;
-	ret = ks_cgroup_choose(true, &split, err);
+	ret = ks_cgroup_choose(&split, err);
 	if (ret == 0)
 		ret = ks_cgroup_remove(&split, err);
 	if (ret == -EBUSY)

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "killswitch/array.h"
+#include "killswitch/env.h"
 #include "killswitch/nft.h"
 #include "killswitch/parse.h"
 #include "killswitch/rundir.h"
@@ -176,7 +177,7 @@ int endpoint_main(int argc, char *argv[])
 	total = whole ? policy.n_endpoints : near.total;
 	if (ret < 0) {
 		ret = cli_error(KS_EXIT_SYSTEM, "%s: '%s'", ret == -ENOENT ? "killswitch is not active" : err,
-				ks_rundir());
+				ks_env()->rundir);
 		goto cleanup;
 	}
 	changes = changed_endpoints(&policy, eps, n, add);

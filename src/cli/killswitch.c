@@ -3,7 +3,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "killswitch/rundir.h"
+#include "killswitch/env.h"
+#include "killswitch/parse.h"
 
 const char *program_name = "killswitch";
 
@@ -77,7 +78,7 @@ static void show_command_help(size_t i)
 
 int main(int argc, char *argv[])
 {
-	char err[KS_ERR_LEN] = "";
+	char err[KS_ERR_LEN] = "", escaped[KS_ERR_LEN / 2];
 
 	if (argc < 2) {
 		show_usage(stderr);
@@ -99,9 +100,9 @@ int main(int argc, char *argv[])
 				show_command_help(i);
 				return KS_EXIT_OK;
 			}
-		if (ks_check_environment(err) < 0)
+		if (ks_env_load(true, err) < 0)
 			return cli_error(KS_EXIT_USAGE, "%s", err);
 		return subcommands[i].fn(argc - 1, argv + 1);
 	}
-	return cli_error(KS_EXIT_USAGE, "unknown command (try --help): '%s'", argv[1]);
+	return cli_error(KS_EXIT_USAGE, "unknown command (try --help): '%s'", ks_escape(argv[1], escaped, sizeof(escaped)));
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include "cli.h"
+#include "killswitch/env.h"
 #include "killswitch/rundir.h"
 
 int restore_main(int argc, char *argv[])
@@ -27,7 +28,7 @@ int restore_main(int argc, char *argv[])
 	ret = ks_persist_load(&policy, err);
 	if (ret == -ENOENT) {
 		ret = cli_error(KS_EXIT_SYSTEM, "no persisted policy (enable --persist stores one): '%s/policy'",
-				ks_confdir());
+				ks_env()->confdir);
 		goto cleanup;
 	}
 	if (ret < 0) {

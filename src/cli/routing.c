@@ -35,12 +35,12 @@ static int parse(int argc, char *argv[], struct routing_args *args)
 						 ks_escape(value, escaped, sizeof(escaped)));
 			args->tunnel = value;
 		} else if (!strcmp(opt, "--fwmark")) {
-			if (ks_parse_mark(value, &args->fwmark) < 0 || !args->fwmark)
+			if (ks_parse_u32(value, &args->fwmark) < 0 || !args->fwmark)
 				return cli_error(KS_EXIT_USAGE, "invalid fwmark (nonzero): '%s'",
 						 ks_escape(value, escaped, sizeof(escaped)));
 		} else if (!strcmp(opt, "--table")) {
 			/* 253-255 are default, main and local: never ours to fill or empty. */
-			if (ks_parse_mark(value, &args->table) < 0 || !args->table ||
+			if (ks_parse_u32(value, &args->table) < 0 || !args->table ||
 			    (args->table >= 253 && args->table <= 255))
 				return cli_error(KS_EXIT_USAGE, "invalid routing table (1-4294967295, not 253-255): '%s'",
 						 ks_escape(value, escaped, sizeof(escaped)));

@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "killswitch/cgroup.h"
+#include "killswitch/env.h"
 #include "killswitch/nft.h"
 #include "killswitch/parse.h"
-#include "killswitch/rundir.h"
 #include "split.h"
 
 /* The caller's domain for a user (setuid, sudo, or none at all); refused outside their own slice. */
@@ -50,7 +50,10 @@ int split_setup(struct split_ctx *ctx, int fail_code, bool usage_is_fail)
 		return cli_error(fail_code, "%s", err);
 	if (ks_priv_check_group(&ks_priv_sys, &ctx->who, KS_SPLIT_TUNNEL_GROUP, err) < 0)
 		return cli_error(fail_code, "%s", err);
-	ret = ks_cgroup_choose(!ctx->who.secure, &ctx->split, err);
+	/* The caller's environment only when it is trusted: not set-user-ID. */
+	if (ks_env_load(!ctx->who.secure, err) < 0)
+		return cli_error(usage, "%s", err);
+	ret = ks_cgroup_choose(&ctx->split, err);
 	if (ret < 0)
 		return cli_error(ret == -EINVAL ? usage : fail_code, "%s", err);
 	if (ctx->split.mode == KS_SPLIT_OFF)
@@ -61,7 +64,6 @@ int split_setup(struct split_ctx *ctx, int fail_code, bool usage_is_fail)
 int split_prepare(const struct split_ctx *ctx, char err[KS_ERR_LEN])
 {
 	struct ks_nft_elem elem = { .set = KS_SET_EXCLUDED_USERS, .len = sizeof(uint64_t) };
-	const char *table;
 	uint64_t id;
 	int ret;
 
@@ -75,7 +77,7 @@ int split_prepare(const struct split_ctx *ctx, char err[KS_ERR_LEN])
 		return ret;
 	/* No table (the kill switch is off) or no such set (split tunnelling off in it): nothing to tell. */
 	memcpy(elem.key, &id, sizeof(id));
-	if (ks_table_name(&table, err) < 0 || ks_nft_set_elements(table, &elem, 1, true, err) < 0)
+	if (ks_nft_set_elements(ks_env()->table, &elem, 1, true, err) < 0)
 		err[0] = '\0';
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "killswitch/env.h"
 #include "killswitch/netlink.h"
 #include "killswitch/nft.h"
 #include "killswitch/parse.h"
@@ -87,98 +88,107 @@ static void check_rules(const char *table, struct ks_nft_status *st, bool *polic
 		 now_rules, rules);
 }
 
+/* What status found, for the two printers. */
+struct report {
+	const char *table;
+	struct ks_nft_status st;
+	struct ks_policy policy;
+	bool have_policy; /* the state file names the table's policy */
+	bool stale;	  /* the table was re-created after the state file was written */
+};
+
+static int print_json(const struct report *r)
+{
+	json_t *obj = json_object(), *counters = json_object();
+
+	json_object_set_new(obj, "active", json_boolean(r->st.active));
+	json_object_set_new(obj, "table", json_sprintf("inet %s", r->table));
+	if (r->st.active) {
+		json_object_set_new(obj, "complete", json_boolean(r->st.complete));
+		if (!r->st.complete)
+			json_object_set_new(obj, "problem", json_string(r->st.problem));
+	}
+	json_object_set_new(obj, "state",
+			    r->have_policy ? json_string(ks_state_name(r->policy.state))
+					   : json_string(r->st.active ? "unknown" : "disabled"));
+	json_object_set_new(obj, "policy", r->have_policy ? cli_policy_json(&r->policy) : json_null());
+	/* Why an active table's policy is null: no state file, or one older than the table. */
+	if (r->st.active && !r->have_policy)
+		json_object_set_new(obj, "policy_unknown", json_string(r->stale ? "table re-created" : "no state"));
+	for (unsigned c = 0; c < KS_COUNTER_MAX; c++) {
+		json_t *one;
+
+		if (!r->st.counters[c].present)
+			continue;
+		one = json_object();
+		json_object_set_new(one, "packets", json_integer((json_int_t)r->st.counters[c].packets));
+		json_object_set_new(one, "bytes", json_integer((json_int_t)r->st.counters[c].bytes));
+		json_object_set_new(counters, ks_counter_names[c], one);
+	}
+	json_object_set_new(obj, "counters", counters);
+	return cli_print_json(obj);
+}
+
+static int print_text(const struct report *r)
+{
+	if (!r->st.active) {
+		printf("killswitch: inactive (no table inet %s)\n", r->table);
+		return KS_EXIT_OK;
+	}
+	printf("killswitch: active, table inet %s %s\n", r->table, r->st.complete ? "complete" : "DAMAGED");
+	if (!r->st.complete)
+		printf("  problem: %s\n", r->st.problem);
+	if (r->have_policy)
+		print_policy(&r->policy);
+	else if (r->stale)
+		printf("  policy: unknown (the table was re-created after killswitch recorded its policy: "
+		       "a killswitch interrupted, or another tool)\n");
+	else
+		printf("  policy: unknown (no state in %s)\n", ks_env()->rundir);
+	printf("  blocked:");
+	for (unsigned c = 0; c < KS_COUNTER_MAX; c++)
+		if (r->st.counters[c].present)
+			printf(" %s %llu packets%s", ks_counter_names[c] + strlen("blocked_"),
+			       (unsigned long long)r->st.counters[c].packets, c + 1 < KS_COUNTER_MAX ? "," : "");
+	putchar('\n');
+	return KS_EXIT_OK;
+}
+
 int status_main(int argc, char *argv[])
 {
 	struct ks_options opts = { 0 };
-	struct ks_nft_status st;
-	struct ks_policy policy;
+	struct report r = { 0 };
 	char err[KS_ERR_LEN] = "";
-	const char *table;
-	bool have_policy = false, stale = false;
 	int ret;
 
-	ks_policy_init(&policy);
+	ks_policy_init(&r.policy);
 	ret = cli_parse_json_only(argc, argv, &opts);
 	if (ret)
 		goto cleanup;
 	/* status reads: no lock */
-	ret = cli_begin(argv[0], &table, NULL);
+	ret = cli_begin(argv[0], &r.table, NULL);
 	if (ret)
 		goto cleanup;
-	if (ks_nft_status(table, &st, err) < 0) {
+	if (ks_nft_status(r.table, &r.st, err) < 0) {
 		ret = cli_error(KS_EXIT_SYSTEM, "%s", err);
 		goto cleanup;
 	}
-	if (st.active) {
-		int r = ks_state_load(&policy, err);
+	if (r.st.active) {
+		int loaded = ks_state_load(&r.policy, err);
 
-		have_policy = r == 0;
-		if (r < 0 && r != -ENOENT)
+		r.have_policy = loaded == 0;
+		if (loaded < 0 && loaded != -ENOENT)
 			cli_warn("%s", err);
 	}
-	if (st.active && st.complete)
-		check_rules(table, &st, &stale);
-	if (stale && have_policy) {
-		ks_policy_free(&policy);
-		ks_policy_init(&policy);
-		have_policy = false;
+	if (r.st.active && r.st.complete)
+		check_rules(r.table, &r.st, &r.stale);
+	if (r.stale && r.have_policy) {
+		ks_policy_free(&r.policy);
+		ks_policy_init(&r.policy);
+		r.have_policy = false;
 	}
-
-	if (opts.json) {
-		json_t *obj = json_object(), *counters = json_object();
-
-		json_object_set_new(obj, "active", json_boolean(st.active));
-		json_object_set_new(obj, "table", json_sprintf("inet %s", table));
-		if (st.active) {
-			json_object_set_new(obj, "complete", json_boolean(st.complete));
-			if (!st.complete)
-				json_object_set_new(obj, "problem", json_string(st.problem));
-		}
-		json_object_set_new(obj, "state",
-				    have_policy ? json_string(ks_state_name(policy.state))
-						: json_string(st.active ? "unknown" : "disabled"));
-		json_object_set_new(obj, "policy", have_policy ? cli_policy_json(&policy) : json_null());
-		/* Why an active table's policy is null: no state file, or one older than the table. */
-		if (st.active && !have_policy)
-			json_object_set_new(obj, "policy_unknown", json_string(stale ? "table re-created" : "no state"));
-		for (unsigned c = 0; c < KS_COUNTER_MAX; c++) {
-			json_t *one;
-
-			if (!st.counters[c].present)
-				continue;
-			one = json_object();
-			json_object_set_new(one, "packets", json_integer((json_int_t)st.counters[c].packets));
-			json_object_set_new(one, "bytes", json_integer((json_int_t)st.counters[c].bytes));
-			json_object_set_new(counters, ks_counter_names[c], one);
-		}
-		json_object_set_new(obj, "counters", counters);
-		ret = cli_print_json(obj);
-		goto cleanup;
-	}
-
-	if (!st.active) {
-		printf("killswitch: inactive (no table inet %s)\n", table);
-		ret = KS_EXIT_OK;
-		goto cleanup;
-	}
-	printf("killswitch: active, table inet %s %s\n", table, st.complete ? "complete" : "DAMAGED");
-	if (!st.complete)
-		printf("  problem: %s\n", st.problem);
-	if (have_policy)
-		print_policy(&policy);
-	else if (stale)
-		printf("  policy: unknown (the table was re-created after killswitch recorded its policy: "
-		       "a killswitch interrupted, or another tool)\n");
-	else
-		printf("  policy: unknown (no state in %s)\n", ks_rundir());
-	printf("  blocked:");
-	for (unsigned c = 0; c < KS_COUNTER_MAX; c++)
-		if (st.counters[c].present)
-			printf(" %s %llu packets%s", ks_counter_names[c] + strlen("blocked_"),
-			       (unsigned long long)st.counters[c].packets, c + 1 < KS_COUNTER_MAX ? "," : "");
-	putchar('\n');
-	ret = KS_EXIT_OK;
+	ret = opts.json ? print_json(&r) : print_text(&r);
 cleanup:
-	ks_policy_free(&policy);
+	ks_policy_free(&r.policy);
 	return ret;
 }

@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "killswitch/options.h"
+#include "killswitch/error.h"
 
 /*
  * Runs nftables command text through libnftables in a child process (see

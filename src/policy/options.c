@@ -143,7 +143,7 @@ static int opt_fwmark(struct ctx *ctx, const char *value)
 		ctx->policy->fwmark = 0;
 		return 0;
 	}
-	if (ks_parse_mark(value, &mark) < 0)
+	if (ks_parse_u32(value, &mark) < 0)
 		return bad(ctx, "invalid fwmark (decimal, 0x-hex up to 0xffffffff, or none)", value);
 	if (mark == 0)
 		return bad(ctx, "fwmark 0 is carried by every unmarked packet; use --fwmark none", value);
@@ -296,14 +296,14 @@ static int opt_split_tunnel(struct ctx *ctx, const char *value)
 
 static int opt_split_ctmark(struct ctx *ctx, const char *value)
 {
-	if (ks_parse_mark(value, &ctx->policy->split.ct_mark) < 0 || !ctx->policy->split.ct_mark)
+	if (ks_parse_u32(value, &ctx->policy->split.ct_mark) < 0 || !ctx->policy->split.ct_mark)
 		return bad(ctx, "invalid split-tunnel ct mark (nonzero)", value);
 	return 0;
 }
 
 static int opt_split_classid(struct ctx *ctx, const char *value)
 {
-	if (ks_parse_mark(value, &ctx->policy->split.classid) < 0 || !ctx->policy->split.classid)
+	if (ks_parse_u32(value, &ctx->policy->split.classid) < 0 || !ctx->policy->split.classid)
 		return bad(ctx, "invalid net_cls classid (nonzero)", value);
 	return 0;
 }
@@ -321,7 +321,7 @@ static int opt_split_level(struct ctx *ctx, const char *value)
 {
 	uint32_t level;
 
-	if (ks_parse_mark(value, &level) < 0 || level < 1 || level > 64)
+	if (ks_parse_u32(value, &level) < 0 || level < 1 || level > 64)
 		return bad(ctx, "invalid cgroup level (1-64)", value);
 	ctx->policy->split.level = level;
 	return 0;
@@ -329,7 +329,7 @@ static int opt_split_level(struct ctx *ctx, const char *value)
 
 enum where { CLI_AND_FILE, CLI_ONLY, FILE_ONLY };
 
-static const struct option {
+static const struct option_spec {
 	const char *name;
 	bool has_value;
 	enum where where;
@@ -360,7 +360,7 @@ static const struct option {
 	{ "endpoint-del", true, FILE_ONLY, opt_endpoint_del },
 };
 
-static const struct option *find_option(const char *name, size_t len)
+static const struct option_spec *find_option(const char *name, size_t len)
 {
 	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
 		if (strlen(options[i].name) == len && !strncmp(options[i].name, name, len))
@@ -376,7 +376,7 @@ int ks_options_parse_args(struct ks_policy *policy, struct ks_options *opts, int
 
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i], *eq, *value = NULL;
-		const struct option *opt;
+		const struct option_spec *opt;
 		size_t len;
 
 		if (strncmp(arg, "--", 2) || !arg[2]) {
@@ -496,7 +496,7 @@ int ks_options_parse_endpoints_file(struct ks_policy *policy, const char *path, 
 
 static int policy_line(struct ctx *ctx, char *text, unsigned lineno)
 {
-	const struct option *opt;
+	const struct option_spec *opt;
 	char *name = text, *value;
 	size_t len;
 

@@ -147,7 +147,7 @@ int ks_parse_port(const char *text, uint16_t *out)
 	return parse_port_n(text, strlen(text), out);
 }
 
-int ks_parse_mark(const char *text, uint32_t *out)
+int ks_parse_u32(const char *text, uint32_t *out)
 {
 	uint64_t v;
 	size_t len;

@@ -55,7 +55,7 @@ int ks_wg_uapi_parse(const char *reply, struct ks_wg_device *dev, char err[KS_ER
 			value[len - klen - 1] = '\0';
 		}
 		if (klen == 6 && !memcmp(line, "fwmark", 6)) {
-			if (ks_parse_mark(value, &dev->fwmark) < 0)
+			if (ks_parse_u32(value, &dev->fwmark) < 0)
 				return refuse(err, "WireGuard device reports an invalid fwmark", eq + 1, len - klen - 1);
 		} else if (klen == 8 && !memcmp(line, "endpoint", 8)) {
 			struct ks_endpoint ep;

@@ -76,13 +76,13 @@ static void mark(const char *text)
 	uint32_t a, b;
 	char out[16];
 
-	if (ks_parse_mark(text, &a) < 0)
+	if (ks_parse_u32(text, &a) < 0)
 		return;
 	CHECK(strspn(text, "0123456789abcdefABCDEFxX") == strlen(text));
 	snprintf(out, sizeof(out), "0x%x", a);
-	CHECK(ks_parse_mark(out, &b) == 0 && a == b);
+	CHECK(ks_parse_u32(out, &b) == 0 && a == b);
 	snprintf(out, sizeof(out), "%u", a);
-	CHECK(ks_parse_mark(out, &b) == 0 && a == b);
+	CHECK(ks_parse_u32(out, &b) == 0 && a == b);
 }
 
 static void ifname(const char *text)

@@ -165,8 +165,8 @@ static void test_mark_accepted(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(marks); i++) {
 		uint32_t mark = 0x5a5a5a5a;
 
-		if (ks_parse_mark(marks[i].text, &mark))
-			fail_msg("ks_parse_mark refused '%s'", marks[i].text);
+		if (ks_parse_u32(marks[i].text, &mark))
+			fail_msg("ks_parse_u32 refused '%s'", marks[i].text);
 		assert_int_equal(mark, marks[i].mark);
 	}
 }
@@ -263,7 +263,7 @@ static void test_null_refused(void **state)
 	assert_int_equal(ks_parse_unicast_addr(NULL, &addr), -EINVAL);
 	assert_int_equal(ks_parse_cidr(NULL, &cidr), -EINVAL);
 	assert_int_equal(ks_parse_port(NULL, &port), -EINVAL);
-	assert_int_equal(ks_parse_mark(NULL, &mark), -EINVAL);
+	assert_int_equal(ks_parse_u32(NULL, &mark), -EINVAL);
 	assert_int_equal(ks_parse_ifname(NULL, &name), -EINVAL);
 	assert_int_equal(ks_parse_endpoint(NULL, &ep), -EINVAL);
 }
@@ -554,7 +554,7 @@ static int parse_kind(enum kind kind, const char *text)
 	case PORT:
 		return ks_parse_port(text, &port);
 	case MARK:
-		return ks_parse_mark(text, &mark);
+		return ks_parse_u32(text, &mark);
 	case IFNAME:
 		return ks_parse_ifname(text, &name);
 	case ENDPOINT:

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The lock that serialises every command that changes the kernel, and the run directory it lives in. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "killswitch/env.h"
+#include "killswitch/file.h"
+#include "killswitch/rundir.h"
+#include "state.h"
+
+int ks_rundir_path(const char *file, char *out, size_t size, char err[KS_ERR_LEN])
+{
+	if ((size_t)snprintf(out, size, "%s/%s", ks_env()->rundir, file) >= size)
+		return ks_sys_error(err, "use", ks_env()->rundir, -ENAMETOOLONG);
+	return 0;
+}
+
+int ks_rundir_make(char err[KS_ERR_LEN])
+{
+	if (mkdir(ks_env()->rundir, 0700) < 0 && errno != EEXIST)
+		return ks_sys_error(err, "create", ks_env()->rundir, -errno);
+	return 0;
+}
+
+int ks_lock(int *fd, char err[KS_ERR_LEN])
+{
+	char path[4096];
+	int ret;
+
+	*fd = -1;
+	ret = ks_rundir_make(err);
+	if (ret < 0)
+		return ret;
+	ret = ks_rundir_path("lock", path, sizeof(path), err);
+	if (ret < 0)
+		return ret;
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (*fd < 0 || flock(*fd, LOCK_EX) < 0) {
+		ret = ks_sys_error(err, "lock", path, -errno);
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return ret;
+	}
+	return 0;
+}
+
+void ks_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
