@@ -37,7 +37,7 @@ struct compiler {
 	bool lan4, lan6;	 /* the LAN sets hold something */
 	bool vouched4, vouched6; /* the user gave --lan ranges of that family */
 	char mark[32]; /* "meta mark 0x... " or "" with --fwmark none */
-	/* Split tunnelling: the match for excluded sockets, "" when off. */
+	/* Split tunnelling: the match for excluded sockets, "" when off or blocked. */
 	char excluded[KS_CGROUP_PATH_MAX + 48];
 };
 
@@ -216,11 +216,11 @@ static void chain_prerouting(struct compiler *c)
 
 /*
  * Connections of excluded programs, marked in mangle: accepted in every
- * filter chain while connected. Blocked means blocked for them too.
+ * filter chain while connected (only then is c->excluded set).
  */
 static void excluded_accept(struct compiler *c)
 {
-	if (*c->excluded && c->enabled)
+	if (*c->excluded)
 		ks_buf_printf(c->out, "\t\tct mark 0x%x accept\n", c->p->split.ct_mark);
 }
 
@@ -422,6 +422,14 @@ int ks_compile(const struct ks_policy *policy, const char *table, struct ks_buf 
 		snprintf(c.mark, sizeof(c.mark), "meta mark 0x%x ", policy->fwmark);
 	if (excluded_match(&c) < 0)
 		return -EINVAL;
+	/*
+	 * Blocked means blocked for excluded programs too, so no rule names them:
+	 * marked with the VPN's fwmark they would pass the endpoint exemption,
+	 * reaching the VPN server's address and port off the tunnel while every
+	 * other program is refused. Unmarked, they meet the same rules as the rest.
+	 */
+	if (!c.enabled)
+		*c.excluded = '\0';
 
 	ks_buf_printf(out, "table inet %s {\n\tcomment \"killswitch: %s\"\n", table, ks_state_name(policy->state));
 	declarations(&c);

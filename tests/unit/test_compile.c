@@ -641,12 +641,14 @@ static void test_only_validated_values(void **state)
 	ks_policy_free(&policy);
 }
 
-static char *compile_split(enum ks_split_mode mode, const char *path, unsigned level, bool fwmark_none)
+static char *compile_split_in(enum ks_state state, enum ks_split_mode mode, const char *path, unsigned level,
+			      bool fwmark_none)
 {
 	struct ks_policy policy;
 	char *text;
 
 	policy_from_args(&policy, ARGS(FULL_ARGS));
+	policy.state = state;
 	policy.split.mode = mode;
 	snprintf(policy.split.path, sizeof(policy.split.path), "%s", path);
 	policy.split.level = level;
@@ -654,6 +656,11 @@ static char *compile_split(enum ks_split_mode mode, const char *path, unsigned l
 	text = compile_text(&policy);
 	ks_policy_free(&policy);
 	return text;
+}
+
+static char *compile_split(enum ks_split_mode mode, const char *path, unsigned level, bool fwmark_none)
+{
+	return compile_split_in(KS_STATE_ENABLED, mode, path, level, fwmark_none);
 }
 
 static void test_split_v1(void **state)
@@ -707,6 +714,55 @@ static void test_split_v2(void **state)
 	assert_null(strstr(text, "meta cgroup"));
 	free(body);
 	free(text);
+}
+
+/*
+ * Blocked means blocked for excluded programs too (issue 11, finding 4). Their
+ * packets must not get the VPN's fwmark: with it they pass the endpoint
+ * exemption and reach the VPN server's address and port off the tunnel.
+ * Nothing names them in the blocked state: no mark, no masquerade, no restore.
+ */
+static void test_split_blocked(void **state)
+{
+	static const struct {
+		enum ks_split_mode mode;
+		const char *path;
+		unsigned level;
+	} mechanisms[] = { { KS_SPLIT_V1, "", 0 }, { KS_SPLIT_V2, "unified/killswitch", 2 } };
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(mechanisms); i++) {
+		char *enabled = compile_split_in(KS_STATE_ENABLED, mechanisms[i].mode, mechanisms[i].path,
+						 mechanisms[i].level, false);
+		char *blocked = compile_split_in(KS_STATE_BLOCKED, mechanisms[i].mode, mechanisms[i].path,
+						 mechanisms[i].level, false);
+		char *body;
+
+		/* Enabled, the exclusion is there: the assertions below are not vacuous. */
+		assert_non_null(strstr(enabled, "ct mark set 0x4b53 meta mark set 0xca6c"));
+		assert_non_null(strstr(enabled, "masquerade"));
+
+		/* The endpoint exemption is still there, with its mark... */
+		assert_non_null(strstr(blocked, "meta mark 0xca6c ip daddr . meta l4proto . th dport @endpoints4 accept"));
+		/* ...and only the endpoints' own replies get the fwmark (P3/P4). */
+		assert_int_equal(count(blocked, "meta mark set"), 2);
+		body = chain(blocked, "prerouting");
+		assert_int_equal(count(body, "meta mark set"), 2);
+		assert_int_equal(count(body, "@endpoints4 meta mark set 0xca6c\n"), 1);
+		assert_int_equal(count(body, "@endpoints6 meta mark set 0xca6c\n"), 1);
+		free(body);
+		assert_null(strstr(blocked, "0x4b53"));
+		assert_null(strstr(blocked, "cgroup"));
+		assert_null(strstr(blocked, "masquerade"));
+		/* mangle and nat hold no rule, only their type line. */
+		for (const char *const *name = (const char *const[]){ "mangle", "nat", NULL }; *name; name++) {
+			body = chain(blocked, *name);
+			assert_int_equal(count(body, "\n"), 1);
+			free(body);
+		}
+		free(enabled);
+		free(blocked);
+	}
 }
 
 /* Without a fwmark there is no routing around the tunnel: no exclusion at all. */
@@ -790,6 +846,7 @@ int main(void)
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_split_v1),
 		cmocka_unit_test(test_split_v2),
+		cmocka_unit_test(test_split_blocked),
 		cmocka_unit_test(test_split_needs_fwmark),
 		cmocka_unit_test(test_split_bad_path),
 	};
