@@ -283,9 +283,16 @@ static void chain_output(struct compiler *c)
 	rule(c, "ip6 daddr ff02::2 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept");
 	/* Any destination: a neighbour that solicits from its global address gets its answer there. */
 	rule(c, "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept");
-	/* The resets and ICMP errors the forward chain sends back to forwarded senders. */
-	ks_buf_printf(c->out, "\t\tct mark 0x%x tcp flags & rst == rst accept\n", KS_REJECT_CT_MARK);
-	ks_buf_printf(c->out, "\t\tct mark 0x%x meta l4proto { icmp, ipv6-icmp } accept\n", KS_REJECT_CT_MARK);
+	/*
+	 * The resets and ICMP errors the forward chain sends back to forwarded
+	 * senders. The kernel gives them the refused connection's conntrack as
+	 * related, reply direction (measured: docs/ruleset.md, O6): nothing else
+	 * of a marked connection, and nothing toward its destination, passes.
+	 */
+	ks_buf_printf(c->out, "\t\tct mark 0x%x ct state related ct direction reply tcp flags & rst == rst accept\n",
+		      KS_REJECT_CT_MARK);
+	ks_buf_printf(c->out, "\t\tct mark 0x%x ct state related ct direction reply meta l4proto { icmp, ipv6-icmp } accept\n",
+		      KS_REJECT_CT_MARK);
 	/* Endpoints only for the VPN's own socket (TunnelCrack ServerIP). */
 	ks_buf_printf(c->out, "\t\t%sip daddr . meta l4proto . th dport @endpoints4 accept\n", c->mark);
 	ks_buf_printf(c->out, "\t\t%sip6 daddr . meta l4proto . th dport @endpoints6 accept\n", c->mark);

@@ -111,6 +111,8 @@ static void test_output_order(void **state)
 		"oifname @tunnels th dport != { 53, 853 } accept",
 		"udp sport 68 ip daddr 255.255.255.255 udp dport 67 accept",
 		"ip6 saddr fe80::/10 udp sport 546 ip6 daddr { ff02::1:2, ff05::1:3 } udp dport 547 accept",
+		"ct mark 0x4b52 ct state related ct direction reply tcp flags & rst == rst accept",
+		"ct mark 0x4b52 ct state related ct direction reply meta l4proto { icmp, ipv6-icmp } accept",
 		"meta mark 0xca6c ip daddr . meta l4proto . th dport @endpoints4 accept",
 		"meta mark 0xca6c ip6 daddr . meta l4proto . th dport @endpoints6 accept",
 		"oifname @tunnels ip daddr @resolvers4 meta l4proto { tcp, udp } th dport 53 accept",
@@ -194,6 +196,31 @@ static void test_no_generic_established(void **state)
 	assert_int_equal(count(text, "@endpoints4 ct state established accept"), 1);
 	assert_int_equal(count(text, "@endpoints6 ct state established accept"), 1);
 	free(text);
+}
+
+/*
+ * The output accepts for the forward chain's resets and ICMP errors hold only
+ * for what the kernel sends about a refused connection: related, in its reply
+ * direction (issue 11, finding 7). Any RST or ICMP of a marked connection, in
+ * either direction, was accepted before.
+ */
+static void test_reject_replies(void **state)
+{
+	static const enum ks_state states[] = { KS_STATE_ENABLED, KS_STATE_BLOCKED };
+
+	(void)state;
+	for (size_t s = 0; s < ARRAY_SIZE(states); s++) {
+		char *text = compile_args(ARGS(FULL_ARGS), states[s]);
+		char *out = chain(text, "output");
+
+		rule_at(out, "ct mark 0x4b52 ct state related ct direction reply tcp flags & rst == rst accept");
+		rule_at(out, "ct mark 0x4b52 ct state related ct direction reply meta l4proto { icmp, ipv6-icmp } accept");
+		/* No other rule of the whole table accepts by that mark. */
+		assert_int_equal(count(text, "ct mark 0x4b52 "), 2);
+		assert_int_equal(count(text, "ct mark 0x4b52 ct state related ct direction reply "), 2);
+		free(out);
+		free(text);
+	}
 }
 
 static void test_blocked(void **state)
@@ -514,6 +541,7 @@ static const char *const vocabulary[] = {
 	"dport", "fib", "local", "name", "meta", "l4proto", "th", "mark", "udp", "tcp", "icmpv6", "nd-router-solicit",
 	"nd-router-advert", "nd-neighbor-solicit", "nd-neighbor-advert", "hoplimit", "ct", "state", "established",
 	"established,related", "reject", "with", "reset", "icmpx", "admin-prohibited", "nfproto", "ipv6",
+	"direction", "reply",
 	"blocked_out", "blocked_dns", "blocked_in", "blocked_fwd", "cgroup", "socket", "cgroupv2", "level", "return",
 	"masquerade",
 };
@@ -833,6 +861,7 @@ int main(void)
 		cmocka_unit_test(test_input_order),
 		cmocka_unit_test(test_forward_order),
 		cmocka_unit_test(test_no_generic_established),
+		cmocka_unit_test(test_reject_replies),
 		cmocka_unit_test(test_blocked),
 		cmocka_unit_test(test_fwmark),
 		cmocka_unit_test(test_deterministic),
