@@ -278,8 +278,13 @@ static void chain_output(struct compiler *c)
 	rule(c, "oifname \"lo\" accept");
 	excluded_accept(c);
 	tunnel_fast_lane(c);
-	rule(c, "udp sport 68 ip daddr 255.255.255.255 udp dport 67 accept");
-	rule(c, "ip6 saddr fe80::/10 udp sport 546 ip6 daddr { ff02::1:2, ff05::1:3 } udp dport 547 accept");
+	/*
+	 * DHCP client, never into a tunnel: broadcasts (DISCOVER, REQUEST, REBIND)
+	 * and the unicast RENEW to the server, whose reply input then accepts as
+	 * established. The host must keep its LAN address while blocked.
+	 */
+	rule(c, "oifname != @tunnels meta nfproto ipv4 udp sport 68 udp dport 67 accept");
+	rule(c, "oifname != @tunnels ip6 saddr fe80::/10 udp sport 546 ip6 daddr { ff02::1:2, ff05::1:3 } udp dport 547 accept");
 	rule(c, "ip6 daddr ff02::2 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept");
 	/* Any destination: a neighbour that solicits from its global address gets its answer there. */
 	rule(c, "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept");
@@ -320,8 +325,15 @@ static void chain_input(struct compiler *c)
 	/* Up front: every rule before the final drop accepts, so the order only sets what a packet costs. */
 	if (c->enabled)
 		rule(c, "iifname @tunnels accept");
-	rule(c, "udp sport 67 udp dport 68 accept");
-	rule(c, "ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept");
+	/*
+	 * DHCP replies, never from a tunnel: broadcast, or the answer to our own
+	 * RENEW. Not "from port 67" alone, which any host on the internet can send.
+	 * OFFERs before the lease arrive on the client's packet socket, which no
+	 * netfilter hook sees.
+	 */
+	rule(c, "iifname != @tunnels udp sport 67 ip daddr 255.255.255.255 udp dport 68 accept");
+	rule(c, "iifname != @tunnels meta nfproto ipv4 udp sport 67 udp dport 68 ct state established accept");
+	rule(c, "iifname != @tunnels ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept");
 	rule(c, "ip6 saddr fe80::/10 icmpv6 type nd-router-advert ip6 hoplimit 255 accept");
 	rule(c, "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept");
 	/* Replies only: never a generic "established", which would keep pre-existing connections alive. */
