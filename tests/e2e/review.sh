@@ -9,6 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 
 lab_init review
+lab_require dnsmasq busybox
 lab_up
 table_header
 
@@ -111,5 +112,60 @@ ks_connecting_tun
 check "container icmp4 $NET4 refused at once" "connecting, routes lost" error gets_icmp_error ping_n $NET4
 check "container icmp6 $NET6 refused at once" "connecting, routes lost" error gets_icmp_error ping6_n $NET6
 routes_tunnel
+
+# 8. DHCP rules too wide. Input accepted "udp sport 67 udp dport 68" from any source on any
+# interface: any host on the internet, and in the blocked state the tunnel's far side, reached
+# the DHCP client's port. Output let anything bound to port 68 broadcast out of any interface,
+# the closed tunnel included. Now: off the tunnel only, inbound only broadcast or the reply to
+# our own unicast RENEW. The oracle for inbound probes is a counter in the client's input hook
+# after the kill switch's (priority 10): what it counts got past the kill switch.
+inc nft -f - <<-EOF
+	table inet dhcpseen {
+		counter reached {
+		}
+		chain in {
+			type filter hook input priority 10; policy accept;
+			udp sport 67 udp dport 68 counter name reached
+		}
+	}
+EOF
+dhcp_reached() { inc nft list counter inet dhcpseen reached | awk '$1 == "packets" { print $2; exit }'; }
+# From port 67 (no reply is expected: nothing listens on 68).
+from_internet() { labnet_i send udp $C4 68 --bind-addr $NET4 --sport 67 --wait 0 || true; }
+from_tunnel() { labnet_i send udp $TUN4 68 --bind-addr $VPNDNS4 --sport 67 --wait 0 || true; }
+from_lan_broadcast() { labnet_i send udp 255.255.255.255 68 --bind-dev isp0 --sport 67 --broadcast --wait 0 || true; }
+ks_enable
+counted "udp $(hp $NET4 67) -> $(hp $C4 68) (internet)" enabled blocked dhcp_reached from_internet
+counted "udp $(hp $VPNDNS4 67) -> $(hp $TUN4 68) (tunnel)" enabled reached dhcp_reached from_tunnel
+ks_connecting_tun
+counted "udp $(hp $NET4 67) -> $(hp $C4 68) (internet)" connecting blocked dhcp_reached from_internet
+counted "udp $(hp $VPNDNS4 67) -> $(hp $TUN4 68) (tunnel)" connecting blocked dhcp_reached from_tunnel
+counted "udp $(hp $GW4 67) -> 255.255.255.255:68 (LAN broadcast)" connecting reached dhcp_reached from_lan_broadcast
+ks_disable
+counted "udp $(hp $NET4 67) -> $(hp $C4 68) (internet)" "disabled (control)" leak dhcp_reached from_internet
+counted "udp $(hp $VPNDNS4 67) -> $(hp $TUN4 68) (tunnel)" "disabled (control)" leak dhcp_reached from_tunnel
+# Outbound: a broadcast from port 68 into the tunnel (the tunnel oracle sees what comes out of it).
+to_tunnel() { send_c udp 255.255.255.255 67 --sport 68 --bind-dev "$WGC" --broadcast --wait 0 || true; }
+leak_pair "udp :68 -> 255.255.255.255:67 into the tunnel" connecting ks_connecting_tun tun to_tunnel
+# A real DHCP client keeps its lease in the connecting state: DISCOVER and REQUEST go on its
+# packet socket, the RENEW (SIGUSR1) by unicast to the server, whose unicast ACK input accepts
+# as established. A refused RENEW would not lose the lease: udhcpc falls back to REBIND, a
+# broadcast on the packet socket ("broadcasting renew"), whose answer no hook can stop; so the
+# check is that the unicast one was answered, without that fallback.
+rogue_dhcp "192.0.2.0/24,$GW4"
+ks_connecting_tun
+inc busybox udhcpc -i phy0 -f -t 4 -T 1 -O staticroutes -s "$E2E_DIR/dhcp-client-script.sh" \
+	-p "$LAB_TMP/udhcpc.pid" >"$LAB_TMP/udhcpc.log" 2>&1 &
+check "DHCP lease from the LAN's server" connecting bound wait_for 10 grep -q '^bound: lease' "$LAB_TMP/udhcpc.log"
+renew_answered() { tail -n "+$1" "$LAB_TMP/udhcpc.log" | grep -q '^renew: lease'; }
+renewed() {
+	local from
+	from=$(($(wc -l <"$LAB_TMP/udhcpc.log") + 1))
+	kill -USR1 "$(<"$LAB_TMP/udhcpc.pid")" || return 1
+	wait_for 5 renew_answered "$from" || { cat "$LAB_TMP/udhcpc.log"; return 1; }
+	tail -n "+$from" "$LAB_TMP/udhcpc.log"
+	! tail -n "+$from" "$LAB_TMP/udhcpc.log" | grep -q 'broadcasting renew'
+}
+check "DHCP renew by unicast to the server" connecting renewed renewed
 
 lab_finish
