@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Findings of the security review (issue 11) about the rules themselves, each written as the
-# correct behaviour; each failed on the compiler before its fix. Every probe has its control,
+# correct behaviour; each failed on the compiler before its fix. Every leak probe has a control,
 # which puts the rule back as it was before the fix (or takes the kill switch away) and must
 # show the probe able to see the leak. Finding 4 (excluded programs in the connecting state)
 # needs cgroups: tests/split/split.sh.
