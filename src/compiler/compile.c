@@ -37,7 +37,7 @@ struct compiler {
 	bool lan4, lan6;	 /* the LAN sets hold something */
 	bool vouched4, vouched6; /* the user gave --lan ranges of that family */
 	char mark[32]; /* "meta mark 0x... " or "" with --fwmark none */
-	/* Split tunnelling: the match for excluded sockets, "" when off. */
+	/* Split tunnelling: the match for excluded sockets, "" when off or blocked. */
 	char excluded[KS_CGROUP_PATH_MAX + 48];
 	unsigned user_level; /* v2: the level of the groups in users' slices */
 };
@@ -227,11 +227,11 @@ static void chain_prerouting(struct compiler *c)
 
 /*
  * Connections of excluded programs, marked in mangle: accepted in every
- * filter chain while connected. Blocked means blocked for them too.
+ * filter chain while connected (only then is c->excluded set).
  */
 static void excluded_accept(struct compiler *c)
 {
-	if (*c->excluded && c->enabled)
+	if (*c->excluded)
 		ks_buf_printf(c->out, "\t\tct mark 0x%x accept\n", c->p->split.ct_mark);
 }
 
@@ -289,14 +289,26 @@ static void chain_output(struct compiler *c)
 	rule(c, "oifname \"lo\" accept");
 	excluded_accept(c);
 	tunnel_fast_lane(c);
-	rule(c, "udp sport 68 ip daddr 255.255.255.255 udp dport 67 accept");
-	rule(c, "ip6 saddr fe80::/10 udp sport 546 ip6 daddr { ff02::1:2, ff05::1:3 } udp dport 547 accept");
+	/*
+	 * DHCP client, never into a tunnel: broadcasts (DISCOVER, REQUEST, REBIND)
+	 * and the unicast RENEW to the server, whose reply input then accepts as
+	 * established. The host must keep its LAN address while blocked.
+	 */
+	rule(c, "oifname != @tunnels meta nfproto ipv4 udp sport 68 udp dport 67 accept");
+	rule(c, "oifname != @tunnels ip6 saddr fe80::/10 udp sport 546 ip6 daddr { ff02::1:2, ff05::1:3 } udp dport 547 accept");
 	rule(c, "ip6 daddr ff02::2 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept");
 	/* Any destination: a neighbour that solicits from its global address gets its answer there. */
 	rule(c, "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept");
-	/* The resets and ICMP errors the forward chain sends back to forwarded senders. */
-	ks_buf_printf(c->out, "\t\tct mark 0x%x tcp flags & rst == rst accept\n", KS_REJECT_CT_MARK);
-	ks_buf_printf(c->out, "\t\tct mark 0x%x meta l4proto { icmp, ipv6-icmp } accept\n", KS_REJECT_CT_MARK);
+	/*
+	 * The resets and ICMP errors the forward chain sends back to forwarded
+	 * senders. The kernel gives them the refused connection's conntrack as
+	 * related, reply direction (measured: docs/ruleset.md, O6): nothing else
+	 * of a marked connection, and nothing toward its destination, passes.
+	 */
+	ks_buf_printf(c->out, "\t\tct mark 0x%x ct state related ct direction reply tcp flags & rst == rst accept\n",
+		      KS_REJECT_CT_MARK);
+	ks_buf_printf(c->out, "\t\tct mark 0x%x ct state related ct direction reply meta l4proto { icmp, ipv6-icmp } accept\n",
+		      KS_REJECT_CT_MARK);
 	/* Endpoints only for the VPN's own socket (TunnelCrack ServerIP). */
 	ks_buf_printf(c->out, "\t\t%sip daddr . meta l4proto . th dport @endpoints4 accept\n", c->mark);
 	ks_buf_printf(c->out, "\t\t%sip6 daddr . meta l4proto . th dport @endpoints6 accept\n", c->mark);
@@ -324,8 +336,15 @@ static void chain_input(struct compiler *c)
 	/* Up front: every rule before the final drop accepts, so the order only sets what a packet costs. */
 	if (c->enabled)
 		rule(c, "iifname @tunnels accept");
-	rule(c, "udp sport 67 udp dport 68 accept");
-	rule(c, "ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept");
+	/*
+	 * DHCP replies, never from a tunnel: broadcast, or the answer to our own
+	 * RENEW. Not "from port 67" alone, which any host on the internet can send.
+	 * OFFERs before the lease arrive on the client's packet socket, which no
+	 * netfilter hook sees.
+	 */
+	rule(c, "iifname != @tunnels udp sport 67 ip daddr 255.255.255.255 udp dport 68 accept");
+	rule(c, "iifname != @tunnels meta nfproto ipv4 udp sport 67 udp dport 68 ct state established accept");
+	rule(c, "iifname != @tunnels ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept");
 	rule(c, "ip6 saddr fe80::/10 icmpv6 type nd-router-advert ip6 hoplimit 255 accept");
 	rule(c, "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept");
 	/* Replies only: never a generic "established", which would keep pre-existing connections alive. */
@@ -451,6 +470,16 @@ int ks_compile(const struct ks_policy *policy, const char *table, struct ks_buf 
 		snprintf(c.mark, sizeof(c.mark), "meta mark 0x%x ", policy->fwmark);
 	if (excluded_match(&c) < 0)
 		return -EINVAL;
+	/*
+	 * Blocked means blocked for excluded programs too, so no rule names them:
+	 * marked with the VPN's fwmark they would pass the endpoint exemption,
+	 * reaching the VPN server's address and port off the tunnel while every
+	 * other program is refused. Unmarked, they meet the same rules as the rest.
+	 */
+	if (!c.enabled) {
+		*c.excluded = '\0';
+		c.user_level = 0;
+	}
 
 	ks_buf_printf(out, "table inet %s {\n\tcomment \"killswitch: %s\"\n", table, ks_state_name(policy->state));
 	declarations(&c);

@@ -6,8 +6,9 @@
 # interface: the lab's static addresses stay.
 set -eu
 # udhcpc passes the lease in the environment: interface, ip, mask, router, staticroutes.
+event=$1 # bound, renew, deconfig...: the positional parameters are reused below
 # shellcheck disable=SC2154
-case "$1" in
+case "$event" in
 bound | renew)
 	ip addr replace "$ip/${mask:-24}" dev "$interface"
 	# $staticroutes: "DEST/LEN GATEWAY DEST/LEN GATEWAY ...", split into words on purpose.
@@ -17,7 +18,7 @@ bound | renew)
 		ip route replace "$1" via "$2" dev "$interface" proto dhcp
 		shift 2
 	done
-	echo "lease $ip routes ${staticroutes:-none}"
+	echo "$event: lease $ip routes ${staticroutes:-none}"
 	;;
 esac
 exit 0

@@ -42,6 +42,8 @@ def make_socket(args, kind):
     s = socket.socket(family_of(args.dst), kind)
     if args.bind_dev:
         s.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, args.bind_dev.encode())
+    if args.broadcast:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
     if args.bind_addr or args.sport:
         s.bind((args.bind_addr or ("::" if s.family == socket.AF_INET6 else "0.0.0.0"), args.sport or 0))
     return s
@@ -420,6 +422,7 @@ def main():
         p.add_argument("--bind-addr")
         p.add_argument("--sport", type=int, default=0)
         p.add_argument("--wait", type=float, default=1.0)
+        p.add_argument("--broadcast", action="store_true", help="allow sending to a broadcast address")
 
     p = sub.add_parser("send")
     p.add_argument("proto", choices=["udp", "tcp"])

@@ -7,7 +7,8 @@
 # inherit; del re-tunnels and add excludes new connections of a running
 # process; excluded DNS to the --dns resolver stays in the tunnel; exec runs
 # the command as the invoking user (sudo, and a setuid-root copy) and an
-# unprivileged user gains nothing through it.
+# unprivileged user gains nothing through it; in the connecting state an
+# excluded program is blocked like the rest, the VPN server included.
 #
 # Usage: split.sh KILLSWITCH SPLIT_TUNNEL. Everything touching cgroups runs
 # under `nsenter --net`: `ip netns exec` remounts /sys and hides them.
@@ -505,6 +506,47 @@ if [[ $MODE == v2 ]]; then
 	expect_rc "setuid in the user's slice: add of a program outside it refused" 1 \
 		in_cgroup "$USER_SLICE/session-ks.scope" "$SUID" add "$FSIZE_SLEEP"
 fi
+
+# ---- blocked means blocked, for excluded programs too (issue 11, finding 4) -----------------
+# Excluded packets are marked with the VPN's own fwmark, which the endpoint exemption trusts. The
+# mark stayed in the connecting state (block --endpoint), so an excluded program, the test user's,
+# reached the VPN server's address and port off the tunnel while every other program was refused.
+# Probed with the tunnel's routing in place and without it (the VPN restarting); the controls put
+# the enabled state's split-tunnel rules back into the connecting table (the ruleset before the
+# fix), and then take the kill switch away.
+connecting_quietly() {
+	local out
+	out=$(ks block --tunnel "$WGC" --endpoint "$ENDPOINT" --dns "$VPNDNS4" 2>&1) || { echo "$out"; return 1; }
+	if [[ $out == *"split tunnelling"* ]]; then echo "$out"; return 1; fi
+}
+# The connecting table plus what the enabled one marks, masquerades and restores for excluded
+# programs: what `block` loaded before the fix.
+connecting_as_before() {
+	local rules
+	connecting_quietly || return 1
+	rules=$(ks compile --tunnel "$WGC" --endpoint "$ENDPOINT" --dns "$VPNDNS4" | awk '
+		/^\tchain / { chain = $2 }
+		/^\t}/ { chain = "" }
+		chain != "" && /^\t\t/ && !/^\t\ttype / && (chain == "mangle" || chain == "nat" || (chain == "prerouting" && /ct mark/)) {
+			sub(/^\t\t/, ""); print "add rule inet killswitch " chain " " $0
+		}') || return 1
+	grep -q 'meta mark set' <<<"$rules" || { echo "no marking rule in: $rules"; return 1; }
+	in_c nft -f - <<<"$rules"
+}
+endpoint_probe() { "$@" "$PYTHON" -S "$LABNET" send udp "$EP4" "$EP_PORT" --wait 0.3; }
+for routes in tunnel off; do
+	if [[ $routes == off ]]; then routes_off; why="no routes"; else why="tunnel routes"; fi
+	connecting_quietly
+	run_probe "udp $ENDPOINT (endpoint) exec'd, $why" "connecting, split $MODE" blocked tun \
+		endpoint_probe st_sudo exec --
+	run_probe "udp $ENDPOINT (endpoint) not excluded, $why" "connecting, split $MODE" blocked tun endpoint_probe in_c
+	connecting_as_before
+	run_probe "udp $ENDPOINT (endpoint) exec'd, $why" "connecting as before the fix (control)" leak phys \
+		endpoint_probe st_sudo exec --
+done
+ks disable >/dev/null
+run_probe "udp $ENDPOINT (endpoint) exec'd, no routes" "disabled (control)" leak phys endpoint_probe st_sudo exec --
+routes_tunnel
 
 # The control: without the kill switch's rules, joining the cgroup alone changes nothing.
 ks disable >/dev/null

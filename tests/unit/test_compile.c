@@ -109,8 +109,10 @@ static void test_output_order(void **state)
 		"oifname \"lo\" accept",
 		/* The fast lane leaves 53 and 853 to the DNS reject: the same ports, or DNS leaks through it. */
 		"oifname @tunnels th dport != { 53, 853 } accept",
-		"udp sport 68 ip daddr 255.255.255.255 udp dport 67 accept",
-		"ip6 saddr fe80::/10 udp sport 546 ip6 daddr { ff02::1:2, ff05::1:3 } udp dport 547 accept",
+		"oifname != @tunnels meta nfproto ipv4 udp sport 68 udp dport 67 accept",
+		"oifname != @tunnels ip6 saddr fe80::/10 udp sport 546 ip6 daddr { ff02::1:2, ff05::1:3 } udp dport 547 accept",
+		"ct mark 0x4b52 ct state related ct direction reply tcp flags & rst == rst accept",
+		"ct mark 0x4b52 ct state related ct direction reply meta l4proto { icmp, ipv6-icmp } accept",
 		"meta mark 0xca6c ip daddr . meta l4proto . th dport @endpoints4 accept",
 		"meta mark 0xca6c ip6 daddr . meta l4proto . th dport @endpoints6 accept",
 		"oifname @tunnels ip daddr @resolvers4 meta l4proto { tcp, udp } th dport 53 accept",
@@ -143,7 +145,9 @@ static void test_input_order(void **state)
 		"iifname \"lo\" accept",
 		/* First after loopback: only accepts come before the final drop, and most packets take this one. */
 		"iifname @tunnels accept",
-		"udp sport 67 udp dport 68 accept",
+		"iifname != @tunnels udp sport 67 ip daddr 255.255.255.255 udp dport 68 accept",
+		"iifname != @tunnels meta nfproto ipv4 udp sport 67 udp dport 68 ct state established accept",
+		"iifname != @tunnels ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept",
 		"ip saddr . meta l4proto . th sport @endpoints4 ct state established accept",
 		"iifname != @tunnels ip saddr @lan4 accept",
 		"iifname != @tunnels ip6 saddr @lan6 accept",
@@ -186,7 +190,9 @@ static void test_no_generic_established(void **state)
 
 	(void)state;
 	assert_null(strstr(text, "\t\tct state"));
-	assert_int_equal(count(text, "ct state established accept"), 2);
+	/* Replies from the endpoints, and the DHCP server's answer to our RENEW. */
+	assert_int_equal(count(text, "ct state established accept"), 3);
+	assert_int_equal(count(text, "udp sport 67 udp dport 68 ct state established accept"), 1);
 	/* Related packets only for connections to an endpoint (ICMP errors for path MTU). */
 	assert_int_equal(count(text, "ct state related accept"), 2);
 	assert_int_equal(count(text, "ct original ip daddr @endpoint_addrs4 ct state related accept"), 1);
@@ -194,6 +200,86 @@ static void test_no_generic_established(void **state)
 	assert_int_equal(count(text, "@endpoints4 ct state established accept"), 1);
 	assert_int_equal(count(text, "@endpoints6 ct state established accept"), 1);
 	free(text);
+}
+
+/*
+ * The output accepts for the forward chain's resets and ICMP errors hold only
+ * for what the kernel sends about a refused connection: related, in its reply
+ * direction (issue 11, finding 7). Any RST or ICMP of a marked connection, in
+ * either direction, was accepted before.
+ */
+static void test_reject_replies(void **state)
+{
+	static const enum ks_state states[] = { KS_STATE_ENABLED, KS_STATE_BLOCKED };
+
+	(void)state;
+	for (size_t s = 0; s < ARRAY_SIZE(states); s++) {
+		char *text = compile_args(ARGS(FULL_ARGS), states[s]);
+		char *out = chain(text, "output");
+
+		rule_at(out, "ct mark 0x4b52 ct state related ct direction reply tcp flags & rst == rst accept");
+		rule_at(out, "ct mark 0x4b52 ct state related ct direction reply meta l4proto { icmp, ipv6-icmp } accept");
+		/* No other rule of the whole table accepts by that mark. */
+		assert_int_equal(count(text, "ct mark 0x4b52 "), 2);
+		assert_int_equal(count(text, "ct mark 0x4b52 ct state related ct direction reply "), 2);
+		free(out);
+		free(text);
+	}
+}
+
+/* Every rule of body that contains needle starts with prefix; returns how many there are. */
+static unsigned rules_with(const char *body, const char *needle, const char *prefix)
+{
+	unsigned n = 0;
+
+	for (const char *line = body; *line; line = strchr(line, '\n') + 1) {
+		size_t len = (size_t)(strchr(line, '\n') - line);
+		char text[512];
+
+		assert_true(len < sizeof(text));
+		memcpy(text, line, len);
+		text[len] = '\0';
+		if (!strstr(text, needle))
+			continue;
+		if (strncmp(text, "\t\t", 2) || strncmp(text + 2, prefix, strlen(prefix)))
+			fail_msg("rule \"%s\" does not start with \"%s\"", text, prefix);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * DHCP only off the tunnel, and inbound DHCPv4 only broadcast or in answer to
+ * our own request (issue 11, finding 8): "udp sport 67 udp dport 68 accept"
+ * let any internet host, or the tunnel's far side while blocked, reach port 68.
+ */
+static void test_dhcp_scope(void **state)
+{
+	static const enum ks_state states[] = { KS_STATE_ENABLED, KS_STATE_BLOCKED };
+
+	(void)state;
+	for (size_t s = 0; s < ARRAY_SIZE(states); s++) {
+		char *text = compile_args(ARGS(FULL_ARGS), states[s]);
+		char *out = chain(text, "output");
+		char *in = chain(text, "input");
+
+		assert_int_equal(rules_with(out, "udp sport 68 ", "oifname != @tunnels "), 1);
+		assert_int_equal(rules_with(out, "udp sport 546 ", "oifname != @tunnels "), 1);
+		rule_at(out, "oifname != @tunnels meta nfproto ipv4 udp sport 68 udp dport 67 accept");
+		rule_at(out, "oifname != @tunnels ip6 saddr fe80::/10 udp sport 546 ip6 daddr { ff02::1:2, ff05::1:3 } udp dport 547 accept");
+
+		assert_int_equal(rules_with(in, "udp dport 68 ", "iifname != @tunnels "), 2);
+		assert_int_equal(rules_with(in, "udp dport 546 ", "iifname != @tunnels "), 1);
+		/* Broadcast, or the reply to a request of ours: never new unicast from anywhere. */
+		rule_at(in, "iifname != @tunnels udp sport 67 ip daddr 255.255.255.255 udp dport 68 accept");
+		rule_at(in, "iifname != @tunnels meta nfproto ipv4 udp sport 67 udp dport 68 ct state established accept");
+		rule_at(in, "iifname != @tunnels ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept");
+		assert_null(strstr(text, "\t\tudp sport"));
+		assert_null(strstr(text, "\t\tip6 saddr fe80::/10 udp"));
+		free(in);
+		free(out);
+		free(text);
+	}
 }
 
 static void test_blocked(void **state)
@@ -216,7 +302,7 @@ static void test_blocked(void **state)
 		/* "connecting": the endpoints still pass, with the fwmark. */
 		assert_non_null(strstr(*text, "meta mark 0xca6c ip daddr . meta l4proto . th dport @endpoints4 accept"));
 		assert_non_null(strstr(*text, "oifname \"lo\" accept"));
-		assert_non_null(strstr(*text, "udp sport 68 ip daddr 255.255.255.255 udp dport 67 accept"));
+		assert_non_null(strstr(*text, "oifname != @tunnels meta nfproto ipv4 udp sport 68 udp dport 67 accept"));
 		assert_int_equal(count(*text, "th dport { 53, 853 } counter name blocked_dns reject"), 2);
 	}
 	/* Without the LAN nothing mentions the resolvers outside their sets. */
@@ -513,7 +599,8 @@ static const char *const vocabulary[] = {
 	"mangle", "nat", "postrouting", "srcnat", "iifname", "oifname", "!=", "ip", "ip6", "daddr", "saddr", "sport",
 	"dport", "fib", "local", "name", "meta", "l4proto", "th", "mark", "udp", "tcp", "icmpv6", "nd-router-solicit",
 	"nd-router-advert", "nd-neighbor-solicit", "nd-neighbor-advert", "hoplimit", "ct", "state", "established",
-	"established,related", "reject", "with", "reset", "icmpx", "admin-prohibited", "nfproto", "ipv6",
+	"established,related", "reject", "with", "reset", "icmpx", "admin-prohibited", "nfproto", "ipv4", "ipv6",
+	"direction", "reply",
 	"blocked_out", "blocked_dns", "blocked_in", "blocked_fwd", "cgroup", "socket", "cgroupv2", "level", "return",
 	"masquerade", "goto", "excluded", "cgroupsv2",
 };
@@ -648,12 +735,14 @@ static void test_only_validated_values(void **state)
 	ks_policy_free(&policy);
 }
 
-static char *compile_split(enum ks_split_mode mode, const char *path, unsigned level, bool fwmark_none)
+static char *compile_split_in(enum ks_state state, enum ks_split_mode mode, const char *path, unsigned level,
+			      bool fwmark_none)
 {
 	struct ks_policy policy;
 	char *text;
 
 	policy_from_args(&policy, ARGS(FULL_ARGS));
+	policy.state = state;
 	policy.split.mode = mode;
 	snprintf(policy.split.path, sizeof(policy.split.path), "%s", path);
 	policy.split.level = level;
@@ -661,6 +750,11 @@ static char *compile_split(enum ks_split_mode mode, const char *path, unsigned l
 	text = compile_text(&policy);
 	ks_policy_free(&policy);
 	return text;
+}
+
+static char *compile_split(enum ks_split_mode mode, const char *path, unsigned level, bool fwmark_none)
+{
+	return compile_split_in(KS_STATE_ENABLED, mode, path, level, fwmark_none);
 }
 
 static void test_split_v1(void **state)
@@ -673,12 +767,12 @@ static void test_split_v1(void **state)
 	body = chain(text, "output");
 	expect_order(body,
 		     (const char *const[]){ "oifname \"lo\" accept", "ct mark 0x4b53 accept",
-					    "udp sport 68 ip daddr 255.255.255.255 udp dport 67 accept" },
+					    "oifname != @tunnels meta nfproto ipv4 udp sport 68 udp dport 67 accept" },
 		     3);
 	free(body);
 	body = chain(text, "input");
 	expect_order(body, (const char *const[]){ "iifname \"lo\" accept", "ct mark 0x4b53 accept",
-						  "udp sport 67 udp dport 68 accept" },
+						  "iifname != @tunnels udp sport 67 ip daddr 255.255.255.255 udp dport 68 accept" },
 		     3);
 	free(body);
 	body = chain(text, "forward");
@@ -767,6 +861,55 @@ static void test_split_v2_user_groups(void **state)
 	ks_policy_free(&policy);
 }
 
+/*
+ * Blocked means blocked for excluded programs too (issue 11, finding 4). Their
+ * packets must not get the VPN's fwmark: with it they pass the endpoint
+ * exemption and reach the VPN server's address and port off the tunnel.
+ * Nothing names them in the blocked state: no mark, no masquerade, no restore.
+ */
+static void test_split_blocked(void **state)
+{
+	static const struct {
+		enum ks_split_mode mode;
+		const char *path;
+		unsigned level;
+	} mechanisms[] = { { KS_SPLIT_V1, "", 0 }, { KS_SPLIT_V2, "unified/killswitch", 2 } };
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(mechanisms); i++) {
+		char *enabled = compile_split_in(KS_STATE_ENABLED, mechanisms[i].mode, mechanisms[i].path,
+						 mechanisms[i].level, false);
+		char *blocked = compile_split_in(KS_STATE_BLOCKED, mechanisms[i].mode, mechanisms[i].path,
+						 mechanisms[i].level, false);
+		char *body;
+
+		/* Enabled, the exclusion is there: the assertions below are not vacuous. */
+		assert_non_null(strstr(enabled, "ct mark set 0x4b53 meta mark set 0xca6c"));
+		assert_non_null(strstr(enabled, "masquerade"));
+
+		/* The endpoint exemption is still there, with its mark... */
+		assert_non_null(strstr(blocked, "meta mark 0xca6c ip daddr . meta l4proto . th dport @endpoints4 accept"));
+		/* ...and only the endpoints' own replies get the fwmark (P3/P4). */
+		assert_int_equal(count(blocked, "meta mark set"), 2);
+		body = chain(blocked, "prerouting");
+		assert_int_equal(count(body, "meta mark set"), 2);
+		assert_int_equal(count(body, "@endpoints4 meta mark set 0xca6c\n"), 1);
+		assert_int_equal(count(body, "@endpoints6 meta mark set 0xca6c\n"), 1);
+		free(body);
+		assert_null(strstr(blocked, "0x4b53"));
+		assert_null(strstr(blocked, "cgroup"));
+		assert_null(strstr(blocked, "masquerade"));
+		/* mangle and nat hold no rule, only their type line. */
+		for (const char *const *name = (const char *const[]){ "mangle", "nat", NULL }; *name; name++) {
+			body = chain(blocked, *name);
+			assert_int_equal(count(body, "\n"), 1);
+			free(body);
+		}
+		free(enabled);
+		free(blocked);
+	}
+}
+
 /* Without a fwmark there is no routing around the tunnel: no exclusion at all. */
 static void test_split_needs_fwmark(void **state)
 {
@@ -835,6 +978,8 @@ int main(void)
 		cmocka_unit_test(test_input_order),
 		cmocka_unit_test(test_forward_order),
 		cmocka_unit_test(test_no_generic_established),
+		cmocka_unit_test(test_reject_replies),
+		cmocka_unit_test(test_dhcp_scope),
 		cmocka_unit_test(test_blocked),
 		cmocka_unit_test(test_fwmark),
 		cmocka_unit_test(test_deterministic),
@@ -849,6 +994,7 @@ int main(void)
 		cmocka_unit_test(test_split_v1),
 		cmocka_unit_test(test_split_v2),
 		cmocka_unit_test(test_split_v2_user_groups),
+		cmocka_unit_test(test_split_blocked),
 		cmocka_unit_test(test_split_needs_fwmark),
 		cmocka_unit_test(test_split_bad_path),
 	};
