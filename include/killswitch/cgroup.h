@@ -180,6 +180,15 @@ int ks_cgroup_attach(const struct ks_split *split, pid_t pid, int procfd, char e
 int ks_cgroup_detach(const struct ks_split *split, pid_t pid, int procfd, char err[KS_ERR_LEN]);
 
 /*
+ * Moves the calling process itself into the exclusion cgroup, without a
+ * record, and checks that it is there: a root-owned cgroup whose
+ * cgroup.freeze and cgroup.kill the user cannot write, as they can in a
+ * cgroup delegated to them (systemd's user@UID.service), to stop or kill
+ * us between a check and the move it allows.
+ */
+int ks_cgroup_enter(const struct ks_split *split, char err[KS_ERR_LEN]);
+
+/*
  * After an attach whose target exited meanwhile: if pid now names a
  * process in the exclusion cgroup, it may be one that got the PID after
  * the target and was moved in its place. It goes to its parent's cgroup,

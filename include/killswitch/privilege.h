@@ -3,6 +3,7 @@
 #define KILLSWITCH_PRIVILEGE_H
 
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,6 +35,15 @@ struct ks_invoker {
 	bool secure; /* AT_SECURE: set-user-ID or the like; the environment is the caller's, not trusted */
 };
 
+/* How the caller had us scheduled: policy, priority, nice, CPUs (so they cannot starve us on one busy CPU). */
+struct ks_priv_sched {
+	int policy;
+	struct sched_param param;
+	int nice;
+	unsigned char cpus[128]; /* a cpu_set_t's bytes: sched.h hides the type without _GNU_SOURCE */
+	size_t cpus_len;
+};
+
 struct ks_priv_ops {
 	uid_t (*getuid)(void);
 	uid_t (*geteuid)(void);
@@ -54,6 +64,12 @@ struct ks_priv_ops {
 	int (*setrlimit)(int resource, const struct rlimit *limit);
 	int (*sigprocmask)(int how, const sigset_t *set, sigset_t *old);
 	struct group *(*getgrnam)(const char *name);
+	/* Saves the scheduling into *saved and resets it: SCHED_OTHER, nice 0, every CPU. */
+	int (*sched_reset)(struct ks_priv_sched *saved);
+	/* Puts saved back, as far as the user it runs as may. */
+	int (*sched_restore)(const struct ks_priv_sched *saved);
+	/* CPU time the process has used, in seconds (rounded up). */
+	long (*cpu_seconds)(void);
 };
 
 /* The real system calls. */
@@ -76,6 +92,7 @@ struct ks_priv_held {
 	bool held;
 	sigset_t mask;
 	struct rlimit limits[KS_PRIV_N_LIMITS];
+	struct ks_priv_sched sched;
 };
 
 /*
@@ -86,8 +103,11 @@ struct ks_priv_held {
  * is blocked (a terminal's ^C and ^Z need no permission); the resource
  * limits a caller can lower to kill us at a chosen moment (file size, CPU,
  * stack, memory, descriptors) are raised (hard limits only with
- * CAP_SYS_RESOURCE; without it, a limit left too low is -EPERM). Root and
- * user modes change nothing. -EPERM with err when any step fails: the
+ * CAP_SYS_RESOURCE; without it, a limit left too low is -EPERM; so are
+ * fewer than a few free descriptors, and a CPU limit the time already used
+ * nearly reaches); scheduling is reset (SCHED_OTHER, nice 0, every CPU), so
+ * the caller cannot starve us to widen a race. Root and user modes change
+ * nothing. -EPERM with err when any step fails: the
  * caller must stop before acting.
  */
 int ks_priv_hold(const struct ks_priv_ops *ops, const struct ks_invoker *who, struct ks_priv_held *held,

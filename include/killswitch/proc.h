@@ -41,6 +41,19 @@ int ks_proc_open(pid_t pid, int pidfd);
 /* Reads FILE of the process whose /proc directory procfd is (from ks_proc_open). */
 int ks_proc_read_at(int procfd, const char *file, char *buf, size_t size);
 
+/* Pure: the Tgid: line of /proc/PID/status (a PID that is a thread's names another process). 0 or -EINVAL. */
+int ks_proc_parse_tgid(const char *status, pid_t *tgid);
+
+/*
+ * Pins pid (PTRACE_SEIZE, as root): while pinned, the process cannot be
+ * reaped, so its PID names nothing else even if it exits. -EBUSY when it
+ * cannot be (already traced, or tracing is not allowed here), -ESRCH when
+ * there is no such process. ks_proc_unpin() lets it go as it was, any
+ * signal that arrived meanwhile delivered.
+ */
+int ks_proc_pin(pid_t pid);
+void ks_proc_unpin(pid_t pid);
+
 /* Strictly a PID: decimal, 1..INT_MAX, nothing else. 0 or -EINVAL. */
 int ks_parse_pid(const char *text, pid_t *out);
 

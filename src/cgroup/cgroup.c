@@ -448,6 +448,7 @@ static void prune_records(const char *dir)
 		char origin[KS_CGROUP_PATH_MAX * 4];
 		uint64_t start;
 		pid_t pid, ppid, writer = tmp_writer(e->d_name);
+		int ret;
 
 		if (writer > 0) {
 			if (writer != getpid() && kill(writer, 0) < 0 && errno == ESRCH)
@@ -456,8 +457,9 @@ static void prune_records(const char *dir)
 		}
 		if (ks_parse_pid(e->d_name, &pid) < 0)
 			continue;
-		if (proc_starttime(pid, -1, &ppid, &start) < 0 ||
-		    read_record(dir, pid, start, origin, sizeof(origin)) == -ESTALE)
+		/* Only a process known to be gone: a failure of ours (out of descriptors) proves nothing. */
+		ret = proc_starttime(pid, -1, &ppid, &start);
+		if (ret == -ESRCH || (ret == 0 && read_record(dir, pid, start, origin, sizeof(origin)) == -ESTALE))
 			unlinkat(dirfd(d), e->d_name, 0);
 	}
 	closedir(d);
@@ -646,6 +648,27 @@ int ks_cgroup_find_user_groups(const struct ks_split *split, struct ks_policy *p
 		closedir(d);
 	if (policy->n_user_groups > 1)
 		qsort(policy->user_groups, policy->n_user_groups, sizeof(*policy->user_groups), cmp_cgroup_path);
+	return ret;
+}
+
+int ks_cgroup_enter(const struct ks_split *split, char err[KS_ERR_LEN])
+{
+	struct ks_cgroup_mounts m;
+	struct ks_cgroup_where w;
+	char procs[sizeof(w.hierarchy) + sizeof(w.group) + 16], group[PATH_MAX];
+	int ret;
+
+	ret = where_is(split, &m, &w, err);
+	if (ret < 0)
+		return ret;
+	snprintf(procs, sizeof(procs), "%s%s/cgroup.procs", w.hierarchy, w.group);
+	ret = write_pid(procs, getpid());
+	if (ret == 0)
+		ret = proc_group(0, -1, split->mode, group, sizeof(group));
+	if (ret == 0 && !ks_cgroup_is_inside(group, &w))
+		ret = -EPERM;
+	if (ret < 0)
+		ks_sys_error(err, "shelter in the exclusion cgroup", procs, ret);
 	return ret;
 }
 

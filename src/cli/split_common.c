@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* What every split-tunnel subcommand starts with: who, what we hold for them, which group. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,15 +14,19 @@
 /* The caller's domain for a user (setuid, sudo, or none at all); refused outside their own slice. */
 static int find_domain(struct split_ctx *ctx, int fail_code)
 {
-	char err[KS_ERR_LEN] = "", own[KS_CGROUP_PATH_MAX * 4], escaped[KS_ERR_LEN / 2];
+	char err[KS_ERR_LEN] = "", own[PATH_MAX], escaped[KS_ERR_LEN / 2];
 	int ret;
 
 	ctx->domain[0] = '\0';
 	if (ctx->who.mode == KS_PRIV_ROOT || ctx->split.mode == KS_SPLIT_OFF)
 		return KS_EXIT_OK;
-	/* No v2 hierarchy (a v1-only host): moving in net_cls leaves the others as they are. */
-	if (ks_cgroup_of(-1, own, sizeof(own)) < 0)
+	/* No v2 hierarchy (a v1-only host): moving in net_cls leaves the others as they are. Nothing else passes. */
+	ret = ks_cgroup_of(-1, own, sizeof(own));
+	if (ret == -ENOENT)
 		return KS_EXIT_OK;
+	if (ret < 0)
+		return cli_error(fail_code, "cannot tell which cgroup this runs in (%s): '%s'", strerror(-ret),
+				 "/proc/self/cgroup");
 	ret = ks_cgroup_user_domain(own, ctx->who.uid, ctx->domain, sizeof(ctx->domain));
 	if (ret < 0)
 		return cli_error(fail_code, "split tunnelling is only for programs in your own user slice "

@@ -2,6 +2,7 @@
 /* Who invoked us, and the one-way trip from root to that user. */
 #define _GNU_SOURCE /* getresuid, getresgid */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <limits.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "killswitch/parse.h"
@@ -27,6 +29,50 @@ static int sys_getrlimit(int resource, struct rlimit *limit)
 static int sys_setrlimit(int resource, const struct rlimit *limit)
 {
 	return setrlimit((__rlimit_resource_t)resource, limit);
+}
+
+static int sys_sched_reset(struct ks_priv_sched *saved)
+{
+	struct sched_param normal = { 0 };
+	cpu_set_t all;
+
+	saved->policy = sched_getscheduler(0);
+	if (saved->policy < 0 || sched_getparam(0, &saved->param) < 0)
+		return -1;
+	errno = 0;
+	saved->nice = getpriority(PRIO_PROCESS, 0);
+	if (errno)
+		return -1;
+	saved->cpus_len = sizeof(cpu_set_t) <= sizeof(saved->cpus) ? sizeof(cpu_set_t) : 0;
+	if (saved->cpus_len && sched_getaffinity(0, sizeof(cpu_set_t), (cpu_set_t *)(void *)saved->cpus) < 0)
+		saved->cpus_len = 0;
+	CPU_ZERO(&all);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		CPU_SET(cpu, &all);
+	if (sched_setscheduler(0, SCHED_OTHER, &normal) < 0 || setpriority(PRIO_PROCESS, 0, 0) < 0)
+		return -1;
+	/* Every CPU the kernel lets us have: a mask naming absent ones is cut to the present ones. */
+	sched_setaffinity(0, sizeof(all), &all);
+	return 0;
+}
+
+/* The user's own settings back; a real-time policy they had through a limit may come back, or stay off. */
+static int sys_sched_restore(const struct ks_priv_sched *saved)
+{
+	if (saved->cpus_len)
+		sched_setaffinity(0, saved->cpus_len, (const cpu_set_t *)(const void *)saved->cpus);
+	setpriority(PRIO_PROCESS, 0, saved->nice);
+	sched_setscheduler(0, saved->policy, &saved->param);
+	return 0;
+}
+
+static long sys_cpu_seconds(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return -1;
+	return (long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1;
 }
 
 const struct ks_priv_ops ks_priv_sys = {
@@ -49,6 +95,9 @@ const struct ks_priv_ops ks_priv_sys = {
 	.setrlimit = sys_setrlimit,
 	.sigprocmask = sigprocmask,
 	.getgrnam = getgrnam,
+	.sched_reset = sys_sched_reset,
+	.sched_restore = sys_sched_restore,
+	.cpu_seconds = sys_cpu_seconds,
 };
 
 /* A uid or gid as sudo writes it: decimal, and never (uid_t)-1. */
@@ -253,6 +302,8 @@ static int hold_fail(char err[KS_ERR_LEN], const char *step, int errnum)
 static int raise_limit(const struct ks_priv_ops *ops, unsigned i, struct rlimit *saved, char err[KS_ERR_LEN])
 {
 	struct rlimit raised;
+	rlim_t need = held_limits[i].need;
+	long used;
 
 	if (ops->getrlimit(held_limits[i].resource, saved) < 0)
 		return hold_fail(err, "getrlimit", errno);
@@ -267,12 +318,35 @@ static int raise_limit(const struct ks_priv_ops *ops, unsigned i, struct rlimit 
 		raised.rlim_cur = raised.rlim_max;
 	if (ops->setrlimit(held_limits[i].resource, &raised) < 0)
 		return hold_fail(err, "setrlimit", errno);
-	if (raised.rlim_cur != RLIM_INFINITY && raised.rlim_cur < held_limits[i].need) {
+	/* CPU time counts from the start of the process, before the exec that made it us. */
+	if (held_limits[i].resource == RLIMIT_CPU) {
+		used = ops->cpu_seconds();
+		need += used > 0 ? (rlim_t)used : 0;
+	}
+	if (raised.rlim_cur != RLIM_INFINITY && raised.rlim_cur < need) {
 		snprintf(err, KS_ERR_LEN, "a resource limit is too low to work safely, and cannot be raised here: '%s'",
 			 held_limits[i].name);
 		return -EPERM;
 	}
 	return 0;
+}
+
+/* A limit high enough says nothing of the descriptors the caller left open: a few must be free. */
+static int free_descriptors(char err[KS_ERR_LEN])
+{
+	int fds[16], n = 0, ret = 0;
+
+	fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	n = fds[0] >= 0;
+	while (n && n < 16 && (fds[n] = fcntl(fds[0], F_DUPFD_CLOEXEC, 3)) >= 0)
+		n++;
+	if (n < 16) {
+		snprintf(err, KS_ERR_LEN, "too few free file descriptors to work safely: '%d'", n);
+		ret = -EPERM;
+	}
+	while (n--)
+		close(fds[n]);
+	return ret;
 }
 
 int ks_priv_hold(const struct ks_priv_ops *ops, const struct ks_invoker *who, struct ks_priv_held *held,
@@ -298,13 +372,16 @@ int ks_priv_hold(const struct ks_priv_ops *ops, const struct ks_invoker *who, st
 		if (ret < 0)
 			return ret;
 	}
-	return 0;
+	if (ops->sched_reset(&held->sched) < 0)
+		return hold_fail(err, "sched_reset", errno);
+	return free_descriptors(err);
 }
 
 int ks_priv_release(const struct ks_priv_ops *ops, const struct ks_priv_held *held, char err[KS_ERR_LEN])
 {
 	if (!held->held)
 		return 0;
+	ops->sched_restore(&held->sched);
 	for (unsigned i = 0; i < KS_PRIV_N_LIMITS; i++)
 		if (ops->setrlimit(held_limits[i].resource, &held->limits[i]) < 0)
 			return fail(err, "setrlimit", errno);

@@ -166,6 +166,24 @@ int ks_proc_read_at(int procfd, const char *file, char *buf, size_t size)
 	return read_fd(fd, buf, size);
 }
 
+int ks_proc_parse_tgid(const char *status, pid_t *tgid)
+{
+	for (const char *line = status; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		char value[16];
+		size_t len;
+
+		if (strncmp(line, "Tgid:\t", 6))
+			continue;
+		len = strcspn(line + 6, "\n");
+		if (len == 0 || len >= sizeof(value))
+			return -EINVAL;
+		memcpy(value, line + 6, len);
+		value[len] = '\0';
+		return ks_parse_pid(value, tgid);
+	}
+	return -EINVAL;
+}
+
 int ks_parse_pid(const char *text, pid_t *out)
 {
 	unsigned long value;

@@ -505,7 +505,94 @@ if [[ $MODE == v2 ]]; then
 		grep -qx "0::/system.slice/ks-$LAB_ID.service" "/proc/$SERVICE_SLEEP/cgroup"
 	expect_rc "setuid in the user's slice: add of a program outside it refused" 1 \
 		in_cgroup "$USER_SLICE/session-ks.scope" "$SUID" add "$FSIZE_SLEEP"
+
+	# A second review (after the fix): a cgroup delegated to the user (systemd's user@UID.service) let
+	# them freeze or kill split-tunnel through cgroup.freeze and cgroup.kill, uids regardless; a
+	# cgroup path longer than a buffer made the slice check pass as "no cgroup v2". Delegation is
+	# made by hand as systemd does it: the user owns the directory and its control files.
+	DELEGATED=$USER_SLICE/user@$TU_UID.service
+	mkdir -p "$DELEGATED"
+	chown -R "$TU_UID:$TU_GID" "$DELEGATED"
+	deep=$DELEGATED
+	for part in a b c; do deep=$deep/$part$(printf '%0200d' 0); done
+	as_user mkdir -p "$deep" || die "the user cannot make cgroups in its delegated subtree"
+	expect_rc "setuid from a 600-character delegated cgroup: add of a service's program refused" 1 \
+		in_cgroup "$deep" "$SUID" add "$SERVICE_SLEEP"
+	check "  ... the service's program stays in its service" setuid "ks-$LAB_ID.service" \
+		grep -qx "0::/system.slice/ks-$LAB_ID.service" "/proc/$SERVICE_SLEEP/cgroup"
+	# The order of what a sudo add does (sudo holds like setuid; strace cannot follow setuid): it
+	# moves itself into the root-owned exclusion group and pins the target before it reads anything
+	# of it, and writes the target's PID only after that.
+	nsenter --net="/run/netns/$NS_C" "${IN_CGROUP[@]}" "$DELEGATED" "${AS_TU[@]}" sleep 60 &
+	DELEGATED_SLEEP=$!
+	SPLIT_PIDS+=("$DELEGATED_SLEEP")
+	wait_for 5 grep -qx sleep "/proc/$DELEGATED_SLEEP/comm"
+	order_ok() {
+		local log=$LAB_TMP/add.strace self target
+		in_c sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$DELEGATED" \
+			strace -f -o "$log" -e trace=openat,write,ptrace env ASAN_OPTIONS=detect_leaks=0 \
+			SUDO_UID="$TU_UID" SUDO_GID="$TU_GID" \
+			KILLSWITCH_RUNDIR="$LAB_TMP/run" "$SPLIT" add "$DELEGATED_SLEEP" >/dev/null || return 1
+		self=$(grep -n "write([0-9]*, \"[0-9]*\\\\n\"" "$log" | head -1 | cut -d: -f1)
+		target=$(grep -n "openat(AT_FDCWD, \"/proc/$DELEGATED_SLEEP\"" "$log" | head -1 | cut -d: -f1)
+		seize=$(grep -n "ptrace(PTRACE_SEIZE, $DELEGATED_SLEEP" "$log" | head -1 | cut -d: -f1)
+		moved=$(grep -n "write([0-9]*, \"$DELEGATED_SLEEP\\\\n\"" "$log" | head -1 | cut -d: -f1)
+		[[ -n $self && -n $seize && -n $target && -n $moved ]] && ((self < seize && seize < target && target < moved)) ||
+			{ grep -E 'cgroup.procs|PTRACE|/proc/[0-9]' "$log"; return 1; }
+	}
+	check "sudo: shelters itself, pins the target, checks, then moves it" sudo ordered order_ok
+	check "  ... the program is excluded inside the user's slice" sudo "user-$TU_UID.slice" \
+		grep -qx "0::/user.slice/user-$TU_UID.slice/killswitch-exclude" "/proc/$DELEGATED_SLEEP/cgroup"
 fi
+
+two_threads() { [[ $(ls "/proc/$1/task" 2>/dev/null | wc -l) == 2 ]]; }
+# A thread's ID names its whole process to cgroup.procs: only a process's own PID is taken. And
+# credentials are per thread: a process with one root thread is not the user's, whatever its
+# first thread says (made by root: the main thread drops to the user with the raw system call,
+# which changes only the calling thread, while a second thread stays root).
+nsenter --net="/run/netns/$NS_C" "$PYTHON" -c '
+import ctypes, os, sys, threading, time
+ready = threading.Event()
+threading.Thread(target=lambda: (ready.set(), time.sleep(60)), daemon=True).start()
+ready.wait()
+uid = int(sys.argv[1])
+if ctypes.CDLL(None, use_errno=True).syscall(117, uid, uid, uid) != 0:
+    sys.exit(1)
+time.sleep(60)
+' "$TU_UID" &
+MIXED=$!
+SPLIT_PIDS+=("$MIXED")
+mixed_ready() { two_threads "$MIXED" && grep -q "^Uid:"$'\t'"$TU_UID"$'\t' "/proc/$MIXED/status"; }
+wait_for 5 mixed_ready || die "the mixed-credentials process did not start"
+expect_rc "setuid: add of a process with a root thread refused" 1 as_user "$SUID" add "$MIXED"
+check "  ... it stays where it was" setuid "/" test "$(v2_line "$MIXED")" = "$(v2_line $$)"
+nsenter --net="/run/netns/$NS_C" setpriv --reuid="$TU_UID" --regid="$TU_GID" --init-groups "$PYTHON" -c '
+import threading, time
+threading.Thread(target=lambda: time.sleep(60), daemon=True).start()
+time.sleep(60)
+' &
+THREADED=$!
+SPLIT_PIDS+=("$THREADED")
+wait_for 5 two_threads "$THREADED" || die "the threaded process did not start"
+expect_rc "setuid: add of a thread's ID refused" 1 as_user "$SUID" add "$(ls "/proc/$THREADED/task" | grep -vx "$THREADED")"
+check "  ... saying it is a thread" setuid "one line" one_line_quoting "$(ls "/proc/$THREADED/task" | grep -vx "$THREADED")"
+
+# Out of descriptors, a record can no longer be read: that must not pass for "the process is gone"
+# and wipe the records of excluded programs (del could not put them back).
+nsenter --net="/run/netns/$NS_C" setpriv --reuid="$TU_UID" --regid="$TU_GID" --init-groups sleep 60 &
+RECORDED=$!
+SPLIT_PIDS+=("$RECORDED")
+wait_for 5 grep -qx sleep "/proc/$RECORDED/comm"
+as_user "$SUID" add "$RECORDED" >/dev/null
+few_fds_refused() {
+	local out rc=0
+	out=$(as_user bash -c 'ulimit -n 64; for fd in $(seq 3 60); do eval "exec $fd</dev/null"; done; "$1" exec -- true' \
+		sh "$SUID" 2>&1) || rc=$?
+	[[ $rc == 126 && $out == *"too few free file descriptors"* ]] || { echo "rc=$rc $out"; return 1; }
+}
+check "setuid: with few descriptors free, exec refused before acting" setuid refused few_fds_refused
+check "  ... the records of excluded programs are all there" setuid kept test -s "$RECORDS/$RECORDED"
+expect_rc "  ... and del still puts one back" 0 as_user "$SUID" del "$RECORDED"
 
 # ---- blocked means blocked, for excluded programs too (issue 11, finding 4) -----------------
 # Excluded packets are marked with the VPN's own fwmark, which the endpoint exemption trusts. The
@@ -524,12 +611,16 @@ connecting_quietly() {
 connecting_as_before() {
 	local rules
 	connecting_quietly || return 1
+	# The regular chain excluded first, for mangle's goto; the users' set is not needed here.
 	rules=$(ks compile --tunnel "$WGC" --endpoint "$ENDPOINT" --dns "$VPNDNS4" | awk '
+		BEGIN { print "add chain inet killswitch excluded" }
 		/^\tchain / { chain = $2 }
 		/^\t}/ { chain = "" }
-		chain != "" && /^\t\t/ && !/^\t\ttype / && (chain == "mangle" || chain == "nat" || (chain == "prerouting" && /ct mark/)) {
-			sub(/^\t\t/, ""); print "add rule inet killswitch " chain " " $0
-		}') || return 1
+		chain != "" && /^\t\t/ && !/^\t\ttype / && !/@excluded_users/ &&
+		(chain == "mangle" || chain == "excluded" || chain == "nat" || (chain == "prerouting" && /ct mark/)) {
+			sub(/^\t\t/, ""); line[chain] = line[chain] "add rule inet killswitch " chain " " $0 "\n"
+		}
+		END { printf "%s%s%s%s", line["excluded"], line["mangle"], line["nat"], line["prerouting"] }') || return 1
 	grep -q 'meta mark set' <<<"$rules" || { echo "no marking rule in: $rules"; return 1; }
 	in_c nft -f - <<<"$rules"
 }

@@ -38,6 +38,8 @@ static struct fake {
 	bool blocked; /* every signal blocked */
 	bool has_group; /* the group "killswitch" exists, gid 990 */
 	bool no_sys_resource; /* a container without CAP_SYS_RESOURCE: no hard limit goes up */
+	int nice;	      /* the caller's niceness (SCHED_IDLE, affinity: the same path) */
+	long cpu_used;	      /* CPU seconds used before the exec */
 	char log[1024];
 } k;
 
@@ -257,6 +259,27 @@ static struct group *f_getgrnam(const char *name)
 	return k.has_group && !strcmp(name, "killswitch") ? &killswitch : NULL;
 }
 
+static int f_sched_reset(struct ks_priv_sched *saved)
+{
+	if (!call("sched_reset"))
+		return -1;
+	saved->nice = k.nice;
+	k.nice = 0;
+	return 0;
+}
+
+static int f_sched_restore(const struct ks_priv_sched *saved)
+{
+	call("sched_restore");
+	k.nice = saved->nice;
+	return 0;
+}
+
+static long f_cpu_seconds(void)
+{
+	return k.cpu_used;
+}
+
 static const struct ks_priv_ops fake_ops = {
 	.getuid = f_getuid,
 	.geteuid = f_geteuid,
@@ -277,6 +300,9 @@ static const struct ks_priv_ops fake_ops = {
 	.setrlimit = f_setrlimit,
 	.sigprocmask = f_sigprocmask,
 	.getgrnam = f_getgrnam,
+	.sched_reset = f_sched_reset,
+	.sched_restore = f_sched_restore,
+	.cpu_seconds = f_cpu_seconds,
 };
 
 /* alice (1000:1000, also in group 20) runs a setuid-root split-tunnel. */
@@ -570,9 +596,11 @@ static void test_hold_setuid(void **state)
 	setuid_alice();
 	low_limits();
 	who = invoker_ok();
+	k.nice = 19;
 	assert_int_equal(ks_priv_hold(&fake_ops, &who, &held, err), 0);
 	assert_true(held.held);
 	assert_true(k.blocked);
+	assert_int_equal(k.nice, 0); /* nor can the caller starve us */
 	assert_int_equal(k.r, 0);
 	assert_int_equal(k.s, 0);
 	assert_int_equal(k.rg, 0);
@@ -593,11 +621,13 @@ static void test_hold_setuid(void **state)
 	assert_true(k.limits[RLIMIT_CPU].rlim_max == 1);
 	assert_true(k.limits[RLIMIT_STACK].rlim_cur == 16384);
 	assert_false(k.blocked);
+	assert_int_equal(k.nice, 19);
 }
 
 static void test_hold_fails_closed(void **state)
 {
-	static const char *const steps[] = { "sigprocmask", "setresgid", "setresuid", "getrlimit", "setrlimit" };
+	static const char *const steps[] = { "sigprocmask", "setresgid", "setresuid", "getrlimit", "setrlimit",
+					     "sched_reset" };
 	struct ks_priv_held held;
 	struct ks_invoker who;
 	char err[KS_ERR_LEN];
@@ -649,6 +679,27 @@ static void test_hold_without_sys_resource(void **state)
 	who = invoker_ok();
 	assert_int_equal(ks_priv_hold(&fake_ops, &who, &held, err), -EPERM);
 	assert_non_null(strstr(err, "'RLIMIT_FSIZE'"));
+
+	/* CPU time burnt before the exec counts against the limit (ulimit -t 10 after 9.9 s). */
+	setuid_alice();
+	low_limits();
+	k.no_sys_resource = true;
+	k.limits[RLIMIT_FSIZE] = (struct rlimit){ RLIM_INFINITY, RLIM_INFINITY };
+	k.limits[RLIMIT_STACK] = (struct rlimit){ RLIM_INFINITY, RLIM_INFINITY };
+	k.limits[RLIMIT_CPU] = (struct rlimit){ 10, 10 };
+	k.cpu_used = 10;
+	who = invoker_ok();
+	assert_int_equal(ks_priv_hold(&fake_ops, &who, &held, err), -EPERM);
+	assert_non_null(strstr(err, "'RLIMIT_CPU'"));
+	setuid_alice();
+	low_limits();
+	k.no_sys_resource = true;
+	k.limits[RLIMIT_FSIZE] = (struct rlimit){ RLIM_INFINITY, RLIM_INFINITY };
+	k.limits[RLIMIT_STACK] = (struct rlimit){ RLIM_INFINITY, RLIM_INFINITY };
+	k.limits[RLIMIT_CPU] = (struct rlimit){ 100, 100 };
+	k.cpu_used = 1;
+	who = invoker_ok();
+	assert_int_equal(ks_priv_hold(&fake_ops, &who, &held, err), 0);
 }
 
 /* Only members of the group may use a set-user-ID install; sudo and root are the admin's own choice. */
