@@ -4,27 +4,8 @@
 
 #include "killswitch/buf.h"
 #include "killswitch/policy.h"
+#include "killswitch/schema.h"
 
-/* Names of the named counters, in status order. */
-enum ks_counter {
-	KS_COUNTER_OUT,
-	KS_COUNTER_DNS,
-	KS_COUNTER_IN,
-	KS_COUNTER_FWD,
-	KS_COUNTER_MAX,
-};
-extern const char *const ks_counter_names[KS_COUNTER_MAX];
-
-/* The set of exclusion groups inside users' slices, by cgroup id (split-tunnel adds to it). */
-#define KS_SET_EXCLUDED_USERS "excluded_users"
-
-/* The chains every compiled table holds, with the policy each must have. */
-struct ks_chain_spec {
-	const char *name;
-	const char *policy;
-};
-extern const struct ks_chain_spec ks_chain_specs[];
-extern const unsigned ks_n_chain_specs;
 
 /*
  * The compiler: a pure function of the policy (no I/O, no globals, no time),

@@ -92,20 +92,17 @@ void cli_policy_discover(struct ks_policy *policy, bool create, bool fresh_addrs
 static void record_applied(const struct ks_policy *policy, const char *table, bool whole)
 {
 	char err[KS_ERR_LEN] = "";
-	uint64_t hash, handle;
-	unsigned rules;
 
 	if (ks_state_save(policy, err) < 0) {
 		cli_warn("%s (the ruleset is applied; status cannot show the policy)", err);
 		/* The previous table's fingerprint would call this one re-created by someone else. */
-		if (ks_state_clear(err) < 0 || ks_fingerprint_clear(err) < 0)
+		if (ks_state_clear(err) < 0 || cli_applied_forget(err) < 0)
 			cli_warn("%s (status may show the previous policy)", err);
 		return;
 	}
 	/* A fingerprint of the previous table would make status call this one edited, or re-created. */
-	if (!whole || ks_nfnl_rules_fingerprint(table, &hash, &rules) < 0 || ks_nfnl_table_handle(table, &handle) < 0 ||
-	    ks_fingerprint_save(hash, rules, handle, err) < 0) {
-		if (ks_fingerprint_clear(err) < 0 || whole)
+	if (!whole || cli_applied_record(table, err) < 0) {
+		if (cli_applied_forget(err) < 0 || whole)
 			cli_warn("cannot record the rules as applied; status cannot see later edits");
 	}
 }

@@ -71,6 +71,18 @@ int cli_sysctl_set(const char *key, const char *name, const char *value);
 void cli_sysctl_restore(const char *key, const char *name);
 #define KS_SYSCTL_SRC_VALID_MARK "net/ipv4/conf/all/src_valid_mark", "src_valid_mark"
 
+/* The table next to what killswitch recorded when it applied it (src/cli/applied.c). */
+struct cli_applied {
+	bool known;	     /* a record, and the table's rules could be read */
+	bool same_rules;     /* the rules are the ones applied: none added, removed or replaced */
+	bool recreated;	     /* another table than the recorded one: the recorded policy is not known to be its */
+	unsigned rules_now, rules_then;
+};
+struct cli_applied cli_applied_compare(const char *table);
+/* Records table as applied now (its rule fingerprint and handle), or forgets the record. 0 or -errno. */
+int cli_applied_record(const char *table, char err[KS_ERR_LEN]);
+int cli_applied_forget(char err[KS_ERR_LEN]);
+
 /* Prints obj (and frees it) on stdout; returns an exit code. */
 int cli_print_json(json_t *obj);
 

@@ -73,19 +73,14 @@ static void print_policy(const struct ks_policy *p)
  */
 static void check_rules(const char *table, struct ks_nft_status *st, bool *policy_stale)
 {
-	char err[KS_ERR_LEN];
-	uint64_t hash, now_hash, handle, now_handle;
-	unsigned rules, now_rules;
+	struct cli_applied a = cli_applied_compare(table);
 
-	if (ks_fingerprint_load(&hash, &rules, &handle, err) < 0 ||
-	    ks_nfnl_rules_fingerprint(table, &now_hash, &now_rules) < 0)
-		return;
-	*policy_stale = handle && ks_nfnl_table_handle(table, &now_handle) == 0 && handle != now_handle;
-	if (*policy_stale || (hash == now_hash && rules == now_rules))
+	*policy_stale = a.recreated;
+	if (!a.known || a.recreated || a.same_rules)
 		return;
 	st->complete = false;
 	snprintf(st->problem, sizeof(st->problem), "rules changed since killswitch applied them (%u rules, were %u)",
-		 now_rules, rules);
+		 a.rules_now, a.rules_then);
 }
 
 /* What status found, for the two printers. */

@@ -34,13 +34,10 @@ static double now_ms(void)
 /* Whether the rules are the ones killswitch applied (the fingerprint status compares too). */
 static bool rules_as_applied(const char *table)
 {
-	char err[KS_ERR_LEN];
-	uint64_t hash, now, handle;
-	unsigned rules, now_rules;
+	struct cli_applied a = cli_applied_compare(table);
 
-	if (ks_fingerprint_load(&hash, &rules, &handle, err) < 0 || ks_nfnl_rules_fingerprint(table, &now, &now_rules) < 0)
-		return true; /* nothing to compare with: the chain check stands */
-	return hash == now && rules == now_rules;
+	/* Nothing to compare with: the chain check stands. */
+	return !a.known || a.same_rules;
 }
 
 /* Re-applies the last policy killswitch applied, unless the table is whole (when only checking). */

@@ -10,19 +10,6 @@
 #include "killswitch/compile.h"
 #include "killswitch/parse.h"
 
-const char *const ks_counter_names[KS_COUNTER_MAX] = {
-	[KS_COUNTER_OUT] = "blocked_out",
-	[KS_COUNTER_DNS] = "blocked_dns",
-	[KS_COUNTER_IN] = "blocked_in",
-	[KS_COUNTER_FWD] = "blocked_fwd",
-};
-
-const struct ks_chain_spec ks_chain_specs[] = {
-	{ "prerouting", "accept" }, { "output", "drop" }, { "input", "drop" },
-	{ "forward", "drop" },	    { "mangle", "accept" }, { "nat", "accept" },
-};
-const unsigned ks_n_chain_specs = sizeof(ks_chain_specs) / sizeof(ks_chain_specs[0]);
-
 /* Fixed LAN ranges: never "whatever DHCP calls local" (TunnelCrack LocalNet). */
 static const char *const lan4_fixed[] = { "10.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16" };
 static const char *const lan6_fixed[] = { "fc00::/7", "fe80::/10" };
@@ -172,10 +159,10 @@ static void declarations(struct compiler *c)
 
 	set_addrs(c, "tunnel_addrs4", AF_INET, p->tunnel_addrs, p->n_tunnel_addrs);
 	set_addrs(c, "tunnel_addrs6", AF_INET6, p->tunnel_addrs, p->n_tunnel_addrs);
-	set_endpoints(c, "endpoints4", AF_INET);
-	set_endpoints(c, "endpoints6", AF_INET6);
-	set_endpoint_addrs(c, "endpoint_addrs4", AF_INET);
-	set_endpoint_addrs(c, "endpoint_addrs6", AF_INET6);
+	set_endpoints(c, KS_SET_ENDPOINTS4, AF_INET);
+	set_endpoints(c, KS_SET_ENDPOINTS6, AF_INET6);
+	set_endpoint_addrs(c, KS_SET_ENDPOINT_ADDRS4, AF_INET);
+	set_endpoint_addrs(c, KS_SET_ENDPOINT_ADDRS6, AF_INET6);
 	set_addrs(c, "resolvers4", AF_INET, p->resolvers, p->n_resolvers);
 	set_addrs(c, "resolvers6", AF_INET6, p->resolvers, p->n_resolvers);
 	set_ranges(c, "lan4", AF_INET, lan4_fixed, N(lan4_fixed), p->allow_lan, true);

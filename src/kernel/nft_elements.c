@@ -19,6 +19,7 @@
 
 #include "killswitch/mnl.h"
 #include "killswitch/nft.h"
+#include "killswitch/schema.h"
 
 /*
  * Set elements go straight over nfnetlink. Before "add element" or "delete
@@ -48,7 +49,7 @@ void ks_nft_endpoint_elem(const struct ks_endpoint *ep, struct ks_nft_elem *elem
 	uint16_t port = htons(ep->port);
 
 	memset(elem, 0, sizeof(*elem));
-	elem->set = ep->addr.family == AF_INET ? "endpoints4" : "endpoints6";
+	elem->set = ep->addr.family == AF_INET ? KS_SET_ENDPOINTS4 : KS_SET_ENDPOINTS6;
 	put_addr(elem, &ep->addr);
 	put_field(elem, &ep->proto, sizeof(ep->proto));
 	put_field(elem, &port, sizeof(port));
@@ -57,7 +58,7 @@ void ks_nft_endpoint_elem(const struct ks_endpoint *ep, struct ks_nft_elem *elem
 void ks_nft_endpoint_addr_elem(const struct ks_addr *addr, struct ks_nft_elem *elem)
 {
 	memset(elem, 0, sizeof(*elem));
-	elem->set = addr->family == AF_INET ? "endpoint_addrs4" : "endpoint_addrs6";
+	elem->set = addr->family == AF_INET ? KS_SET_ENDPOINT_ADDRS4 : KS_SET_ENDPOINT_ADDRS6;
 	put_addr(elem, addr);
 }
 

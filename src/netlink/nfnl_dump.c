@@ -19,6 +19,7 @@
 
 #include "killswitch/mnl.h"
 #include "killswitch/netlink.h"
+#include "killswitch/schema.h"
 
 struct fingerprint {
 	uint64_t hash;
@@ -218,9 +219,9 @@ int ks_nfnl_counters(const char *table, const char *const *names, size_t n, stru
 
 int ks_nfnl_parse_reply(uint16_t type, const void *msg, struct ks_nfnl_reply *out)
 {
-	static const char *const names[] = { "blocked_out", "blocked_in" };
+	const char *const ours[2] = { ks_counter_names[KS_COUNTER_OUT], ks_counter_names[KS_COUNTER_IN] };
 	struct fingerprint fp = { .hash = 0xcbf29ce484222325ull };
-	struct counters c = { .names = names, .n = 2, .out = out->counters };
+	struct counters c = { .names = ours, .n = 2, .out = out->counters };
 	const struct nlmsghdr *nlh = msg;
 	int ret;
 

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef KILLSWITCH_SCHEMA_H
+#define KILLSWITCH_SCHEMA_H
+
+/*
+ * The names of the table's parts that code outside the compiler touches:
+ * the sets whose elements change without a new table (endpoint add|del,
+ * split-tunnel), the named counters status reads, the chains every table
+ * holds with their policies (src/compiler/schema.c). The compiler and the
+ * kernel code both take them from here.
+ */
+
+#define KS_SET_ENDPOINTS4 "endpoints4"		 /* ipv4_addr . inet_proto . inet_service */
+#define KS_SET_ENDPOINTS6 "endpoints6"		 /* ipv6_addr . inet_proto . inet_service */
+#define KS_SET_ENDPOINT_ADDRS4 "endpoint_addrs4" /* ipv4_addr */
+#define KS_SET_ENDPOINT_ADDRS6 "endpoint_addrs6" /* ipv6_addr */
+#define KS_SET_EXCLUDED_USERS "excluded_users"	 /* cgroupsv2: the exclusion groups in users' slices, by id */
+
+/* Names of the named counters, in status order. */
+enum ks_counter {
+	KS_COUNTER_OUT,
+	KS_COUNTER_DNS,
+	KS_COUNTER_IN,
+	KS_COUNTER_FWD,
+	KS_COUNTER_MAX,
+};
+extern const char *const ks_counter_names[KS_COUNTER_MAX];
+
+/* The chains every compiled table holds, with the policy each must have. */
+struct ks_chain_spec {
+	const char *name;
+	const char *policy;
+};
+extern const struct ks_chain_spec ks_chain_specs[];
+extern const unsigned ks_n_chain_specs;
+
+#endif
