@@ -653,6 +653,23 @@ static void test_hold_fails_closed(void **state)
 	assert_string_equal(k.log, "");
 }
 
+/* Without CAP_SYS_RESOURCE, every limit high but CPU time: limit seconds, used already before the exec. */
+static int hold_with_cpu(rlim_t limit, long used, char err[KS_ERR_LEN])
+{
+	struct ks_priv_held held;
+	struct ks_invoker who;
+
+	setuid_alice();
+	low_limits();
+	k.no_sys_resource = true;
+	k.limits[RLIMIT_FSIZE] = (struct rlimit){ RLIM_INFINITY, RLIM_INFINITY };
+	k.limits[RLIMIT_STACK] = (struct rlimit){ RLIM_INFINITY, RLIM_INFINITY };
+	k.limits[RLIMIT_CPU] = (struct rlimit){ limit, limit };
+	k.cpu_used = used;
+	who = invoker_ok();
+	return ks_priv_hold(&fake_ops, &who, &held, err);
+}
+
 /* Without CAP_SYS_RESOURCE: soft limits go up to the hard ones; a hard limit too low is refused before acting. */
 static void test_hold_without_sys_resource(void **state)
 {
@@ -681,25 +698,9 @@ static void test_hold_without_sys_resource(void **state)
 	assert_non_null(strstr(err, "'RLIMIT_FSIZE'"));
 
 	/* CPU time burnt before the exec counts against the limit (ulimit -t 10 after 9.9 s). */
-	setuid_alice();
-	low_limits();
-	k.no_sys_resource = true;
-	k.limits[RLIMIT_FSIZE] = (struct rlimit){ RLIM_INFINITY, RLIM_INFINITY };
-	k.limits[RLIMIT_STACK] = (struct rlimit){ RLIM_INFINITY, RLIM_INFINITY };
-	k.limits[RLIMIT_CPU] = (struct rlimit){ 10, 10 };
-	k.cpu_used = 10;
-	who = invoker_ok();
-	assert_int_equal(ks_priv_hold(&fake_ops, &who, &held, err), -EPERM);
+	assert_int_equal(hold_with_cpu(10, 10, err), -EPERM);
 	assert_non_null(strstr(err, "'RLIMIT_CPU'"));
-	setuid_alice();
-	low_limits();
-	k.no_sys_resource = true;
-	k.limits[RLIMIT_FSIZE] = (struct rlimit){ RLIM_INFINITY, RLIM_INFINITY };
-	k.limits[RLIMIT_STACK] = (struct rlimit){ RLIM_INFINITY, RLIM_INFINITY };
-	k.limits[RLIMIT_CPU] = (struct rlimit){ 100, 100 };
-	k.cpu_used = 1;
-	who = invoker_ok();
-	assert_int_equal(ks_priv_hold(&fake_ops, &who, &held, err), 0);
+	assert_int_equal(hold_with_cpu(100, 1, err), 0);
 }
 
 /* Only members of the group may use a set-user-ID install; sudo and root are the admin's own choice. */
