@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/* What killswitch's commands share: the policy from the command line, the start of a change, the policy as JSON. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,29 +9,6 @@
 #include "killswitch/env.h"
 #include "killswitch/parse.h"
 #include "killswitch/rundir.h"
-
-int cli_error(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", program_name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return code;
-}
-
-void cli_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: warning: ", program_name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 int cli_parse_policy(int argc, char *argv[], enum ks_state state, struct ks_policy *policy, struct ks_options *opts)
 {
@@ -49,19 +26,6 @@ int cli_parse_policy(int argc, char *argv[], enum ks_state state, struct ks_poli
 	if (ret < 0)
 		return cli_error(KS_EXIT_SYSTEM, "%s", err);
 	ks_policy_finalize(policy);
-	return KS_EXIT_OK;
-}
-
-int cli_parse_json_only(int argc, char *argv[], struct ks_options *opts)
-{
-	char escaped[KS_ERR_LEN / 2];
-
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json"))
-			return cli_error(KS_EXIT_USAGE, "%s takes only --json: '%s'", argv[0],
-					 ks_escape(argv[i], escaped, sizeof(escaped)));
-		opts->json = true;
-	}
 	return KS_EXIT_OK;
 }
 
@@ -168,16 +132,4 @@ json_t *cli_policy_json(const struct ks_policy *p)
 	json_object_set_new(obj, "tunnel_addrs", addr_array(p->tunnel_addrs, p->n_tunnel_addrs));
 	json_object_set_new(obj, "split_tunnel", split_json(&p->split));
 	return obj;
-}
-
-int cli_print_json(json_t *obj)
-{
-	char *text = obj ? json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-
-	json_decref(obj);
-	if (!text)
-		return cli_error(KS_EXIT_SYSTEM, "cannot format JSON: '%s'", strerror(ENOMEM));
-	puts(text);
-	free(text);
-	return KS_EXIT_OK;
 }

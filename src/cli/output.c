@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* What both programs print: one-line errors and warnings, --json output. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "killswitch/parse.h"
+
+int cli_error(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", program_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: warning: ", program_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_parse_json_only(int argc, char *argv[], struct ks_options *opts)
+{
+	char escaped[KS_ERR_LEN / 2];
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json"))
+			return cli_error(KS_EXIT_USAGE, "%s takes only --json: '%s'", argv[0],
+					 ks_escape(argv[i], escaped, sizeof(escaped)));
+		opts->json = true;
+	}
+	return KS_EXIT_OK;
+}
+
+int cli_print_json(json_t *obj)
+{
+	char *text = obj ? json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+
+	json_decref(obj);
+	if (!text)
+		return cli_error(KS_EXIT_SYSTEM, "cannot format JSON: '%s'", strerror(ENOMEM));
+	puts(text);
+	free(text);
+	return KS_EXIT_OK;
+}
