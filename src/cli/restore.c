@@ -5,6 +5,7 @@
  * split-tunnel mechanism are learned afresh: the stored ones may be stale.
  */
 #include <errno.h>
+#include <stdio.h>
 
 #include "cli.h"
 #include "killswitch/env.h"
@@ -14,7 +15,7 @@ int restore_main(int argc, char *argv[])
 {
 	struct ks_options opts = { 0 };
 	struct ks_policy policy;
-	char err[KS_ERR_LEN] = "";
+	char err[KS_ERR_LEN] = "", err2[KS_ERR_LEN] = "", path[4096 + 8];
 	const char *table;
 	int lock = -1, ret;
 
@@ -31,12 +32,18 @@ int restore_main(int argc, char *argv[])
 				ks_env()->confdir);
 		goto cleanup;
 	}
-	if (ret < 0) {
-		ret = cli_error(ret == -EINVAL ? KS_EXIT_USAGE : KS_EXIT_SYSTEM, "%s", err);
+	if (ks_lock(&lock, err2) < 0) {
+		ret = cli_error(KS_EXIT_SYSTEM, "%s", err2);
 		goto cleanup;
 	}
-	if (ks_lock(&lock, err) < 0) {
-		ret = cli_error(KS_EXIT_SYSTEM, "%s", err);
+	/* Fail closed: a policy that does not parse leaves the host blocked, never open. */
+	if (ret < 0) {
+		snprintf(path, sizeof(path), "%s/policy", ks_env()->confdir);
+		if (cli_block_everything(path, table, err2) < 0)
+			ret = cli_error(KS_EXIT_SYSTEM, "the persisted policy cannot be read or does not parse (%s), and blocking failed: %s",
+					err, err2);
+		else
+			ret = cli_error(KS_EXIT_SYSTEM, "the persisted policy cannot be read or does not parse; everything is blocked: %s", err);
 		goto cleanup;
 	}
 	ret = cli_apply_locked(&policy, table, true, err);

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "killswitch/compile.h"
+#include "killswitch/env.h"
 #include "killswitch/netlink.h"
 #include "killswitch/nft.h"
 #include "killswitch/rundir.h"
@@ -20,6 +21,7 @@
 struct watch {
 	const char *table;
 	bool touched; /* our table changed since the last committed batch */
+	bool broken;  /* the state file does not parse: everything is blocked, watch stops */
 	unsigned restores;
 };
 
@@ -57,8 +59,21 @@ static int restore(struct watch *w, const char *why, bool only_if_damaged, doubl
 		ret = 0; /* disabled: nothing to protect */
 		goto cleanup;
 	}
-	if (ret < 0)
+	/* Fail closed: a state file that does not parse leaves the host blocked, and watch says so and ends. */
+	if (ret < 0) {
+		char path[4096 + 8], block_err[KS_ERR_LEN] = "";
+
+		snprintf(path, sizeof(path), "%s/policy", ks_env()->rundir);
+		w->broken = true;
+		if (cli_block_everything(path, w->table, block_err) < 0)
+			cli_error(KS_EXIT_SYSTEM, "watch: the state file cannot be read or does not parse (%s), and "
+						  "blocking failed: %s", err, block_err);
+		else
+			cli_error(KS_EXIT_SYSTEM, "watch: the state file cannot be read or does not parse; everything is "
+						  "blocked: %s", err);
+		ret = 0;
 		goto cleanup;
+	}
 	if (only_if_damaged) {
 		ret = ks_nft_status(w->table, &st, err);
 		if (ret < 0 || (st.active && st.complete && rules_as_applied(w->table)))
@@ -127,8 +142,9 @@ int watch_main(int argc, char *argv[])
 	}
 	/* Subscribed first, then checked: nothing can slip between the two. */
 	restore(&w, "missing or incomplete at start", true, now_ms());
-	fprintf(stderr, "%s: watch: guarding table inet %s\n", program_name, w.table);
-	for (;;) {
+	if (!w.broken)
+		fprintf(stderr, "%s: watch: guarding table inet %s\n", program_name, w.table);
+	while (!w.broken) {
 		ret = ks_nfnl_monitor_next(monitor, on_message, &w);
 		if (ret == -ENOBUFS) {
 			/* Events were lost, and with them who made them: check the table itself. */
@@ -141,6 +157,7 @@ int watch_main(int argc, char *argv[])
 			goto cleanup;
 		}
 	}
+	ret = KS_EXIT_SYSTEM;
 cleanup:
 	ks_nfnl_monitor_close(monitor);
 	return ret;

@@ -243,6 +243,42 @@ set +e; ks restore 2>/dev/null; rc=$?; set -e
 check "restore with nothing persisted exits 1" test "$rc" = 1
 ks enable --tunnel wg0 >/dev/null 2>&1
 
+# Fail closed (issue 13, 2): a persisted policy or state file that does not parse (power loss, a
+# format change) leaves a block-everything table, never an open host; the LAN only if the file
+# still says allow-lan. The old restore exited 2 with no table at all.
+blocked_table() { # in force: blocked, drop policies, no tunnel, no endpoint, LAN as $1 says
+	local t
+	t=$(table) || return 1
+	grep -q 'comment "killswitch: blocked"' <<<"$t" && grep -q 'hook output priority filter; policy drop' <<<"$t" &&
+		! grep -q 'oifname @tunnels accept' <<<"$t" && ! grep -q '192.0.2.44' <<<"$t" &&
+		if [ "$1" = lan ]; then grep -q 'ip daddr @lan4 accept' <<<"$t"; else ! grep -q '@lan4 accept' <<<"$t"; fi
+}
+one_line_with() { [ "$(wc -l <"$RUN/err")" = 1 ] && grep -q "$1" "$RUN/err"; }
+ks enable --tunnel wg0 --endpoint 192.0.2.44:51820 --allow-lan --persist >/dev/null
+inns nft delete table inet killswitch
+# Cut inside the endpoint line, before the line that says allow-lan: as a power loss leaves it.
+sed -n '1,/^endpoint/p' "$KILLSWITCH_CONFDIR/policy" | head -c -12 >"$RUN/cut"
+check "the cut file ends inside the endpoint" grep -q '^endpoint 192\.0\.2\.4' "$RUN/cut"
+cp "$RUN/cut" "$KILLSWITCH_CONFDIR/policy"
+set +e; ks restore 2>"$RUN/err"; rc=$?; set -e
+check "restore of a policy cut short exits 1" test "$rc" = 1
+check "... saying everything is blocked, in one line" one_line_with "everything is blocked"
+check "... and a block-everything table is in force" blocked_table nolan
+printf 'allow-lan\ntunnel wg0\nendpoint garbage\n' >"$KILLSWITCH_CONFDIR/policy"
+set +e; ks restore 2>"$RUN/err"; rc=$?; set -e
+check "restore of a bad policy that says allow-lan exits 1" test "$rc" = 1
+check "... blocked, with the LAN it asked for" blocked_table lan
+ks disable >/dev/null
+ks enable --tunnel wg0 --endpoint 192.0.2.44:51820 >/dev/null
+printf 'tunnel wg0\nendpoint 192.0.2.44:5x\n' >"$KILLSWITCH_RUNDIR/policy"
+inns nft delete table inet killswitch
+set +e; timeout 20 ip netns exec "$NS" "$KS" watch 2>"$RUN/err"; rc=$?; set -e
+check "watch over a state file that does not parse exits 1" test "$rc" = 1
+check "... saying everything is blocked" grep -q "everything is blocked" "$RUN/err"
+check "... and a block-everything table is in force" blocked_table nolan
+ks disable >/dev/null
+ks enable --tunnel wg0 >/dev/null 2>&1
+
 # someone else deletes the table: status says so, disable stays idempotent
 inns nft delete table inet killswitch
 check "status after external delete says inactive" grep -q '"active": false' <(ks status --json)
