@@ -152,7 +152,8 @@ leak_pair "udp :68 -> 255.255.255.255:67 into the tunnel" connecting ks_connecti
 # as established. A refused RENEW would not lose the lease: udhcpc falls back to REBIND, a
 # broadcast on the packet socket ("broadcasting renew"), whose answer no hook can stop; so the
 # check is that the unicast one was answered, without that fallback.
-rogue_dhcp "192.0.2.0/24,$GW4"
+# Unicast replies, as most servers send them: the ACK to the unicast RENEW is what I3a accepts.
+ROGUE_DHCP_UNICAST=1 rogue_dhcp "192.0.2.0/24,$GW4"
 ks_connecting_tun
 inc busybox udhcpc -i phy0 -f -t 4 -T 1 -O staticroutes -s "$E2E_DIR/dhcp-client-script.sh" \
 	-p "$LAB_TMP/udhcpc.pid" >"$LAB_TMP/udhcpc.log" 2>&1 &
