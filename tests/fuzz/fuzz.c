@@ -261,7 +261,7 @@ void fuzz_check_policy(const struct ks_policy *p)
 
 /* ---- the compiled text ---- */
 
-enum kind { K_IFNAME, K_ADDR4, K_ADDR6, K_EP4, K_EP6, K_RANGE4, K_RANGE6 };
+enum kind { K_IFNAME, K_ADDR4, K_ADDR6, K_EP4, K_EP6, K_RANGE4, K_RANGE6, K_CGROUP };
 
 static const struct set_spec {
 	const char *name;
@@ -273,6 +273,8 @@ static const struct set_spec {
 	{ "endpoint_addrs6", K_ADDR6, false }, { "resolvers4", K_ADDR4, false }, { "resolvers6", K_ADDR6, false },
 	{ "lan4", K_RANGE4, true },	 { "lan6", K_RANGE6, true },	      { "lan_vouched4", K_RANGE4, false },
 	{ "lan_vouched6", K_RANGE6, false }, { "lan_mcast4", K_RANGE4, true }, { "lan_mcast6", K_RANGE6, true },
+	/* Last, and only with v2 split tunnelling in the enabled state (split_rules): the users' groups. */
+	{ "excluded_users", K_CGROUP, false },
 };
 
 static const char *const set_types[] = {
@@ -283,6 +285,7 @@ static const char *const set_types[] = {
 	[K_EP6] = "ipv6_addr . inet_proto . inet_service",
 	[K_RANGE4] = "ipv4_addr",
 	[K_RANGE6] = "ipv6_addr",
+	[K_CGROUP] = "cgroupsv2",
 };
 
 /* The hooks that must drop whatever no rule accepted: the kill switch itself. */
@@ -369,6 +372,16 @@ static bool good_element(const char *s, size_t len, enum kind kind)
 	case K_RANGE4:
 	case K_RANGE6:
 		return good_range(s, len, kind == K_RANGE4 ? AF_INET : AF_INET6);
+	case K_CGROUP: {
+		char path[KS_CGROUP_PATH_MAX];
+		unsigned depth;
+
+		if (len < 3 || s[0] != '"' || s[len - 1] != '"' || len - 2 >= sizeof(path))
+			return false;
+		memcpy(path, s + 1, len - 2);
+		path[len - 2] = '\0';
+		return safe_cgroup_path(path, &depth);
+	}
 	case K_EP4:
 	case K_EP6:
 		dot1 = strstr(s, " . ");
@@ -449,6 +462,11 @@ static char **expected_elements(const struct ks_policy *p, size_t set, size_t *n
 			addr_text(&p->endpoints[i].addr, addr);
 			snprintf(line, sizeof(line), "\t\t\t%s . %s . %u,", addr,
 				 p->endpoints[i].proto == IPPROTO_TCP ? "tcp" : "udp", p->endpoints[i].port);
+			add_expected(&list, n, line);
+		}
+	} else if (!strcmp(name, "excluded_users")) {
+		for (size_t i = 0; i < p->n_user_groups; i++) {
+			snprintf(line, sizeof(line), "\t\t\t\"%s\",", p->user_groups[i].path);
 			add_expected(&list, n, line);
 		}
 	} else if (!strncmp(name, "lan", 3) && strncmp(name, "lan_mcast", 9)) {
@@ -574,6 +592,9 @@ static void check_rule(struct text *t, const char *line)
 	if (!strcmp(last, "accept") || !strcmp(last, "drop") || !strcmp(last, "reject") || !strcmp(last, "return") ||
 	    !strcmp(last, "masquerade"))
 		return;
+	/* The one jump: from mangle to the chain of excluded packets. */
+	if (!strcmp(last, "excluded") && last - r >= 6 && !strncmp(last - 6, " goto ", 6))
+		return;
 	if (strstr(r, " reject with ") && (!strcmp(last, "reset") || !strcmp(last, "admin-prohibited")))
 		return;
 	/* Otherwise a mark statement: "... set 0xHEX". */
@@ -621,6 +642,27 @@ static void check_chain(struct text *t, unsigned index, bool drops[ARRAY_SIZE(dr
 	}
 }
 
+/* Whether the compiler names excluded programs: a mechanism, the VPN's fwmark to route them by, the enabled state. */
+static bool split_rules(const struct ks_policy *p)
+{
+	return p->split.mode != KS_SPLIT_OFF && !p->fwmark_none && p->state == KS_STATE_ENABLED;
+}
+
+static void check_excluded_chain(struct text *t)
+{
+	const char *line;
+	unsigned rules = 0;
+
+	expect_line(t, "");
+	expect_line(t, "\tchain excluded {");
+	while (strcmp((line = next_line(t)), "\t}")) {
+		CHECK_LINE(!strncmp(line, "\t\t", 2), line);
+		check_rule(t, line);
+		CHECK(++rules < 16);
+	}
+	CHECK(rules > 0);
+}
+
 static void check_ruleset(const char *text, size_t len, const struct ks_policy *p, const char *table)
 {
 	struct text t = { .p = p };
@@ -643,7 +685,7 @@ static void check_ruleset(const char *text, size_t len, const struct ks_policy *
 	for (const char *c = strstr(text, "\n\tchain "); c; c = strstr(c + 1, "\n\tchain "))
 		chains++;
 	CHECK(open == close);
-	CHECK(chains == ks_n_chain_specs);
+	CHECK(chains == ks_n_chain_specs + split_rules(p));
 	t.copy = strdup(text);
 	t.lines = malloc(t.n * sizeof(*t.lines));
 	CHECK(t.copy && t.lines);
@@ -667,9 +709,14 @@ static void check_ruleset(const char *text, size_t len, const struct ks_policy *
 		expect_line(&t, "\t}");
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(set_specs); i++)
-		check_set(&t, i);
-	for (unsigned i = 0; i < ks_n_chain_specs; i++)
+		if (set_specs[i].kind != K_CGROUP || (split_rules(p) && p->split.mode == KS_SPLIT_V2))
+			check_set(&t, i);
+	for (unsigned i = 0; i < ks_n_chain_specs; i++) {
 		check_chain(&t, i, drops);
+		/* A regular chain, no hook: where mangle sends excluded packets. */
+		if (!strcmp(ks_chain_specs[i].name, "mangle") && split_rules(p))
+			check_excluded_chain(&t);
+	}
 	for (size_t h = 0; h < ARRAY_SIZE(drop_hooks); h++)
 		CHECK_LINE(drops[h], drop_hooks[h]);
 	expect_line(&t, "}");
