@@ -17,6 +17,9 @@ struct mnl_socket *ks_mnl_open(int bus);
  */
 int ks_mnl_talk(struct mnl_socket *nl, const struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
 
+/* A request's header at buf: type, NLM_F_REQUEST | flags, seq. The one builder every family's requests start from. */
+struct nlmsghdr *ks_nl_msg(char *buf, uint16_t type, uint16_t flags, uint32_t seq);
+
 /* An nfnetlink message header at buf + len; the caller adds its attributes (and its length to len). */
 struct nlmsghdr *ks_nfnl_msg(char *buf, size_t len, uint16_t type, uint16_t flags, uint8_t family, uint16_t res_id,
 			     uint32_t seq);

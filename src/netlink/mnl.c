@@ -41,15 +41,22 @@ int ks_mnl_talk(struct mnl_socket *nl, const struct nlmsghdr *nlh, mnl_cb_t cb, 
 }
 
 /* An nfnetlink message at buf + len; the caller adds its attributes (and its length to len). */
-struct nlmsghdr *ks_nfnl_msg(char *buf, size_t len, uint16_t type, uint16_t flags, uint8_t family, uint16_t res_id,
-			     uint32_t seq)
+struct nlmsghdr *ks_nl_msg(char *buf, uint16_t type, uint16_t flags, uint32_t seq)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf + len);
-	struct nfgenmsg *nfg;
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 	nlh->nlmsg_seq = seq;
+	return nlh;
+}
+
+struct nlmsghdr *ks_nfnl_msg(char *buf, size_t len, uint16_t type, uint16_t flags, uint8_t family, uint16_t res_id,
+			     uint32_t seq)
+{
+	struct nlmsghdr *nlh = ks_nl_msg(buf + len, type, flags, seq);
+	struct nfgenmsg *nfg;
+
 	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
 	nfg->nfgen_family = family;
 	nfg->version = NFNETLINK_V0;

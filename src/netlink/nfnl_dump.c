@@ -75,18 +75,11 @@ static int request(uint16_t type, uint16_t flags, uint16_t table_attr, const cha
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl = ks_mnl_open(NETLINK_NETFILTER);
 	struct nlmsghdr *nlh;
-	struct nfgenmsg *nfg;
 	int ret;
 
 	if (!nl)
 		return -errno;
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	nlh->nlmsg_seq = (unsigned)time(NULL);
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = NFPROTO_INET;
-	nfg->version = NFNETLINK_V0;
+	nlh = ks_nfnl_msg(buf, 0, (NFNL_SUBSYS_NFTABLES << 8) | type, flags, NFPROTO_INET, 0, (unsigned)time(NULL));
 	if (table_attr)
 		mnl_attr_put_strz(nlh, table_attr, table);
 	ret = ks_mnl_talk(nl, nlh, cb, data);

@@ -90,10 +90,7 @@ int ks_rtnl_tunnel_addrs(struct ks_policy *policy)
 	if (!dump.n_ifindexes)
 		goto cleanup;
 
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = (unsigned)time(NULL);
+	nlh = ks_nl_msg(buf, RTM_GETADDR, NLM_F_DUMP, (unsigned)time(NULL));
 	rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
 	rt->rtgen_family = AF_UNSPEC;
 

@@ -13,12 +13,9 @@
 static struct nlmsghdr *header(char *buf, uint16_t type, uint16_t flags)
 {
 	static unsigned seq;
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-	nlh->nlmsg_seq = seq ? ++seq : (seq = (unsigned)time(NULL));
-	return nlh;
+	seq = seq ? seq + 1 : (unsigned)time(NULL);
+	return ks_nl_msg(buf, type, NLM_F_ACK | flags, seq);
 }
 
 /* "not fwmark FWMARK table TABLE" when fwmark, else "table main suppress_prefixlength 0". */

@@ -172,10 +172,7 @@ int ks_wg_genl_read(const char *ifname, struct ks_wg_device *dev, char err[KS_ER
 		snprintf(err, KS_ERR_LEN, "cannot open generic netlink: '%s'", strerror(-ret));
 		goto cleanup;
 	}
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = GENL_ID_CTRL;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = seq++;
+	nlh = ks_nl_msg(buf, GENL_ID_CTRL, NLM_F_ACK, seq++);
 	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
 	genl->cmd = CTRL_CMD_GETFAMILY;
 	genl->version = 1;
@@ -187,10 +184,7 @@ int ks_wg_genl_read(const char *ifname, struct ks_wg_device *dev, char err[KS_ER
 			 ks_escape(ifname, escaped, sizeof(escaped)));
 		goto cleanup;
 	}
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = family;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
+	nlh = ks_nl_msg(buf, family, NLM_F_ACK | NLM_F_DUMP, seq);
 	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
 	genl->cmd = WG_CMD_GET_DEVICE;
 	genl->version = WG_GENL_VERSION;
