@@ -8,15 +8,21 @@
 #include "cli.h"
 #include "killswitch/parse.h"
 
+/* One line on stderr: "PROGRAM: KIND<message>". */
+static void report(const char *kind, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s", program_name, kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int cli_error(int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", program_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	report("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return code;
 }
 
@@ -24,11 +30,9 @@ void cli_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: warning: ", program_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	report("warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int cli_parse_json_only(int argc, char *argv[], struct ks_options *opts)
