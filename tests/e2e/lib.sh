@@ -660,10 +660,13 @@ handshake_fails() {
 
 # rogue_dhcp ROUTE,GATEWAY[,ROUTE,GATEWAY...]: a DHCP server on the LAN (dnsmasq, in the ISP
 # namespace) that hands out leases with those classless static routes (option 121). No DNS option.
+# Replies are broadcast: a reply unicast to the address being leased reaches the client before it
+# holds that address, the client (a router, for the container) forwards it back out of phy0, and
+# the "host unreachable" it sends about it 3 s later counts as a leak in whatever probe is running.
 rogue_dhcp() {
 	command -v dnsmasq >/dev/null || die "dnsmasq is missing (apt-get install dnsmasq-base)"
 	bg dnsmasq ini dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 --interface=isp0 \
-		--bind-interfaces --no-ping --dhcp-authoritative --log-dhcp --log-facility=- \
+		--bind-interfaces --no-ping --dhcp-authoritative --dhcp-broadcast --log-dhcp --log-facility=- \
 		--dhcp-range=192.168.77.100,192.168.77.150,255.255.255.0,1h \
 		--dhcp-option=option:router,$GW4 --dhcp-option=option:dns-server \
 		--dhcp-option=option:classless-static-route,"$1" \
