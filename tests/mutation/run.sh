@@ -233,7 +233,7 @@ evidence() { # evidence LASTTESTLOG TEST...
 	shift
 	awk -v want=" $* " '
 		/^[0-9]+\/[0-9]+ Testing: / { t = $3; n = 0; next }
-		want ~ " " t " " && n < 2 && (/ FAIL$/ || /^FAIL - / || /^killswitch: / || /^FATAL: /) {
+		want ~ " " t " " && n < 2 && (/ FAIL$/ || /^FAIL - / || (/^killswitch: / && !/warning/) || /^FATAL: /) {
 			sub(/[ \t]+$/, ""); gsub(/  +/, " "); print "  - " t ": `" $0 "`"; n++
 		}' "$log"
 }
@@ -354,7 +354,7 @@ done
 
 md() { local s=$1; s=${s//|/\\|}; printf '%s' "$s"; }
 report() {
-	local id verdict
+	local id verdict why
 	echo "# Mutation run of src/compiler/compile.c"
 	echo
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -378,7 +378,10 @@ report() {
 		case $verdict in
 		caught) verdict=$(md "${CAUGHT[$id]}") ;;
 		SURVIVED) verdict="**SURVIVED**" ;;
-		"survived (expected)") verdict="survived (expected: $(md "${EXPECT[$id]#survives}"))" ;;
+		"survived (expected)")
+			why=${EXPECT[$id]#survives}
+			verdict="survived, as expected: $(md "${why# -- }")"
+			;;
 		*) verdict="**${verdict^^}**: $(md "${CAUGHT[$id]}")" ;;
 		esac
 		printf '| %s | %s | %s%s | %s | %s | %s | %s |\n' "$id" "$(md "${RULE[$id]}")" "$(md "${WHAT[$id]}")" \
