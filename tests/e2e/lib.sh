@@ -565,6 +565,8 @@ run_probe() {
 	tun) shown="tun:$dt" ;;
 	in | ctr) shown="$oracle:$dd" ;;
 	esac
+	# What moved on the physical link too, when it is not the oracle shown.
+	[[ $oracle == phys ]] || ((dp == 0)) || shown="$dp,$shown"
 	case $expect in
 	blocked)
 		if ((dp == 0 && dd == 0)) && { [[ $oracle != tun ]] || ((dt == 0)); }; then
