@@ -57,6 +57,12 @@ run_probe "dns udp $(hp $GW4 53) (LAN resolver named, --lan)" "enabled, allow-la
 run_probe "dns tcp $(hp $GW4 53) (LAN resolver named, --lan)" "enabled, allow-lan" pass phys dns_c $GW4 --tcp
 leak_pair "dns udp $(hp $GW4 53) named, --allow-lan only" "enabled, allow-lan" "ks_enable --allow-lan --dns $GW4" phys dns_c $GW4
 leak_pair "dns udp $(hp $GW4 53) named, no --allow-lan" enabled "ks_enable --dns $GW4" phys dns_c $GW4
+# Vouching for the LAN's resolver does not let the other --dns resolvers out: the VPN's (in 10/8,
+# not in the vouched range) stays in the tunnel where a route would send it out of phy0.
+inc ip route add $VPNDNS4/32 via $GW4 dev phy0
+leak_pair "dns udp $(hp $VPNDNS4 53) (VPN's) via a route, a --lan given" "enabled, allow-lan" \
+	"ks_enable --allow-lan --lan 192.168.77.0/24 --dns $GW4" phys dns_c $VPNDNS4
+inc ip route del $VPNDNS4/32 via $GW4 dev phy0
 
 ks_disable
 run_probe "dns udp $(hp $VPNDNS4 53) through the tunnel" disabled tunnel phys dns_c $VPNDNS4

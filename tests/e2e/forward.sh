@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Forwarded traffic: a container namespace behind the client (routed and masqueraded by the
-# client, the way docker does it). Its traffic goes through the tunnel or nowhere.
+# client, the way docker does it). Its traffic goes through the tunnel or nowhere, and nothing from
+# the internet reaches it off the tunnel.
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -42,5 +43,19 @@ done
 ks_enable --allow-lan
 run_probe "container tcp4 $(hp $LANHOST4 22) (LAN)" "enabled, allow-lan" pass phys send_n tcp $LANHOST4 22
 leak_pair "container tcp4 $(hp $LANHOST4 22) (LAN)" enabled ks_enable phys send_n tcp $LANHOST4 22
+# But not DNS to the LAN's resolver: the DNS reject comes before the LAN accept (F5, F8).
+leak_pair "container dns udp $(hp $GW4 53) (LAN resolver)" "enabled, allow-lan" "ks_enable --allow-lan" phys dns_n $GW4
 routes_tunnel
+
+# Nothing from the internet reaches the container, --allow-lan or not: its address is in a fixed
+# LAN range (10/8), the sender's is not (F8 wants both). The ISP side routes the container's
+# network via the client; the oracle is the container's input (its answer would be refused).
+delivery_oracle_install n
+ini ip route add 10.99.0.0/24 via $C4 dev isp0
+for st in "enabled, allow-lan:ks_enable --allow-lan" "blocked, allow-lan:ks_block --allow-lan"; do
+	state=${st%%:*} apply=${st#*:}
+	leak_pair "inbound udp $NET4 -> container $(hp $CTR4 5000)" "$state" "$apply" ctr \
+		send_from_isp udp $CTR4 5000 --bind-addr $NET4
+done
+ini ip route del 10.99.0.0/24 via $C4 dev isp0
 lab_finish

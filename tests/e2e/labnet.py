@@ -11,6 +11,7 @@ decided by the oracle on the far side of the link, never by what the sender beli
   mcast  UDP to a multicast group out of a given interface
   flood  UDP sends as fast as possible for a while, ignoring errors (the atomicity test)
   hold   open a TCP or connected-UDP flow, wait for a go file, then keep sending
+  invalid  TCP segments conntrack calls invalid (SYN and FIN together), from a raw socket (root)
   serve  TCP/UDP echo, a DNS responder (UDP and TCP), STUN binding responses and a TCP "push" port
 """
 import argparse
@@ -246,6 +247,24 @@ def cmd_hold(args):
     return 0
 
 
+def cmd_invalid(args):
+    """Segments without a connection: conntrack gives them none (state invalid), so no ct mark and
+    no NAT. IPv4, from a raw socket; the kernel writes the IP header, with the source address the
+    route chooses. The checksum stays 0: nothing on the way verifies it for a local sender."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    flags = 0x03  # FIN and SYN
+    seg = struct.pack("!HHIIBBHHH", args.sport or 40000, args.port, 1, 0, 5 << 4, flags, 1024, 0, 0)
+    sent = errs = 0
+    for _ in range(args.count):
+        try:
+            s.sendto(seg, (args.dst, 0))
+            sent += 1
+        except OSError:
+            errs += 1
+    print(f"invalid tcp {args.dst}:{args.port} sent={sent} errors={errs}")
+    return 0 if sent else 1
+
+
 # ---- services ------------------------------------------------------------------------------
 
 def dns_response(query):
@@ -471,6 +490,13 @@ def main():
     p.add_argument("--seconds", type=float, default=1.0)
     p.add_argument("--send", action="store_true")
     p.set_defaults(fn=cmd_hold)
+
+    p = sub.add_parser("invalid")
+    p.add_argument("dst")
+    p.add_argument("port", type=int)
+    p.add_argument("--sport", type=int, default=0)
+    p.add_argument("--count", type=int, default=2)
+    p.set_defaults(fn=cmd_invalid)
 
     p = sub.add_parser("serve")
     p.add_argument("--tcp", default="")

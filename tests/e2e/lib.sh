@@ -484,11 +484,46 @@ tunnel_oracle_install() {
 	EOF
 }
 
+# The delivery oracles, for inbound and forwarded probes whose answer the kill switch would refuse
+# on its way out anyway, so that nothing could be seen on the far side of the link: what the kill
+# switch let in is a leak too (a datagram injected, a connection that survives one way). A table of
+# its own in the receiving namespace counts, in the input hook after the kill switch's filter
+# (priority 100; it only counts, it cannot change a verdict), every TCP/UDP packet and echo
+# request that arrived from elsewhere, except the VPN's own WireGuard packets from the endpoint and
+# TCP resets (the kill switch's own refusals: the forward chain resets a guest's refused flow).
+#   delivery_oracle_install c|n: in the client (oracle "in": what its input chain accepted), or in
+#   the container (oracle "ctr": what the client's forward chain let through to it).
+delivery_oracle_install() {
+	local ns
+	case $1 in
+	c) ns=$NS_C ;;
+	n) ns=$NS_N ;;
+	*) die "delivery_oracle_install c|n" ;;
+	esac
+	ip netns exec "$ns" nft -f - <<-EOF
+		table inet labdelivery {
+			counter seen {
+			}
+			chain input {
+				type filter hook input priority 100; policy accept;
+				iifname "lo" return
+				ip saddr $EP4 udp sport $EP_PORT return
+				tcp flags & rst == rst return
+				meta l4proto { tcp, udp } counter name seen
+				icmp type echo-request counter name seen
+				icmpv6 type echo-request counter name seen
+			}
+		}
+	EOF
+}
+
 counter_of() { # counter_of FAMILY TABLE NAME
 	ini nft list counter "$1" "$2" "$3" | awk '$1 == "packets" { print $2; exit }'
 }
 oracle_phys() { counter_of netdev oracle leak; }
 oracle_tun() { counter_of inet tunoracle seen; }
+oracle_in() { inc nft list counter inet labdelivery seen | awk '$1 == "packets" { print $2; exit }'; }
+oracle_ctr() { inn nft list counter inet labdelivery seen | awk '$1 == "packets" { print $2; exit }'; }
 
 # ---- probes --------------------------------------------------------------------------------
 
@@ -509,30 +544,43 @@ table_row() { # probe state expected seen leaked result
 #          leak:    the oracle saw it (a control run: the probe is able to leak)
 #          pass:    it left through the physical link (allowed, e.g. the LAN) and was answered
 #          tunnel:  it went through the tunnel, was answered, and nothing left outside it
-#   ORACLE phys (the physical link) or tun (what came out of the tunnel at the VPN server)
+#   ORACLE phys (the physical link), tun (what came out of the tunnel at the VPN server), or in /
+#          ctr (what the client's input chain let in / what reached the container: the delivery
+#          oracles, installed first with delivery_oracle_install; blocked also needs phys quiet)
 run_probe() {
 	local name=$1 state=$2 expect=$3 oracle=$4
 	shift 4
-	local p0 t0 p1 t1 dp dt rc=0 out seen ok=0 shown kind
+	local p0 t0 p1 t1 d0=0 d1=0 dp dt dd rc=0 out seen ok=0 shown kind
 	local start=$EPOCHREALTIME
 	p0=$(oracle_phys) t0=$(oracle_tun)
+	case $oracle in in | ctr) d0=$(oracle_"$oracle") ;; esac
 	out=$("$@" 2>&1) || rc=$?
 	[[ -z ${KS_E2E_TIMING:-} ]] || log "$(( (${EPOCHREALTIME/./} - ${start/./}) / 1000 ))ms: $name ($state)"
 	sleep "$SETTLE"
 	p1=$(oracle_phys) t1=$(oracle_tun)
-	dp=$((p1 - p0)) dt=$((t1 - t0))
+	case $oracle in in | ctr) d1=$(oracle_"$oracle") ;; esac
+	dp=$((p1 - p0)) dt=$((t1 - t0)) dd=$((d1 - d0))
 	shown=$dp
-	[[ $oracle == tun ]] && shown="tun:$dt"
+	case $oracle in
+	tun) shown="tun:$dt" ;;
+	in | ctr) shown="$oracle:$dd" ;;
+	esac
+	# What moved on the physical link too, when it is not the oracle shown.
+	[[ $oracle == phys ]] || ((dp == 0)) || shown="$dp,$shown"
 	case $expect in
 	blocked)
-		if ((dp == 0)) && { [[ $oracle != tun ]] || ((dt == 0)); }; then
+		if ((dp == 0 && dd == 0)) && { [[ $oracle != tun ]] || ((dt == 0)); }; then
 			seen=nothing ok=1
 		else
 			seen=LEAK
 		fi
 		;;
 	leak)
-		if [[ $oracle == tun ]]; then ((dt > 0)) && ok=1; else ((dp > 0)) && ok=1; fi
+		case $oracle in
+		tun) ((dt > 0)) && ok=1 ;;
+		in | ctr) ((dd > 0)) && ok=1 ;;
+		*) ((dp > 0)) && ok=1 ;;
+		esac
 		if ((ok)); then seen=leak; else seen=nothing; fi
 		;;
 	pass)
@@ -686,13 +734,13 @@ dhcp_client() {
 
 # A flow opened before the kill switch came up (labnet hold): hold_open ID ARGS... opens it in
 # the background (dies unless it is established); hold_go ID lets it send (with --send) and read
-# for a second, and waits for it to finish.
+# for a second, and waits for it to finish. HOLD_AT=n opens it from the container (forwarded).
 declare -A HOLD_PIDS=()
 hold_open() {
 	local id=$1
 	shift
 	rm -f "$LAB_TMP/$id".{ready,go,out}
-	labnet_c hold "$@" --ready "$LAB_TMP/$id.ready" --go "$LAB_TMP/$id.go" >"$LAB_TMP/$id.out" 2>&1 &
+	labnet_"${HOLD_AT:-c}" hold "$@" --ready "$LAB_TMP/$id.ready" --go "$LAB_TMP/$id.go" >"$LAB_TMP/$id.out" 2>&1 &
 	HOLD_PIDS[$id]=$!
 	wait_for 5 test -f "$LAB_TMP/$id.ready" || die "hold $*: the flow did not open: $(cat "$LAB_TMP/$id.out")"
 }
@@ -702,20 +750,29 @@ hold_go() {
 	cat "$LAB_TMP/$1.out"
 }
 # hold_pair NAME STATE BEFORE APPLY ARGS...: BEFORE sets the scene (routing), the flow opens,
-# APPLY brings the kill switch up; afterwards the flow must get nothing out. The control opens
-# the same flow in the same scene and never brings the kill switch up.
+# APPLY brings the kill switch up; afterwards the flow must get nothing out, nor anything in (the
+# delivery oracle, HOLD_ORACLE: in, or ctr for a flow of the container's). The control opens the
+# same flow in the same scene and never brings the kill switch up.
 hold_pair() {
-	local name=$1 state=$2 before=$3 apply=$4
+	local name=$1 state=$2 before=$3 apply=$4 oracle=${HOLD_ORACLE:-phys}
 	shift 4
 	$before
 	hold_open pre "$@"
 	# shellcheck disable=SC2086
 	$apply || die "cannot apply '$apply'"
-	run_probe "$name" "$state" blocked phys hold_go pre
+	run_probe "$name" "$state" blocked "$oracle" hold_go pre
 	ks_disable
 	$before
 	hold_open ctl "$@"
-	run_probe "$name" "disabled (control)" leak phys hold_go ctl
+	run_probe "$name" "disabled (control)" leak "$oracle" hold_go ctl
+}
+
+# fails_fast CMD...: CMD fails with "refused" (an RST came back) within 1.5 s: a bound a loaded
+# machine keeps (an RST takes milliseconds) and a hang (a dropped SYN, retried) cannot.
+fails_fast() {
+	local t0=${EPOCHREALTIME/./} out
+	out=$("$@" 2>&1) && return 1
+	grep -q refused <<<"$out" && (((${EPOCHREALTIME/./} - t0) / 1000 < 1500))
 }
 
 # ---- the end -------------------------------------------------------------------------------

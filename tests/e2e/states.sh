@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The four states (enabled, blocked, connecting, disabled) against plain TCP, UDP and ICMP to
-# internet hosts, for one address family (states.sh ipv4|ipv6), and the tunnel in each state.
+# internet hosts, for one address family (states.sh ipv4|ipv6), and the tunnel in each state:
+# connecting with the tunnel still up lets nothing into it or out of it.
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -53,5 +54,27 @@ if [[ $family == ipv4 ]]; then
 	check "WireGuard handshake to $ENDPOINT" blocked fails handshake_fails 4
 	ks_disable
 	check_control "WireGuard handshake to $ENDPOINT" "disabled (control)" completes handshake_completes 8
+
+	# Connecting while the tunnel is still up (block --endpoint --tunnel, as a VPN client calls it
+	# when it reconnects or goes down: the session lives on, the routes still point into it).
+	# Nothing goes into the tunnel and nothing comes out of it, addresses on its far side in the
+	# fixed --allow-lan ranges (the VPN's 10.66.0.0/24) included. Oracles: the VPN server (tun)
+	# for what goes in; the client's input (in) for what comes out, since the client's answer
+	# would be refused anyway and the server could not tell.
+	delivery_oracle_install c
+	conn_up() { ks_connecting --tunnel "$WGC" --allow-lan; }
+	leak_pair "tcp4 $(hp $NET4 80) into a tunnel still up" "connecting, allow-lan" conn_up tun send_c tcp $NET4 80
+	leak_pair "tcp4 $(hp $VPNDNS4 22) (VPN side, in 10/8) into it" "connecting, allow-lan" conn_up tun \
+		send_c tcp $VPNDNS4 22
+	leak_pair "inbound udp $NET4 -> $(hp $TUN4 5000) out of it" "connecting, allow-lan" conn_up in \
+		send_from_isp udp $TUN4 5000 --bind-addr $NET4
+	leak_pair "inbound udp $VPNDNS4 (10/8) -> $(hp $TUN4 5000) out of it" "connecting, allow-lan" conn_up in \
+		send_from_isp udp $TUN4 5000 --bind-addr $VPNDNS4
 fi
+
+# A local program's refused TCP connection fails at once (the final reject's reset), not after
+# its timeout (a dropped SYN is sent again and again).
+ks_block
+check "tcp$v $(hp $host 80) refused at once" blocked refused fails_fast labnet_c send --wait 2 tcp $host 80
+ks_disable
 lab_finish

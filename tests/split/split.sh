@@ -7,8 +7,9 @@
 # inherit; del re-tunnels and add excludes new connections of a running
 # process; excluded DNS to the --dns resolver stays in the tunnel; exec runs
 # the command as the invoking user (sudo, and a setuid-root copy) and an
-# unprivileged user gains nothing through it; in the connecting state an
-# excluded program is blocked like the rest, the VPN server included.
+# unprivileged user gains nothing through it; an excluded program reaches
+# nothing in the blocked and connecting states, never uses the tunnel, and its
+# packets without a connection never leave.
 #
 # Usage: split.sh KILLSWITCH SPLIT_TUNNEL. Everything touching cgroups runs
 # under `nsenter --net`: `ip netns exec` remounts /sys and hides them.
@@ -309,6 +310,55 @@ sprobe "exec'd shell: new connection" direct loop_probe excl
 check "del of the exec'd shell" enabled 0 st del "$LOOP_PID"
 check "it went back to its origin" enabled not-member not_in_group "$LOOP_PID"
 sprobe "exec'd shell after del: new connection" tunnel loop_probe excl
+
+# ---- what excluded programs still cannot do -------------------------------------------------
+
+# Blocked means blocked for them too (finding 4): in the blocked and connecting states an excluded
+# program reaches nothing, through the tunnel or around it. The control: with the kill switch
+# disabled (exclusion then changes nothing) the same program reaches the host through the tunnel.
+excluded_udp() { st_sudo exec -- "$PYTHON" -S "$LABNET" send udp "$NET4" 5000 --wait 0.3; }
+for st in "blocked:block --tunnel $WGC" "connecting:block --tunnel $WGC --endpoint $ENDPOINT"; do
+	state=${st%%:*} apply=${st#*:}
+	# shellcheck disable=SC2086
+	ks $apply >/dev/null
+	run_probe "udp $NET4:5000 exec'd" "$state, split $MODE" blocked tun excluded_udp
+done
+ks disable >/dev/null
+run_probe "udp $NET4:5000 exec'd" "disabled (control)" leak tun excluded_udp
+
+# An excluded connection never uses the tunnel: where the routing ignores the fwmark (OpenVPN's
+# def1 routes, 0/1 and 128/1 into the tunnel in the main table, and a host route to the server),
+# the re-route sends an excluded packet back into the tunnel, and the nat chain drops it. The
+# control: a program that is not excluded goes through the tunnel with these routes.
+routes_off
+in_c ip route add $EP4/32 via $GW4 dev phy0
+in_c ip route add 0.0.0.0/1 dev "$WGC"
+in_c ip route add 128.0.0.0/1 dev "$WGC"
+enable_quietly >/dev/null
+run_probe "udp $NET4:5000 exec'd, def1 routes" "enabled, split $MODE" blocked tun excluded_udp
+run_probe "udp $NET4:5000 not excluded, def1 routes" "enabled (control)" leak tun udp_probe in_c
+in_c ip route del 0.0.0.0/1 dev "$WGC"
+in_c ip route del 128.0.0.0/1 dev "$WGC"
+in_c ip route del $EP4/32 via $GW4 dev phy0
+routes_tunnel
+enable_quietly >/dev/null
+
+# A packet of an excluded program that conntrack calls invalid has no connection, hence no ct mark
+# and no NAT: re-routed around the tunnel, it would leave by phy0 with the tunnel's address wherever
+# the filter chains let it (the LAN, with --allow-lan). The excluded chain drops it first. The
+# control: the same, with that one rule deleted from the loaded table.
+invalid_probe() { st exec -- "$PYTHON" -S "$LABNET" invalid "$LANHOST4" 22; }
+invalid_drop_deleted() {
+	local where
+	where=$(in_c nft -a list table inet killswitch |
+		awk '/^\tchain / { chain = $2 } /ct state invalid drop # handle / { print chain, $NF; exit }')
+	[[ -n $where ]] && in_c nft delete rule inet killswitch "${where% *}" handle "${where#* }"
+}
+ks enable --tunnel "$WGC" --endpoint "$ENDPOINT" --dns "$VPNDNS4" --allow-lan >/dev/null
+run_probe "invalid tcp $LANHOST4:22 exec'd as root" "enabled, allow-lan, split $MODE" blocked phys invalid_probe
+check "  ... the drop deleted from the table" "control" deleted invalid_drop_deleted
+run_probe "invalid tcp $LANHOST4:22 exec'd as root" "without the drop (control)" leak phys invalid_probe
+enable_quietly >/dev/null
 
 # ---- exit status and identity ---------------------------------------------------------------
 
