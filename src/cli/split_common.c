@@ -2,7 +2,6 @@
 /* What every split-tunnel subcommand starts with: who, what we hold for them, which group. */
 #include <errno.h>
 #include <limits.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "killswitch/cgroup.h"
@@ -14,7 +13,7 @@
 /* The caller's domain for a user (setuid, sudo, or none at all); refused outside their own slice. */
 static int find_domain(struct split_ctx *ctx, int fail_code)
 {
-	char err[KS_ERR_LEN] = "", own[PATH_MAX], escaped[KS_ERR_LEN / 2];
+	char own[PATH_MAX], escaped[KS_ERR_LEN / 2];
 	int ret;
 
 	ctx->domain[0] = '\0';
@@ -32,12 +31,9 @@ static int find_domain(struct split_ctx *ctx, int fail_code)
 		return cli_error(fail_code, "split tunnelling is only for programs in your own user slice "
 					    "(user.slice/user-%u.slice) or the root cgroup, not in: '%s'",
 				 (unsigned)ctx->who.uid, ks_escape(own, escaped, sizeof(escaped)));
-	ret = ks_cgroup_plan_in(&ctx->split, ctx->domain);
-	if (ret < 0) {
-		snprintf(err, sizeof(err), "the exclusion cgroup's path is too long in: '%s'",
-			 ks_escape(ctx->domain, escaped, sizeof(escaped)));
-		return cli_error(fail_code, "%s", err);
-	}
+	if (ks_cgroup_plan_in(&ctx->split, ctx->domain) < 0)
+		return cli_error(fail_code, "the exclusion cgroup's path is too long in: '%s'",
+				 ks_escape(ctx->domain, escaped, sizeof(escaped)));
 	return KS_EXIT_OK;
 }
 

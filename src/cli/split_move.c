@@ -169,10 +169,8 @@ static int move_main(int argc, char *argv[], bool add)
 		ret = cli_error(KS_EXIT_SYSTEM, "no such process: '%d'", (int)pid);
 		goto cleanup;
 	}
+	/* Pinned first, so this check is about the process the move names, right before the move. */
 	ret = may_move(&ctx, pid, procfd);
-	/* Checked again right before: it may have become someone else's (a set-user-ID exec) meanwhile. */
-	if (ret == 0)
-		ret = may_move(&ctx, pid, procfd);
 	if (ret)
 		goto cleanup;
 	ret = alive(pidfd) ? 0 : -ESRCH;
