@@ -171,6 +171,22 @@ static int fail(char err[KS_ERR_LEN], const char *step, int errnum)
 	return -EPERM;
 }
 
+/* The caller's supplementary groups, malloc'ed in *list; their number, or -1 with errno. */
+static int caller_groups(const struct ks_priv_ops *ops, gid_t **list)
+{
+	int n = ops->getgroups(0, NULL);
+
+	*list = NULL;
+	if (n < 0)
+		return -1;
+	*list = calloc((size_t)n + 1, sizeof(**list));
+	if (!*list) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return ops->getgroups(n, *list);
+}
+
 /* The caller's own supplementary groups (setuid) or the user's from the user database (sudo). */
 static int set_groups(const struct ks_priv_ops *ops, const struct ks_invoker *who, char err[KS_ERR_LEN])
 {
@@ -190,13 +206,7 @@ static int set_groups(const struct ks_priv_ops *ops, const struct ks_invoker *wh
 			return fail(err, "setgroups", errno);
 		return 0;
 	}
-	n = ops->getgroups(0, NULL);
-	if (n < 0)
-		return fail(err, "getgroups", errno);
-	list = calloc((size_t)n + 1, sizeof(*list));
-	if (!list)
-		return fail(err, "getgroups", ENOMEM);
-	n = ops->getgroups(n, list);
+	n = caller_groups(ops, &list);
 	if (n < 0) {
 		ret = fail(err, "getgroups", errno);
 		goto cleanup;
@@ -406,9 +416,7 @@ int ks_priv_check_group(const struct ks_priv_ops *ops, const struct ks_invoker *
 	}
 	if (who->gid == gr->gr_gid)
 		return 0;
-	n = ops->getgroups(0, NULL);
-	list = n > 0 ? calloc((size_t)n, sizeof(*list)) : NULL;
-	n = list ? ops->getgroups(n, list) : -1;
+	n = caller_groups(ops, &list);
 	for (int i = 0; i < n; i++)
 		if (list[i] == gr->gr_gid)
 			ret = 0;
