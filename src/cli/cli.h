@@ -44,11 +44,11 @@ void cli_policy_discover(struct ks_policy *policy, bool create, bool fresh_addrs
 /* Discover, compile, apply, save the state; the caller holds the lock. 0 or -errno with err. */
 int cli_apply_locked(struct ks_policy *policy, const char *table, bool fresh_addrs, char err[KS_ERR_LEN]);
 /*
- * For a stored policy at path that does not parse: applies the blocked
- * state with nothing else allowed (loopback, DHCP and NDP; the LAN only if
- * the file still says allow-lan). The caller holds the lock. 0 or -errno.
+ * For a stored policy in dir (its file "policy") that does not parse:
+ * applies the blocked state with nothing else allowed (loopback, DHCP and
+ * NDP; the LAN only if the file still says allow-lan). The caller holds the lock. 0 or -errno.
  */
-int cli_block_everything(const char *path, const char *table, char err[KS_ERR_LEN]);
+int cli_block_everything(const char *dir, const char *table, char err[KS_ERR_LEN]);
 /* enable/block after parsing: lock, apply, persist if asked, report. Returns the exit code. */
 int cli_apply(struct ks_policy *policy, const struct ks_options *opts);
 

@@ -33,11 +33,13 @@ static bool says_allow_lan(const char *path)
 	return found;
 }
 
-int cli_block_everything(const char *path, const char *table, char err[KS_ERR_LEN])
+int cli_block_everything(const char *dir, const char *table, char err[KS_ERR_LEN])
 {
 	struct ks_policy policy;
+	char path[4096 + 8];
 	int ret;
 
+	snprintf(path, sizeof(path), "%s/policy", dir);
 	ks_policy_init(&policy);
 	policy.state = KS_STATE_BLOCKED;
 	policy.allow_lan = says_allow_lan(path);

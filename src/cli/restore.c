@@ -5,7 +5,6 @@
  * split-tunnel mechanism are learned afresh: the stored ones may be stale.
  */
 #include <errno.h>
-#include <stdio.h>
 
 #include "cli.h"
 #include "killswitch/env.h"
@@ -15,7 +14,7 @@ int restore_main(int argc, char *argv[])
 {
 	struct ks_options opts = { 0 };
 	struct ks_policy policy;
-	char err[KS_ERR_LEN] = "", err2[KS_ERR_LEN] = "", path[4096 + 8];
+	char err[KS_ERR_LEN] = "", err2[KS_ERR_LEN] = "";
 	const char *table;
 	int lock = -1, ret;
 
@@ -38,8 +37,7 @@ int restore_main(int argc, char *argv[])
 	}
 	/* Fail closed: a policy that does not parse leaves the host blocked, never open. */
 	if (ret < 0) {
-		snprintf(path, sizeof(path), "%s/policy", ks_env()->confdir);
-		if (cli_block_everything(path, table, err2) < 0)
+		if (cli_block_everything(ks_env()->confdir, table, err2) < 0)
 			ret = cli_error(KS_EXIT_SYSTEM, "the persisted policy cannot be read or does not parse (%s), and blocking failed: %s",
 					err, err2);
 		else

@@ -61,11 +61,10 @@ static int restore(struct watch *w, const char *why, bool only_if_damaged, doubl
 	}
 	/* Fail closed: a state file that does not parse leaves the host blocked, and watch says so and ends. */
 	if (ret < 0) {
-		char path[4096 + 8], block_err[KS_ERR_LEN] = "";
+		char block_err[KS_ERR_LEN] = "";
 
-		snprintf(path, sizeof(path), "%s/policy", ks_env()->rundir);
 		w->broken = true;
-		if (cli_block_everything(path, w->table, block_err) < 0)
+		if (cli_block_everything(ks_env()->rundir, w->table, block_err) < 0)
 			cli_error(KS_EXIT_SYSTEM, "watch: the state file cannot be read or does not parse (%s), and "
 						  "blocking failed: %s", err, block_err);
 		else
