@@ -140,22 +140,33 @@ static void set_ranges(struct compiler *c, const char *name, int family, const c
 	ks_buf_puts(c->out, "\t}\n");
 }
 
+/*
+ * A set of quoted names: n strings, each at the start of an element of
+ * stride bytes from first. Validated before (interface names, cgroup paths
+ * of safe components): nothing to escape.
+ */
+static void set_quoted(struct compiler *c, const char *name, const char *type, const char *first, size_t n,
+		       size_t stride)
+{
+	bool none = true;
+
+	set_header(c, name, type, false);
+	for (size_t i = 0; i < n; i++) {
+		open_elements(c, &none);
+		ks_buf_printf(c->out, "\t\t\t\"%s\",\n", first + i * stride);
+	}
+	close_elements(c, none);
+	ks_buf_puts(c->out, "\t}\n");
+}
+
 static void declarations(struct compiler *c)
 {
 	const struct ks_policy *p = c->p;
-	bool first = true;
 
 	for (unsigned i = 0; i < KS_COUNTER_MAX; i++)
 		ks_buf_printf(c->out, "\tcounter %s {\n\t}\n", ks_counter_names[i]);
 
-	set_header(c, "tunnels", "ifname", false);
-	for (size_t i = 0; i < p->n_tunnels; i++) {
-		open_elements(c, &first);
-		/* Names come from ks_parse_ifname's alphabet: nothing to escape. */
-		ks_buf_printf(c->out, "\t\t\t\"%s\",\n", p->tunnels[i].name);
-	}
-	close_elements(c, first);
-	ks_buf_puts(c->out, "\t}\n");
+	set_quoted(c, "tunnels", "ifname", p->tunnels ? p->tunnels[0].name : NULL, p->n_tunnels, sizeof(*p->tunnels));
 
 	set_addrs(c, "tunnel_addrs4", AF_INET, p->tunnel_addrs, p->n_tunnel_addrs);
 	set_addrs(c, "tunnel_addrs6", AF_INET6, p->tunnel_addrs, p->n_tunnel_addrs);
@@ -171,16 +182,9 @@ static void declarations(struct compiler *c)
 	set_ranges(c, "lan_vouched6", AF_INET6, NULL, 0, false, true);
 	set_ranges(c, "lan_mcast4", AF_INET, mcast4_fixed, N(mcast4_fixed), p->allow_lan, false);
 	set_ranges(c, "lan_mcast6", AF_INET6, mcast6_fixed, N(mcast6_fixed), p->allow_lan, false);
-	if (c->user_level) {
-		first = true;
-		set_header(c, KS_SET_EXCLUDED_USERS, "cgroupsv2", false);
-		for (size_t i = 0; i < p->n_user_groups; i++) {
-			open_elements(c, &first);
-			ks_buf_printf(c->out, "\t\t\t\"%s\",\n", p->user_groups[i].path);
-		}
-		close_elements(c, first);
-		ks_buf_puts(c->out, "\t}\n");
-	}
+	if (c->user_level)
+		set_quoted(c, KS_SET_EXCLUDED_USERS, "cgroupsv2", p->user_groups ? p->user_groups[0].path : NULL,
+			   p->n_user_groups, sizeof(*p->user_groups));
 }
 
 static void chain_open(struct compiler *c, const char *name, const char *type_hook, const char *policy)
