@@ -132,6 +132,9 @@ int ks_cgroup_parse_proc(const char *text, enum ks_split_mode mode, char *out, s
 /* Pure: whether group (from ks_cgroup_parse_proc) is the exclusion group where or below it. */
 bool ks_cgroup_is_inside(const char *group, const struct ks_cgroup_where *where);
 
+/* Pure: the same, from the plan alone (no mount table): split's group is the last level components of its path. */
+bool ks_cgroup_split_holds(const struct ks_split *split, const char *group);
+
 /* Reads /proc/self/mountinfo and /proc/cgroups, and the kernel release. */
 int ks_cgroup_detect(struct ks_cgroup_mounts *out);
 

@@ -293,21 +293,47 @@ int ks_cgroup_plan(const struct ks_cgroup_mounts *mounts, enum ks_split_mode wan
 	return 0;
 }
 
-int ks_cgroup_locate(const struct ks_split *split, const struct ks_cgroup_mounts *mounts,
-		     struct ks_cgroup_where *out)
+/*
+ * split's path checked into path, and where in it the group's own
+ * components start (v2: after the mount point below /sys/fs/cgroup; v1:
+ * the whole path). NULL for an inconsistent split.
+ */
+static const char *group_part(const struct ks_split *split, char path[KS_CGROUP_PATH_MAX])
 {
-	struct ks_cgroup_where w = { 0 };
-	char path[KS_CGROUP_PATH_MAX];
 	unsigned depth;
 	const char *group = path;
 
 	if (split->mode == KS_SPLIT_OFF || ks_parse_cgroup_path(split->path, path, &depth) < 0 || split->level < 1 ||
 	    split->level > depth)
+		return NULL;
+	/* The first depth - level components are the mount point below /sys/fs/cgroup. */
+	for (unsigned skip = split->mode == KS_SPLIT_V2 ? depth - split->level : 0; skip; skip--)
+		group = strchr(group, '/') + 1;
+	return group;
+}
+
+bool ks_cgroup_split_holds(const struct ks_split *split, const char *group)
+{
+	struct ks_cgroup_where w;
+	char path[KS_CGROUP_PATH_MAX];
+	const char *own = group_part(split, path);
+
+	if (!own)
+		return false;
+	snprintf(w.group, sizeof(w.group), "/%s", own);
+	return ks_cgroup_is_inside(group, &w);
+}
+
+int ks_cgroup_locate(const struct ks_split *split, const struct ks_cgroup_mounts *mounts,
+		     struct ks_cgroup_where *out)
+{
+	struct ks_cgroup_where w = { 0 };
+	char path[KS_CGROUP_PATH_MAX];
+	const char *group = group_part(split, path);
+
+	if (!group)
 		return -EINVAL;
 	if (split->mode == KS_SPLIT_V2) {
-		/* The first depth - level components are the mount point below /sys/fs/cgroup. */
-		for (unsigned skip = depth - split->level; skip; skip--)
-			group = strchr(group, '/') + 1;
 		snprintf(w.hierarchy, sizeof(w.hierarchy), "%s%s%.*s", KS_CGROUP_ROOT, group == path ? "" : "/",
 			 group == path ? 0 : (int)(group - path - 1), path);
 		if (strcmp(w.hierarchy, mounts->v2_mount))

@@ -15,19 +15,6 @@
 #include "killswitch/proc.h"
 #include "split.h"
 
-/* Whether group (as /proc/PID/cgroup gives it) is split's v2 group or below: its last level components. */
-static bool in_exclusion(const struct ks_split *split, const char *group)
-{
-	const char *own = split->path + strlen(split->path);
-	size_t n;
-
-	for (unsigned i = 0; i < split->level && own > split->path; i++)
-		for (own--; own > split->path && own[-1] != '/'; own--)
-			;
-	n = strlen(own);
-	return group[0] == '/' && !strncmp(group + 1, own, n) && (group[1 + n] == '\0' || group[1 + n] == '/');
-}
-
 /* Every thread's IDs: credentials are per thread, and a process is not the user's while one thread is root's. */
 static bool all_threads_movable(const struct split_ctx *ctx, int procfd)
 {
@@ -92,7 +79,7 @@ static int may_move(const struct split_ctx *ctx, pid_t pid, int procfd)
 	if (ks_cgroup_of(procfd, group, sizeof(group)) < 0)
 		return cli_error(KS_EXIT_SYSTEM, "cannot read the process's cgroup: '%d'", (int)pid);
 	/* In the root domain, any cgroup below the root is some confinement: only the root itself, or our group. */
-	if (!strcmp(ctx->domain, "/") ? strcmp(group, "/") && !in_exclusion(&ctx->split, group)
+	if (!strcmp(ctx->domain, "/") ? strcmp(group, "/") && !ks_cgroup_split_holds(&ctx->split, group)
 				      : strncmp(group, ctx->domain, n) || (group[n] != '\0' && group[n] != '/'))
 		return cli_error(KS_EXIT_SYSTEM, "the process is not in your own slice (%s): '%s'", ctx->domain,
 				 ks_escape(group, escaped, sizeof(escaped)));

@@ -324,6 +324,18 @@ static void test_plan_in_domain(void **state)
 	assert_int_equal(ks_cgroup_plan_in(&s, "/user.slice/user-7.slice"), 0);
 	assert_string_equal(s.path, "killswitch-exclude");
 
+	/* Which cgroups are the group or below it, from the plan alone. */
+	s = (struct ks_split){ .mode = KS_SPLIT_V2, .level = 1 };
+	strcpy(s.path, "unified/killswitch-exclude");
+	assert_true(ks_cgroup_split_holds(&s, "/killswitch-exclude"));
+	assert_true(ks_cgroup_split_holds(&s, "/killswitch-exclude/sub"));
+	assert_false(ks_cgroup_split_holds(&s, "/killswitch-excluded"));
+	assert_false(ks_cgroup_split_holds(&s, "/unified/killswitch-exclude"));
+	assert_false(ks_cgroup_split_holds(&s, "/"));
+	assert_int_equal(ks_cgroup_plan_in(&s, "/user.slice/user-7.slice"), 0);
+	assert_true(ks_cgroup_split_holds(&s, "/user.slice/user-7.slice/killswitch-exclude"));
+	assert_false(ks_cgroup_split_holds(&s, "/user.slice/user-7.slice"));
+
 	/* Too long for the ruleset, or not a domain. */
 	s = (struct ks_split){ .mode = KS_SPLIT_V2, .level = 1 };
 	memset(s.path, 'a', KS_CGROUP_PATH_MAX - 2);
