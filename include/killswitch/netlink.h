@@ -97,6 +97,8 @@ int ks_nfnl_monitor_open(struct ks_nfnl_monitor **monitor);
  */
 int ks_nfnl_monitor_next(struct ks_nfnl_monitor *monitor,
 			 int (*cb)(const void *msg, size_t len, void *data), void *data);
+/* Its socket, for poll(): readable when ks_nfnl_monitor_next() would not wait. */
+int ks_nfnl_monitor_fd(const struct ks_nfnl_monitor *monitor);
 void ks_nfnl_monitor_close(struct ks_nfnl_monitor *monitor);
 
 #endif

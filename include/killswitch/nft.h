@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "killswitch/compile.h"
 #include "killswitch/error.h"
@@ -46,6 +47,38 @@ int ks_nft_apply(const char *transaction, const char *table, char err[KS_ERR_LEN
  */
 void ks_nft_in_process(bool yes);
 
+/*
+ * The guard (ks_compile_guard_transaction) and who holds it.
+ * ks_nft_hold(): watch keeps one libnftables context, in process, for its
+ * life; its netlink socket owns the guard. It also learns whether the
+ * guard can be made persistent here.
+ * ks_nft_serve_open/one(): watch's Unix socket at path, over which other
+ * killswitch commands (root only, checked per request) run their text in
+ * that context; one request per connection.
+ * ks_nft_link(): a command asks watch at path; from then on its text runs
+ * in watch's process. -ENOTCONN: no watch answers there (run here).
+ * ks_nft_guarded(): whether the text this process runs reaches the guard's
+ * owner, so it must change the guard too; *persist: with that flag.
+ */
+struct ks_nft_watch {
+	pid_t pid;
+	bool persist;
+};
+int ks_nft_hold(const char *table, char err[KS_ERR_LEN]);
+bool ks_nft_holding(bool *persist);
+int ks_nft_serve_open(const char *path, int *fd, char err[KS_ERR_LEN]);
+/*
+ * recover: called when a command's text fails because something it names
+ * is gone (-ENOENT: the table flushed meanwhile), to run the table's
+ * restore and then the text in one transaction; its result is the answer.
+ */
+typedef int ks_nft_recover_fn(void *data, const char *then, char err[KS_ERR_LEN]);
+int ks_nft_serve_one(int listen_fd, ks_nft_recover_fn *recover, void *data, char err[KS_ERR_LEN]);
+int ks_nft_link(const char *path, struct ks_nft_watch *watch);
+bool ks_nft_guarded(bool *persist);
+/* Runs nftables text as one transaction (in a child, here, or in watch); 0 or -errno with err. */
+int ks_nft_run(const char *text, const char *refused, char err[KS_ERR_LEN]);
+
 /* One element of a set of our table: the set, and the key as the kernel stores it. */
 struct ks_nft_elem {
 	const char *set;
@@ -62,7 +95,14 @@ void ks_nft_endpoint_addr_elem(const struct ks_addr *addr, struct ks_nft_elem *e
  */
 int ks_nft_set_elements(const char *table, const struct ks_nft_elem *elems, size_t n, bool add, char err[KS_ERR_LEN]);
 /*
- * Deletes the table atomically; *was_active says whether it was there.
+ * endpoint add|del: the change's elements in table inet TABLE, in one
+ * transaction; with the guard (ks_nft_guarded) in its sets too, through
+ * its owner. Deleting an absent element fails the whole change.
+ */
+struct ks_endpoint_change;
+int ks_nft_change_endpoints(const char *table, const struct ks_endpoint_change *change, char err[KS_ERR_LEN]);
+/*
+ * Deletes the table, and the guard, atomically; *was_active says whether it was there.
  * Idempotent. -EUCLEAN: libnftables failed and the table cannot be read
  * back; any other error: the table is as it was.
  */

@@ -16,8 +16,15 @@
  * message in err.
  */
 
+/* Makes the run directory (mode 0700) if it is not there. */
+int ks_rundir_make(char err[KS_ERR_LEN]);
+/* RUNDIR/FILE in out (watch's socket, for one); -ENAMETOOLONG with err. */
+int ks_rundir_path(const char *file, char *out, size_t size, char err[KS_ERR_LEN]);
+
 /* Takes the exclusive lock (waits for other invocations); *fd is closed by ks_unlock(). */
 int ks_lock(int *fd, char err[KS_ERR_LEN]);
+/* The same without waiting: -EWOULDBLOCK (err untouched) while another process holds it. */
+int ks_lock_try(int *fd, char err[KS_ERR_LEN]);
 void ks_unlock(int fd);
 
 int ks_state_save(const struct ks_policy *policy, char err[KS_ERR_LEN]);

@@ -109,8 +109,15 @@ static void record_applied(const struct ks_policy *policy, const char *table, bo
 
 int cli_apply_locked(struct ks_policy *policy, const char *table, bool fresh_addrs, char err[KS_ERR_LEN])
 {
+	return cli_apply_locked_then(policy, table, fresh_addrs, NULL, err);
+}
+
+int cli_apply_locked_then(struct ks_policy *policy, const char *table, bool fresh_addrs, const char *then,
+			  char err[KS_ERR_LEN])
+{
 	struct ks_buf text = KS_BUF_INIT;
 	char state_err[KS_ERR_LEN] = "";
+	bool persist = false;
 	int ret;
 
 	cli_policy_discover(policy, true, fresh_addrs);
@@ -120,6 +127,13 @@ int cli_apply_locked(struct ks_policy *policy, const char *table, bool fresh_add
 		cli_warn("cannot set net.ipv4.conf.all.src_valid_mark=1 (excluded programs may get no replies): '%s'",
 			 strerror(-ret));
 	ret = ks_compile_transaction(policy, table, &text);
+	/* With watch: the guard too, in the same transaction, so both hold the new policy when this returns. */
+	if (ret == 0 && ks_nft_guarded(&persist))
+		ret = ks_compile_guard_transaction(policy, table, persist, &text);
+	if (ret == 0 && then) {
+		ks_buf_puts(&text, then);
+		ret = text.err;
+	}
 	if (ret < 0) {
 		snprintf(err, KS_ERR_LEN, "cannot compile the ruleset: '%s'",
 			 ret == -ENOMEM ? strerror(ENOMEM) : "inconsistent policy");

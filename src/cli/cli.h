@@ -43,6 +43,9 @@ int cli_parse_policy(int argc, char *argv[], enum ks_state state, struct ks_poli
 void cli_policy_discover(struct ks_policy *policy, bool create, bool fresh_addrs);
 /* Discover, compile, apply, save the state; the caller holds the lock. 0 or -errno with err. */
 int cli_apply_locked(struct ks_policy *policy, const char *table, bool fresh_addrs, char err[KS_ERR_LEN]);
+/* The same, with then (nftables text) appended to the transaction. */
+int cli_apply_locked_then(struct ks_policy *policy, const char *table, bool fresh_addrs, const char *then,
+			  char err[KS_ERR_LEN]);
 /*
  * For a stored policy in dir (its file "policy") that does not parse:
  * applies the blocked state with nothing else allowed (loopback, DHCP and
@@ -61,6 +64,13 @@ int cli_parse_json_only(int argc, char *argv[], struct ks_options *opts);
  * not NULL (exit 1 if it cannot be taken). Returns the exit code, 0 to go on.
  */
 int cli_begin(const char *command, const char **table, int *lock);
+/*
+ * When `killswitch watch` runs, the commands' nftables text runs in its
+ * process, through the context that owns the guard table (see
+ * ks_nft_link); cli_begin() does this once it holds the lock.
+ */
+void cli_link_watch(void);
+#define KS_WATCH_SOCKET "watch.sock"
 
 /* Exit 1 with a clear message unless the process holds CAP_NET_ADMIN. */
 int cli_require_net_admin(const char *command);

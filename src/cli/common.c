@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "killswitch/env.h"
+#include "killswitch/nft.h"
 #include "killswitch/parse.h"
 #include "killswitch/rundir.h"
 
@@ -59,7 +60,21 @@ int cli_begin(const char *command, const char **table, int *lock)
 		return ret;
 	if (ks_lock(lock, err) < 0)
 		return cli_error(KS_EXIT_SYSTEM, "%s", err);
+	cli_link_watch();
 	return KS_EXIT_OK;
+}
+
+void cli_link_watch(void)
+{
+	char err[KS_ERR_LEN] = "", path[4096];
+	int ret;
+
+	/* Under the lock: watch restores only with the lock, so it answers rather than races. */
+	if (ks_rundir_path(KS_WATCH_SOCKET, path, sizeof(path), err) < 0)
+		return;
+	ret = ks_nft_link(path, NULL);
+	if (ret < 0 && ret != -ENOTCONN)
+		cli_warn("cannot reach killswitch watch, so its guard table stays as it was: '%s'", strerror(-ret));
 }
 
 int cli_require_net_admin(const char *command)

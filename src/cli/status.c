@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/* status: the table, the policy killswitch applied, which protection is in force, the counters. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "killswitch/compile.h"
 #include "killswitch/env.h"
 #include "killswitch/netlink.h"
 #include "killswitch/nft.h"
@@ -90,7 +92,50 @@ struct report {
 	struct ks_policy policy;
 	bool have_policy; /* the state file names the table's policy */
 	bool stale;	  /* the table was re-created after the state file was written */
+	/* Which protection is in force: the table alone, or with the guard watch holds. */
+	bool watch, guard;
+	struct ks_nft_watch watcher;
 };
+
+/* Whether watch answers on its socket, and whether the guard table is there. */
+static void read_protection(struct report *r)
+{
+	char err[KS_ERR_LEN], path[4096], guard[KS_GUARD_NAME_LEN];
+	uint64_t handle;
+
+	r->watch = ks_rundir_path(KS_WATCH_SOCKET, path, sizeof(path), err) == 0 && ks_nft_link(path, &r->watcher) == 0;
+	r->guard = ks_guard_name(r->table, guard) == 0 && ks_nfnl_table_handle(guard, &handle) == 0;
+}
+
+static json_t *protection_json(const struct report *r)
+{
+	json_t *obj = json_object();
+
+	json_object_set_new(obj, "watch", json_boolean(r->watch));
+	if (r->watch)
+		json_object_set_new(obj, "watch_pid", json_integer(r->watcher.pid));
+	json_object_set_new(obj, "guard", json_boolean(r->guard));
+	if (r->guard)
+		json_object_set_new(obj, "guard_table", json_sprintf("inet %s" KS_GUARD_SUFFIX, r->table));
+	json_object_set_new(obj, "guard_persistent", json_boolean(r->guard && r->watch && r->watcher.persist));
+	return obj;
+}
+
+static void print_protection(const struct report *r)
+{
+	if (r->guard && r->watch)
+		printf("  protection: table and guard inet %s" KS_GUARD_SUFFIX " (watch, pid %d%s): a flush or another "
+		       "firewall's reload opens nothing\n",
+		       r->table, (int)r->watcher.pid, r->watcher.persist ? "; the guard outlives it" : "");
+	else if (r->guard)
+		printf("  protection: table and guard inet %s" KS_GUARD_SUFFIX " (no watch: the guard has no owner "
+		       "until watch starts)\n", r->table);
+	else if (r->watch)
+		printf("  protection: table only, watch (pid %d) restores it\n", (int)r->watcher.pid);
+	else
+		printf("  protection: table only (watch is not running: a flush of the ruleset would open the host "
+		       "until the table is applied again)\n");
+}
 
 static int print_json(const struct report *r)
 {
@@ -121,6 +166,7 @@ static int print_json(const struct report *r)
 		json_object_set_new(counters, ks_counter_names[c], one);
 	}
 	json_object_set_new(obj, "counters", counters);
+	json_object_set_new(obj, "protection", protection_json(r));
 	return cli_print_json(obj);
 }
 
@@ -140,6 +186,7 @@ static int print_text(const struct report *r)
 		       "a killswitch interrupted, or another tool)\n");
 	else
 		printf("  policy: unknown (no state in %s)\n", ks_env()->rundir);
+	print_protection(r);
 	printf("  blocked:");
 	for (unsigned c = 0; c < KS_COUNTER_MAX; c++)
 		if (r->st.counters[c].present)
@@ -175,6 +222,7 @@ int status_main(int argc, char *argv[])
 		if (loaded < 0 && loaded != -ENOENT)
 			cli_warn("%s", err);
 	}
+	read_protection(&r);
 	if (r.st.active && r.st.complete)
 		check_rules(r.table, &r.st, &r.stale);
 	if (r.stale && r.have_policy) {

@@ -1,15 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * watch: stay in the foreground and put the table back whenever a process
- * other than killswitch removes or changes it (nft flush ruleset, a
- * firewalld reload, docker). Changes made by killswitch itself (enable,
- * block, disable) are the user's: watch follows them through the state
- * file instead of reverting them.
+ * watch: stay in the foreground, hold the guard, and put the table back
+ * whenever a process other than killswitch removes or changes it (nft
+ * flush ruleset, a firewalld reload, docker). The guard (see
+ * ks_compile_guard_transaction) is a second table that only watch's
+ * netlink socket may change, with the same verdicts: while the table is
+ * gone, it refuses what the table refused, so nothing leaks before the
+ * restore. Changes made by killswitch itself (enable, block, endpoint,
+ * disable) are the user's: the commands send their nftables text here, to
+ * change the table and the guard in one transaction (nft_remote.c).
  */
+#define _GNU_SOURCE /* ppoll */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "killswitch/compile.h"
@@ -23,6 +30,11 @@ struct watch {
 	bool touched; /* our table changed since the last committed batch */
 	bool broken;  /* the state file does not parse: everything is blocked, watch stops */
 	unsigned restores;
+	/* A restore waiting for the lock, which a command holds while it talks to us. */
+	bool pending, pending_only_if_damaged;
+	char pending_why[64];
+	double pending_since;
+	int listen_fd; /* the commands' socket */
 };
 
 static double now_ms(void)
@@ -42,21 +54,22 @@ static bool rules_as_applied(const char *table)
 	return !a.known || a.same_rules;
 }
 
-/* Re-applies the last policy killswitch applied, unless the table is whole (when only checking). */
-static int restore(struct watch *w, const char *why, bool only_if_damaged, double since)
+/*
+ * Re-applies the last policy killswitch applied, unless the table is whole
+ * (when only checking), with the lock held (by us, or by a command waiting
+ * for us). 0 when restored, 1 when there was nothing to do, or -errno.
+ */
+static int restore_locked(struct watch *w, const char *why, bool only_if_damaged, double since, const char *then,
+			  char err[KS_ERR_LEN])
 {
 	struct ks_nft_status st;
 	struct ks_policy policy;
-	char err[KS_ERR_LEN] = "";
-	int lock = -1, ret;
+	int ret;
 
 	ks_policy_init(&policy);
-	ret = ks_lock(&lock, err);
-	if (ret < 0)
-		goto cleanup;
 	ret = ks_state_load(&policy, err);
 	if (ret == -ENOENT) {
-		ret = 0; /* disabled: nothing to protect */
+		ret = 1; /* disabled: nothing to protect */
 		goto cleanup;
 	}
 	/* Fail closed: a state file that does not parse leaves the host blocked, and watch says so and ends. */
@@ -70,16 +83,19 @@ static int restore(struct watch *w, const char *why, bool only_if_damaged, doubl
 		else
 			cli_error(KS_EXIT_SYSTEM, "watch: the state file cannot be read or does not parse; everything is "
 						  "blocked: %s", err);
-		ret = 0;
+		ret = 1;
 		goto cleanup;
 	}
 	if (only_if_damaged) {
 		ret = ks_nft_status(w->table, &st, err);
-		if (ret < 0 || (st.active && st.complete && rules_as_applied(w->table)))
+		if (ret < 0)
+			goto cleanup;
+		ret = 1;
+		if (st.active && st.complete && rules_as_applied(w->table))
 			goto cleanup;
 	}
 	/* Addresses and the exclusion cgroup may have changed (or gone) since enable. */
-	ret = cli_apply_locked(&policy, w->table, true, err);
+	ret = cli_apply_locked_then(&policy, w->table, true, then, err);
 	if (ret < 0)
 		goto cleanup;
 	w->restores++;
@@ -88,9 +104,54 @@ static int restore(struct watch *w, const char *why, bool only_if_damaged, doubl
 cleanup:
 	if (ret < 0)
 		cli_warn("watch: cannot restore table inet %s (%s): %s", w->table, why, err[0] ? err : strerror(-ret));
-	ks_unlock(lock);
 	ks_policy_free(&policy);
 	return ret;
+}
+
+/*
+ * restore_locked() under the lock, taken without waiting: the command that
+ * holds it may be waiting for us to run its text. The guard holds
+ * meanwhile, and the main loop tries again.
+ */
+static void restore(struct watch *w, const char *why, bool only_if_damaged, double since)
+{
+	char err[KS_ERR_LEN] = "";
+	int lock = -1, ret;
+
+	ret = ks_lock_try(&lock, err);
+	if (ret == -EWOULDBLOCK) {
+		if (!w->pending) {
+			w->pending = true;
+			w->pending_only_if_damaged = only_if_damaged;
+			w->pending_since = since;
+			snprintf(w->pending_why, sizeof(w->pending_why), "%s", why);
+		}
+		w->pending_only_if_damaged &= only_if_damaged;
+		return;
+	}
+	w->pending = false;
+	if (ret < 0)
+		cli_warn("watch: cannot restore table inet %s (%s): %s", w->table, why, err);
+	else
+		restore_locked(w, why, only_if_damaged, since, NULL, err);
+	ks_unlock(lock);
+}
+
+/*
+ * A command's text found the table gone (flushed before we restored it).
+ * The command holds the lock and waits for our answer, and writes the
+ * state file only after it: restore from that file under its lock, with
+ * the command's text in the same transaction.
+ */
+static int recover(void *data, const char *then, char err[KS_ERR_LEN])
+{
+	struct watch *w = data;
+	int ret = restore_locked(w, "gone under a command", false, now_ms(), then, err);
+
+	/* Committed, and gone again at once: the guard holds the change, and the next restore reads it. */
+	if (ret == -ENOTRECOVERABLE)
+		return 0;
+	return ret == 1 ? -ENOENT : ret;
 }
 
 static int on_message(const void *msg, size_t len, void *data)
@@ -114,11 +175,48 @@ static int on_message(const void *msg, size_t len, void *data)
 	return 0;
 }
 
+/* One command's request: its nftables text, run in the context that owns the guard. */
+static void serve(struct watch *w)
+{
+	char err[KS_ERR_LEN] = "";
+
+	if (ks_nft_serve_one(w->listen_fd, recover, w, err) < 0)
+		cli_warn("watch: %s", err);
+}
+
+/* The guard's socket and the commands' socket, then the first restore: nothing slips between. */
+static int start(struct watch *w, struct ks_nfnl_monitor **monitor)
+{
+	char err[KS_ERR_LEN] = "", path[4096];
+	bool persist = false;
+	int ret;
+
+	ret = ks_nfnl_monitor_open(monitor);
+	if (ret < 0)
+		return cli_error(KS_EXIT_SYSTEM, "cannot listen to nftables events: '%s'", strerror(-ret));
+	ret = ks_nft_hold(w->table, err);
+	if (ret == 0)
+		ret = ks_rundir_make(err);
+	if (ret == 0)
+		ret = ks_rundir_path(KS_WATCH_SOCKET, path, sizeof(path), err);
+	if (ret == 0)
+		ret = ks_nft_serve_open(path, &w->listen_fd, err);
+	if (ret < 0)
+		return cli_error(KS_EXIT_SYSTEM, "%s", err);
+	/* The table and the guard, whole: the guard is new, and the table may be stale or damaged. */
+	restore(w, "and its guard, at start", false, now_ms());
+	ks_nft_holding(&persist);
+	if (!w->broken)
+		fprintf(stderr, "%s: watch: guarding table inet %s with inet %s" KS_GUARD_SUFFIX " (%s)\n", program_name,
+			w->table, w->table, persist ? "persistent" : "held while watch runs");
+	return 0;
+}
+
 int watch_main(int argc, char *argv[])
 {
 	struct ks_options opts = { 0 };
 	struct ks_nfnl_monitor *monitor = NULL;
-	struct watch w = { 0 };
+	struct watch w = { .listen_fd = -1 };
 	int ret;
 
 	ret = cli_parse_json_only(argc, argv, &opts);
@@ -134,30 +232,45 @@ int watch_main(int argc, char *argv[])
 		goto cleanup;
 	/* Restores race the clock: no fork per restore (see ks_nft_in_process). */
 	ks_nft_in_process(true);
-	ret = ks_nfnl_monitor_open(&monitor);
-	if (ret < 0) {
-		ret = cli_error(KS_EXIT_SYSTEM, "cannot listen to nftables events: '%s'", strerror(-ret));
+	ret = start(&w, &monitor);
+	if (ret)
 		goto cleanup;
-	}
-	/* Subscribed first, then checked: nothing can slip between the two. */
-	restore(&w, "missing or incomplete at start", true, now_ms());
-	if (!w.broken)
-		fprintf(stderr, "%s: watch: guarding table inet %s\n", program_name, w.table);
 	while (!w.broken) {
-		ret = ks_nfnl_monitor_next(monitor, on_message, &w);
-		if (ret == -ENOBUFS) {
-			/* Events were lost, and with them who made them: check the table itself. */
-			w.touched = false;
-			restore(&w, "events lost, table damaged", true, now_ms());
-			continue;
-		}
-		if (ret < 0 && ret != -EINTR) {
-			ret = cli_error(KS_EXIT_SYSTEM, "lost the nftables event socket: '%s'", strerror(-ret));
+		struct pollfd fds[2] = {
+			{ .fd = ks_nfnl_monitor_fd(monitor), .events = POLLIN },
+			{ .fd = w.listen_fd, .events = POLLIN },
+		};
+
+		/* A restore that waits for the lock is tried again every 20 ms. */
+		ret = poll(fds, 2, w.pending ? 20 : -1);
+		if (ret < 0 && errno != EINTR) {
+			ret = cli_error(KS_EXIT_SYSTEM, "cannot wait for events: '%s'", strerror(errno));
 			goto cleanup;
+		}
+		if (ret > 0 && fds[1].revents)
+			serve(&w);
+		if (ret > 0 && fds[0].revents) {
+			ret = ks_nfnl_monitor_next(monitor, on_message, &w);
+			if (ret == -ENOBUFS) {
+				/* Events were lost, and with them who made them: check the table itself. */
+				w.touched = false;
+				restore(&w, "events lost, table damaged", true, now_ms());
+			} else if (ret < 0 && ret != -EINTR) {
+				ret = cli_error(KS_EXIT_SYSTEM, "lost the nftables event socket: '%s'", strerror(-ret));
+				goto cleanup;
+			}
+		}
+		if (w.pending) {
+			char why[sizeof(w.pending_why)];
+
+			memcpy(why, w.pending_why, sizeof(why));
+			restore(&w, why, w.pending_only_if_damaged, w.pending_since);
 		}
 	}
 	ret = KS_EXIT_SYSTEM;
 cleanup:
+	if (w.listen_fd >= 0)
+		close(w.listen_fd);
 	ks_nfnl_monitor_close(monitor);
 	return ret;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "killswitch/compile.h"
+#include "killswitch/endpoint_change.h"
 #include "killswitch/parse.h"
 
 /* Fixed LAN ranges: never "whatever DHCP calls local" (TunnelCrack LocalNet). */
@@ -27,6 +28,7 @@ struct compiler {
 	/* Split tunnelling: the match for excluded sockets, "" when off or blocked. */
 	char excluded[KS_CGROUP_PATH_MAX + 48];
 	unsigned user_level; /* v2: the level of the groups in users' slices */
+	bool guard;	     /* the guard table: the filter chains only (see ks_compile_guard) */
 };
 
 static bool lan_has_family(const struct ks_policy *p, int family)
@@ -182,7 +184,7 @@ static void declarations(struct compiler *c)
 	set_ranges(c, "lan_vouched6", AF_INET6, NULL, 0, false, true);
 	set_ranges(c, "lan_mcast4", AF_INET, mcast4_fixed, N(mcast4_fixed), p->allow_lan, false);
 	set_ranges(c, "lan_mcast6", AF_INET6, mcast6_fixed, N(mcast6_fixed), p->allow_lan, false);
-	if (c->user_level)
+	if (c->user_level && !c->guard)
 		set_quoted(c, KS_SET_EXCLUDED_USERS, "cgroupsv2", p->user_groups ? p->user_groups[0].path : NULL,
 			   p->n_user_groups, sizeof(*p->user_groups));
 }
@@ -438,13 +440,12 @@ static int excluded_match(struct compiler *c)
 	return 0;
 }
 
-int ks_compile(const struct ks_policy *policy, const char *table, struct ks_buf *out)
+/* The table named table (checked by the caller), whole or as the guard (flags: its "flags" line, or NULL). */
+static int compile_table(const struct ks_policy *policy, const char *table, const char *flags, struct ks_buf *out)
 {
-	struct compiler c = { .p = policy, .out = out };
+	struct compiler c = { .p = policy, .out = out, .guard = flags != NULL };
 	size_t start = out->len;
 
-	if (ks_parse_table_name(table) < 0)
-		return -EINVAL;
 	/* Names are pasted between quotes: check them here too, whoever filled the policy. */
 	for (size_t i = 0; i < policy->n_tunnels; i++) {
 		struct ks_ifname check;
@@ -472,13 +473,18 @@ int ks_compile(const struct ks_policy *policy, const char *table, struct ks_buf 
 		c.user_level = 0;
 	}
 
-	ks_buf_printf(out, "table inet %s {\n\tcomment \"killswitch: %s\"\n", table, ks_state_name(policy->state));
+	ks_buf_printf(out, "table inet %s {\n", table);
+	if (flags)
+		ks_buf_printf(out, "\tflags %s\n", flags);
+	ks_buf_printf(out, "\tcomment \"killswitch%s: %s\"\n", flags ? " guard" : "", ks_state_name(policy->state));
 	declarations(&c);
 	chain_prerouting(&c);
 	chain_output(&c);
 	chain_input(&c);
 	chain_forward(&c);
-	chain_split_tunnel(&c);
+	/* The guard leaves marking and NAT to the table: it only refuses what the table refuses. */
+	if (!flags)
+		chain_split_tunnel(&c);
 	ks_buf_puts(out, "}\n");
 	if (out->err) {
 		out->len = start;
@@ -487,10 +493,96 @@ int ks_compile(const struct ks_policy *policy, const char *table, struct ks_buf 
 	return 0;
 }
 
+int ks_compile(const struct ks_policy *policy, const char *table, struct ks_buf *out)
+{
+	if (ks_parse_table_name(table) < 0)
+		return -EINVAL;
+	return compile_table(policy, table, NULL, out);
+}
+
 int ks_compile_transaction(const struct ks_policy *policy, const char *table, struct ks_buf *out)
 {
 	if (ks_parse_table_name(table) < 0)
 		return -EINVAL;
 	ks_buf_printf(out, "table inet %s\ndelete table inet %s\n", table, table);
-	return ks_compile(policy, table, out);
+	return compile_table(policy, table, NULL, out);
+}
+
+int ks_guard_name(const char *table, char name[KS_GUARD_NAME_LEN])
+{
+	if (ks_parse_table_name(table) < 0)
+		return -EINVAL;
+	snprintf(name, KS_GUARD_NAME_LEN, "%s" KS_GUARD_SUFFIX, table);
+	return 0;
+}
+
+int ks_compile_guard_transaction(const struct ks_policy *policy, const char *table, bool persist, struct ks_buf *out)
+{
+	const char *flags = persist ? "owner, persist" : "owner";
+	char guard[KS_GUARD_NAME_LEN];
+
+	if (ks_guard_name(table, guard) < 0)
+		return -EINVAL;
+	/* Created owned (or adopted, when a persistent one lost its owner), then replaced whole. */
+	ks_buf_printf(out, "table inet %s { flags %s; }\ndelete table inet %s\n", guard, flags, guard);
+	return compile_table(policy, guard, flags, out);
+}
+
+int ks_compile_guard_removal(const char *table, bool owner, bool persist, struct ks_buf *out)
+{
+	char guard[KS_GUARD_NAME_LEN];
+
+	if (ks_guard_name(table, guard) < 0)
+		return -EINVAL;
+	/* Created if absent, so that the delete cannot fail; by its owner with its flags (nftables refuses to drop one). */
+	if (owner)
+		ks_buf_printf(out, "table inet %s { flags %s; }\n", guard, persist ? "owner, persist" : "owner");
+	else
+		ks_buf_printf(out, "table inet %s\n", guard);
+	ks_buf_printf(out, "delete table inet %s\n", guard);
+	return out->err;
+}
+
+/* "add element inet T SET { ... }" for the members of one family; nothing when there are none. */
+static void change_line(struct ks_buf *out, const char *verb, const char *table, const char *set, int family,
+			const struct ks_endpoint_change *change, bool endpoints)
+{
+	char text[KS_ADDR_STRLEN];
+	size_t n = endpoints ? change->n : change->n_addrs;
+	bool first = true;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ks_addr *addr = endpoints ? &change->eps[i].addr : &change->addrs[i];
+
+		if (addr->family != family)
+			continue;
+		ks_buf_printf(out, first ? "%s element inet %s %s { " : ", ", verb, table, set);
+		first = false;
+		ks_format_addr(addr, text);
+		if (endpoints)
+			ks_buf_printf(out, "%s . %s . %u", text, ks_proto_name(change->eps[i].proto), change->eps[i].port);
+		else
+			ks_buf_puts(out, text);
+	}
+	if (!first)
+		ks_buf_puts(out, " }\n");
+}
+
+int ks_compile_endpoint_change(const struct ks_endpoint_change *change, const char *table, bool guard,
+			       struct ks_buf *out)
+{
+	const char *verb = change->add ? "add" : "delete";
+	char name[KS_GUARD_NAME_LEN];
+
+	if (ks_parse_table_name(table) < 0)
+		return -EINVAL;
+	if (guard)
+		ks_guard_name(table, name);
+	else
+		snprintf(name, sizeof(name), "%s", table);
+	change_line(out, verb, name, KS_SET_ENDPOINTS4, AF_INET, change, true);
+	change_line(out, verb, name, KS_SET_ENDPOINTS6, AF_INET6, change, true);
+	change_line(out, verb, name, KS_SET_ENDPOINT_ADDRS4, AF_INET, change, false);
+	change_line(out, verb, name, KS_SET_ENDPOINT_ADDRS6, AF_INET6, change, false);
+	return out->err;
 }

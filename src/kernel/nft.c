@@ -12,6 +12,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "killswitch/buf.h"
+#include "killswitch/compile.h"
+#include "killswitch/endpoint_change.h"
 #include "killswitch/mnl.h"
 #include "killswitch/netlink.h"
 #include "killswitch/nft.h"
@@ -238,29 +241,94 @@ int ks_nft_apply(const char *transaction, const char *table, char err[KS_ERR_LEN
 
 int ks_nft_remove(const char *table, bool *was_active, char err[KS_ERR_LEN])
 {
-	char cmd[128], read_err[KS_ERR_LEN] = "", how[KS_ERR_LEN];
+	char read_err[KS_ERR_LEN] = "", how[KS_ERR_LEN];
+	struct ks_buf cmd = KS_BUF_INIT;
 	struct ks_nft_status status;
+	bool owner, persist = false;
 	int ret;
 
 	ret = read_status(table, false, &status, err);
 	if (ret < 0)
-		return ret;
+		goto cleanup;
 	*was_active = status.active;
-	/* Create-then-delete in one transaction: succeeds whether or not the table exists. */
-	snprintf(cmd, sizeof(cmd), "table inet %s\ndelete table inet %s\n", table, table);
-	ret = ks_nft_run_isolated(cmd, "nftables refused to remove the table", err);
+	/*
+	 * Create-then-delete in one transaction: succeeds whether or not the
+	 * table exists. The guard goes in the same one (through watch, its
+	 * owner, when it runs; a guard another process owns refuses it all).
+	 */
+	ks_buf_printf(&cmd, "table inet %s\ndelete table inet %s\n", table, table);
+	owner = ks_nft_guarded(&persist);
+	ret = ks_compile_guard_removal(table, owner, persist, &cmd);
+	if (ret < 0) {
+		snprintf(err, KS_ERR_LEN, "cannot name the guard table: '%s'", table);
+		goto cleanup;
+	}
+	ret = ks_nft_run_isolated(cmd.data, "nftables refused to remove the table", err);
 	if (ret != -ECHILD)
-		return ret;
+		goto cleanup;
 	/* libnftables died on the way: the kernel says whether the table went. */
 	memcpy(how, err, sizeof(how));
 	if (read_status(table, false, &status, read_err) < 0) {
 		snprintf(err, KS_ERR_LEN, "libnftables failed (%.300s), and the table cannot be listed: %.150s", how,
 			 read_err);
-		return -EUCLEAN;
+		ret = -EUCLEAN;
+		goto cleanup;
 	}
+	ret = 0;
 	if (status.active) {
 		snprintf(err, KS_ERR_LEN, "libnftables failed; the table is still in place: %.400s", how);
-		return -EIO;
+		ret = -EIO;
 	}
-	return 0;
+cleanup:
+	ks_buf_free(&cmd);
+	return ret;
+}
+
+/* Over nfnetlink: the endpoints' elements, then their addresses'. */
+static int change_elements(const char *table, const struct ks_endpoint_change *change, char err[KS_ERR_LEN])
+{
+	struct ks_nft_elem *elems = calloc(change->n + change->n_addrs + 1, sizeof(*elems));
+	size_t n = 0;
+	int ret;
+
+	if (!elems) {
+		snprintf(err, KS_ERR_LEN, "cannot compile the change: '%s'", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < change->n; i++)
+		ks_nft_endpoint_elem(&change->eps[i], &elems[n++]);
+	for (size_t i = 0; i < change->n_addrs; i++)
+		ks_nft_endpoint_addr_elem(&change->addrs[i], &elems[n++]);
+	ret = ks_nft_set_elements(table, elems, n, change->add, err);
+	free(elems);
+	return ret;
+}
+
+int ks_nft_change_endpoints(const char *table, const struct ks_endpoint_change *change, char err[KS_ERR_LEN])
+{
+	struct ks_buf text = KS_BUF_INIT;
+	int ret;
+
+	if (!ks_nft_guarded(NULL))
+		return change_elements(table, change, err);
+	/* The guard's owner changes both tables' sets in one transaction. */
+	ret = ks_compile_endpoint_change(change, table, false, &text);
+	if (ret == 0)
+		ret = ks_compile_endpoint_change(change, table, true, &text);
+	if (ret < 0) {
+		snprintf(err, KS_ERR_LEN, "cannot compile the change: '%s'", strerror(-ret));
+		goto cleanup;
+	}
+	if (!text.len)
+		goto cleanup;
+	ret = ks_nft_run_isolated(text.data, "nftables refused the endpoint change; nothing changed", err);
+	if (ret == -ECHILD) {
+		char how[KS_ERR_LEN];
+
+		memcpy(how, err, sizeof(how));
+		snprintf(err, KS_ERR_LEN, "whether the endpoint sets changed cannot be told: %.400s", how);
+	}
+cleanup:
+	ks_buf_free(&text);
+	return ret;
 }

@@ -9,6 +9,10 @@
  * change. So the command text runs in a child, which reports through
  * shared memory. When it ends without a report, the caller asks the kernel
  * what became of the change (nft.c: the table's handle, or its presence).
+ *
+ * Or in this process: watch holds one context for its life (ks_nft_hold),
+ * whose netlink socket owns the guard table; or in watch's process, when
+ * it runs (nft_remote.c), so that the owner's context changes the guard.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "killswitch/compile.h"
 #include "killswitch/nft.h"
 #include "killswitch/parse.h"
 #include "nft_child.h"
@@ -62,25 +67,71 @@ static int take_error(struct nft_ctx *nft, const char *what, char err[KS_ERR_LEN
 	return ret;
 }
 
+static struct nft_ctx *new_ctx(char err[KS_ERR_LEN])
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+
+	if (nft && !nft_ctx_buffer_output(nft) && !nft_ctx_buffer_error(nft))
+		return nft;
+	if (nft)
+		nft_ctx_free(nft);
+	snprintf(err, KS_ERR_LEN, "cannot create an nftables context: '%s'", strerror(ENOMEM));
+	return NULL;
+}
+
+/* The context held for the process's life (ks_nft_hold): its netlink socket owns the guard. */
+static struct nft_ctx *held;
+static bool held_persist;
+
 /*
- * Runs cmd through a fresh context; 0 or a negative errno with err. The
- * context is freed only when asked: a child leaves at once, and freeing a
- * large cache takes time.
+ * Runs cmd through the held context, or else a fresh one; 0 or a negative
+ * errno with err. A fresh context is freed only when asked: a child leaves
+ * at once, and freeing a large cache takes time.
  */
 static int run_cmd(const char *cmd, const char *refused, bool free_ctx, char err[KS_ERR_LEN])
 {
-	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *nft = held ? held : new_ctx(err);
 	int ret = 0;
 
-	if (!nft || nft_ctx_buffer_output(nft) || nft_ctx_buffer_error(nft)) {
-		ret = -ENOMEM;
-		snprintf(err, KS_ERR_LEN, "cannot create an nftables context: '%s'", strerror(ENOMEM));
-	} else if (nft_run_cmd_from_buffer(nft, cmd)) {
+	if (!nft)
+		return -ENOMEM;
+	if (nft_run_cmd_from_buffer(nft, cmd))
 		ret = take_error(nft, refused, err);
-	}
-	if (nft && free_ctx)
+	if (nft == held) {
+		/* Both buffers grow with every command until read: start the next one empty. */
+		nft_ctx_get_output_buffer(nft);
+		nft_ctx_get_error_buffer(nft);
+	} else if (free_ctx) {
 		nft_ctx_free(nft);
+	}
 	return ret;
+}
+
+int ks_nft_hold(const char *table, char err[KS_ERR_LEN])
+{
+	char guard[64], probe[128];
+
+	if (held)
+		return 0;
+	held = new_ctx(err);
+	if (!held)
+		return -ENOMEM;
+	/* Whether this nftables and this kernel can keep the guard past its owner (Linux 6.9+, nftables 1.1+). */
+	snprintf(guard, sizeof(guard), "%s" KS_GUARD_SUFFIX, table);
+	snprintf(probe, sizeof(probe), "add table inet %s { flags owner, persist; }\n", guard);
+	nft_ctx_set_dry_run(held, true);
+	held_persist = !nft_run_cmd_from_buffer(held, probe);
+	nft_ctx_set_dry_run(held, false);
+	nft_ctx_get_output_buffer(held);
+	nft_ctx_get_error_buffer(held);
+	return 0;
+}
+
+bool ks_nft_holding(bool *persist)
+{
+	if (persist)
+		*persist = held_persist;
+	return held != NULL;
 }
 
 /*
@@ -132,7 +183,20 @@ void ks_nft_in_process(bool yes)
 
 bool ks_nft_child_used(void)
 {
-	return !in_process;
+	/* Linked to watch, the text runs in another process, which may die as a child would. */
+	if (held)
+		return false;
+	return ks_nft_guarded(NULL) || !in_process;
+}
+
+int ks_nft_run(const char *text, const char *refused, char err[KS_ERR_LEN])
+{
+	return ks_nft_run_isolated(text, refused, err);
+}
+
+int ks_nft_run_here(const char *cmd, const char *refused, char err[KS_ERR_LEN])
+{
+	return run_cmd(cmd, refused, true, err);
 }
 
 int ks_nft_run_isolated(const char *cmd, const char *refused, char err[KS_ERR_LEN])
@@ -143,7 +207,11 @@ int ks_nft_run_isolated(const char *cmd, const char *refused, char err[KS_ERR_LE
 	int errfd = -1, status = 0, ret;
 	pid_t pid;
 
-	if (in_process)
+	/* watch runs it, when it runs: in the context that owns the guard. */
+	ret = ks_nft_remote_run(cmd, refused, err);
+	if (ret != -ENOTCONN)
+		return ret;
+	if (in_process || held)
 		return run_cmd(cmd, refused, true, err);
 
 	report = mmap(NULL, sizeof(*report), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -137,6 +137,11 @@ int ks_nfnl_monitor_next(struct ks_nfnl_monitor *m, int (*cb)(const void *msg, s
 	return 0;
 }
 
+int ks_nfnl_monitor_fd(const struct ks_nfnl_monitor *m)
+{
+	return mnl_socket_get_fd(m->nl);
+}
+
 void ks_nfnl_monitor_close(struct ks_nfnl_monitor *m)
 {
 	if (!m)

@@ -26,7 +26,7 @@ int ks_rundir_make(char err[KS_ERR_LEN])
 	return 0;
 }
 
-int ks_lock(int *fd, char err[KS_ERR_LEN])
+static int lock(int *fd, int how, char err[KS_ERR_LEN])
 {
 	char path[4096];
 	int ret;
@@ -39,14 +39,24 @@ int ks_lock(int *fd, char err[KS_ERR_LEN])
 	if (ret < 0)
 		return ret;
 	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (*fd < 0 || flock(*fd, LOCK_EX) < 0) {
-		ret = ks_sys_error(err, "lock", path, -errno);
+	if (*fd < 0 || flock(*fd, how) < 0) {
+		ret = errno == EWOULDBLOCK ? -EWOULDBLOCK : ks_sys_error(err, "lock", path, -errno);
 		if (*fd >= 0)
 			close(*fd);
 		*fd = -1;
 		return ret;
 	}
 	return 0;
+}
+
+int ks_lock(int *fd, char err[KS_ERR_LEN])
+{
+	return lock(fd, LOCK_EX, err);
+}
+
+int ks_lock_try(int *fd, char err[KS_ERR_LEN])
+{
+	return lock(fd, LOCK_EX | LOCK_NB, err);
 }
 
 void ks_unlock(int fd)

@@ -15,10 +15,4 @@
  */
 #define JOURNAL_MARKER "# endpoints above: "
 
-/* Makes the run directory if it is not there. */
-int ks_rundir_make(char err[KS_ERR_LEN]);
-
-/* RUNDIR/FILE in out; -ENAMETOOLONG with err. */
-int ks_rundir_path(const char *file, char *out, size_t size, char err[KS_ERR_LEN]);
-
 #endif

@@ -421,9 +421,15 @@ routes_via() { inc ip route get "$1" | grep -q " dev $2 "; }
 
 # ---- the kill switch -----------------------------------------------------------------------
 
+# ks_argv: sets KS_ARGV to the command prefix that runs killswitch in the client namespace with the
+# lab's run and config directories (each part execs the next in place). A theme may redefine it
+# (watch.sh: nsenter, to see the host's cgroups as a real host would).
+ks_argv() {
+	KS_ARGV=(ip netns exec "$NS_C" env KILLSWITCH_RUNDIR="$LAB_TMP/run" KILLSWITCH_CONFDIR="$LAB_TMP/conf")
+}
 ks() {
-	ip netns exec "$NS_C" env KILLSWITCH_RUNDIR="$LAB_TMP/run" KILLSWITCH_CONFDIR="$LAB_TMP/conf" \
-		"$KILLSWITCH" "$@"
+	ks_argv
+	"${KS_ARGV[@]}" "$KILLSWITCH" "$@"
 }
 ks_quiet() {
 	local out
@@ -774,6 +780,29 @@ fails_fast() {
 	out=$("$@" 2>&1) && return 1
 	grep -q refused <<<"$out" && (((${EPOCHREALTIME/./} - t0) / 1000 < 1500))
 }
+
+# ---- killswitch watch ----------------------------------------------------------------------
+
+# watch_start LOG: `killswitch watch` in the background (KS_ARGV execs in place: WATCH_PID is
+# watch itself), its stderr in $LAB_TMP/LOG, until it says it is guarding.
+WATCH_PID=
+watch_start() {
+	WATCH_LOG=$LAB_TMP/$1
+	ks_argv
+	"${KS_ARGV[@]}" "$KILLSWITCH" watch 2>"$WATCH_LOG" &
+	WATCH_PID=$!
+	wait_for 10 grep -q guarding "$WATCH_LOG" || die "watch did not start: $(cat "$WATCH_LOG")"
+}
+watch_stop() {
+	[[ -n $WATCH_PID ]] || return 0
+	kill "$WATCH_PID" 2>/dev/null || true
+	wait "$WATCH_PID" 2>/dev/null || true
+	WATCH_PID=
+}
+# The guard table watch holds (flags owner), and whether it is there.
+GUARD=killswitch_guard
+guard_present() { inc nft list table inet $GUARD >/dev/null 2>&1; }
+guard_owned() { [[ $(inc nft list table inet $GUARD 2>/dev/null) == *"flags owner"* ]]; }
 
 # ---- the end -------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@
 #   KILLSWITCH=build/killswitch tests/e2e/run.sh [-j N] [THEME...]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-all=(states-ipv4 states-ipv6 bound tunnelvision tunnelcrack dns lan forward preexisting wgquick fromwg openvpn boot atomic watch tunnel_restart findings)
+all=(states-ipv4 states-ipv6 bound tunnelvision tunnelcrack dns lan forward preexisting wgquick fromwg openvpn boot atomic watch guard tunnel_restart findings)
 jobs=2
 
 usage() {
@@ -66,7 +66,7 @@ wait_slot() { # wait until fewer than $1 themes run
 
 echo "Running ${#themes[@]} lab theme(s), $jobs at a time (logs in $out):"
 for t in "${themes[@]}"; do
-	if [[ $t == atomic || $t == watch ]]; then
+	if [[ $t == atomic || $t == watch || $t == guard ]]; then
 		wait_slot 1
 		start "$t"
 		wait_slot 1
