@@ -71,19 +71,28 @@ struct ks_nfnl_counter {
 	uint64_t packets, bytes;
 };
 
+/* A chain of the table and its policy: "accept", "drop", "other", or "none" (not a base chain). */
+struct ks_nfnl_chain {
+	char name[32];
+	char policy[8];
+};
+/* The chains of table inet TABLE, out[0..max); *n of them (none: no such table, or an empty one). */
+int ks_nfnl_chains(const char *table, struct ks_nfnl_chain *out, size_t max, size_t *n);
+
 /* The named counters names[0..n) of table inet TABLE, fetched without the set elements. */
 int ks_nfnl_counters(const char *table, const char *const *names, size_t n, struct ks_nfnl_counter *out);
 
 /*
  * Pure, for the fuzzer: runs the parser of the answers to an NFT_MSG_GET*
- * request (GETRULE, GETOBJ, GETTABLE) over one message, whose nlmsg_len the
- * caller checked against its buffer. Returns the parser's MNL_CB_* value,
- * or -EINVAL for another type.
+ * request (GETRULE, GETOBJ, GETTABLE, GETCHAIN) over one message, whose
+ * nlmsg_len the caller checked against its buffer. Returns the parser's
+ * MNL_CB_* value, or -EINVAL for another type.
  */
 struct ks_nfnl_reply {
-	unsigned rules;
+	unsigned rules, chains;
 	uint64_t table_handle;
 	struct ks_nfnl_counter counters[2];
+	struct ks_nfnl_chain chain;
 };
 int ks_nfnl_parse_reply(uint16_t type, const void *msg, struct ks_nfnl_reply *out);
 

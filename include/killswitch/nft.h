@@ -10,10 +10,15 @@
 #include "killswitch/error.h"
 
 /*
- * The kernel seam: everything that talks to nftables goes through
- * libnftables here, set-element changes excepted (one nfnetlink batch).
- * Each change is one transaction, so the kernel applies it whole or not at
- * all. Functions return 0 or a negative errno, with the message in err.
+ * The kernel seam, what the commands call: apply a policy's transaction,
+ * verify the table (ks_nft_status), change the endpoints, remove it, and
+ * the guard's holder and link. Transactions go through libnftables (in a
+ * child, in process, or in watch: nft_child.c, nft_remote.c); set-element
+ * changes without the guard are one nfnetlink batch (nft_elements.c), and
+ * reads are nfnetlink dumps (src/netlink/nfnl_dump.c), which fetch only
+ * what they read. Each change is one transaction, so the kernel applies it
+ * whole or not at all. Functions return 0 or a negative errno, with the
+ * message in err.
  */
 
 struct ks_nft_status {

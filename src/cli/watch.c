@@ -32,6 +32,7 @@ struct watch {
 	unsigned restores;
 	/* A restore waiting for the lock, which a command holds while it talks to us. */
 	bool pending, pending_only_if_damaged;
+	bool announced; /* "guarding ..." was said */
 	char pending_why[64];
 	double pending_since;
 	int listen_fd; /* the commands' socket */
@@ -108,12 +109,25 @@ cleanup:
 	return ret;
 }
 
+/* Once the guard is in place (or there is no policy to guard), say so: scripts wait for this line. */
+static void announce(struct watch *w)
+{
+	bool persist = false;
+
+	if (w->announced || w->broken)
+		return;
+	w->announced = true;
+	ks_nft_holding(&persist);
+	fprintf(stderr, "%s: watch: guarding table inet %s with inet %s" KS_GUARD_SUFFIX " (%s)\n", program_name,
+		w->table, w->table, persist ? "persistent" : "held while watch runs");
+}
+
 /*
  * restore_locked() under the lock, taken without waiting: the command that
  * holds it may be waiting for us to run its text. The guard holds
  * meanwhile, and the main loop tries again.
  */
-static void restore(struct watch *w, const char *why, bool only_if_damaged, double since)
+static int restore(struct watch *w, const char *why, bool only_if_damaged, double since)
 {
 	char err[KS_ERR_LEN] = "";
 	int lock = -1, ret;
@@ -127,14 +141,20 @@ static void restore(struct watch *w, const char *why, bool only_if_damaged, doub
 			snprintf(w->pending_why, sizeof(w->pending_why), "%s", why);
 		}
 		w->pending_only_if_damaged &= only_if_damaged;
-		return;
+		return ret;
 	}
 	w->pending = false;
 	if (ret < 0)
 		cli_warn("watch: cannot restore table inet %s (%s): %s", w->table, why, err);
 	else
-		restore_locked(w, why, only_if_damaged, since, NULL, err);
+		ret = restore_locked(w, why, only_if_damaged, since, NULL, err);
 	ks_unlock(lock);
+	/* Committed, and changed again at once by someone else: the events bring us back. */
+	if (ret == -ENOTRECOVERABLE)
+		ret = 0;
+	if (ret >= 0)
+		announce(w);
+	return ret;
 }
 
 /*
@@ -188,7 +208,6 @@ static void serve(struct watch *w)
 static int start(struct watch *w, struct ks_nfnl_monitor **monitor)
 {
 	char err[KS_ERR_LEN] = "", path[4096];
-	bool persist = false;
 	int ret;
 
 	ret = ks_nfnl_monitor_open(monitor);
@@ -203,12 +222,14 @@ static int start(struct watch *w, struct ks_nfnl_monitor **monitor)
 		ret = ks_nft_serve_open(path, &w->listen_fd, err);
 	if (ret < 0)
 		return cli_error(KS_EXIT_SYSTEM, "%s", err);
-	/* The table and the guard, whole: the guard is new, and the table may be stale or damaged. */
-	restore(w, "and its guard, at start", false, now_ms());
-	ks_nft_holding(&persist);
-	if (!w->broken)
-		fprintf(stderr, "%s: watch: guarding table inet %s with inet %s" KS_GUARD_SUFFIX " (%s)\n", program_name,
-			w->table, w->table, persist ? "persistent" : "held while watch runs");
+	/*
+	 * The table and the guard, whole: the guard is new, and the table may be
+	 * stale or damaged. Failing that, end (the service manager restarts us)
+	 * rather than run without the guard; a command holding the lock defers it.
+	 */
+	ret = restore(w, "and its guard, at start", false, now_ms());
+	if (ret < 0 && ret != -EWOULDBLOCK && !w->broken)
+		return cli_error(KS_EXIT_SYSTEM, "watch: cannot apply the table and its guard: '%s'", strerror(-ret));
 	return 0;
 }
 

@@ -1,122 +1,53 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include <arpa/inet.h>
+/* The kernel seam's operations (nft.h): apply and verify, remove, change the endpoints. */
 #include <errno.h>
-/* glibc's before the kernel's: it tells linux/in.h which structs it already has. */
-#include <netinet/in.h>
-#include <linux/netfilter.h>
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 
 #include "killswitch/buf.h"
 #include "killswitch/compile.h"
 #include "killswitch/endpoint_change.h"
-#include "killswitch/mnl.h"
 #include "killswitch/netlink.h"
 #include "killswitch/nft.h"
 #include "killswitch/parse.h"
 #include "nft_child.h"
 
-struct chains {
-	const char *table;
-	struct ks_nft_status *status;
-	bool seen[16];
-	bool problem; /* the first one is kept */
-};
-
-static int chain_attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
-
-	if (mnl_attr_type_valid(attr, NFTA_CHAIN_MAX) < 0)
-		return MNL_CB_OK;
-	if (((type == NFTA_CHAIN_TABLE || type == NFTA_CHAIN_NAME) && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0) ||
-	    (type == NFTA_CHAIN_POLICY && mnl_attr_validate(attr, MNL_TYPE_U32) < 0))
-		return MNL_CB_ERROR;
-	tb[type] = attr;
-	return MNL_CB_OK;
-}
-
-static const char *policy_name(const struct nlattr *policy)
-{
-	if (!policy)
-		return "none"; /* not a base chain */
-	switch (ntohl(mnl_attr_get_u32(policy))) {
-	case NF_ACCEPT:
-		return "accept";
-	case NF_DROP:
-		return "drop";
-	default:
-		return "other";
-	}
-}
-
-static int chain_cb(const struct nlmsghdr *nlh, void *data)
-{
-	const struct nlattr *tb[NFTA_CHAIN_MAX + 1] = { 0 };
-	struct chains *c = data;
-	const char *name, *policy;
-
-	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), chain_attr_cb, tb) < 0)
-		return MNL_CB_ERROR;
-	if (!tb[NFTA_CHAIN_TABLE] || !tb[NFTA_CHAIN_NAME] || strcmp(mnl_attr_get_str(tb[NFTA_CHAIN_TABLE]), c->table))
-		return MNL_CB_OK;
-	c->status->active = true;
-	name = mnl_attr_get_str(tb[NFTA_CHAIN_NAME]);
-	policy = policy_name(tb[NFTA_CHAIN_POLICY]);
-	for (unsigned s = 0; s < ks_n_chain_specs; s++) {
-		if (strcmp(name, ks_chain_specs[s].name))
-			continue;
-		if (strcmp(policy, ks_chain_specs[s].policy) && !c->problem) {
-			c->problem = true;
-			snprintf(c->status->problem, sizeof(c->status->problem), "chain %s has policy %s, not %s", name,
-				 policy, ks_chain_specs[s].policy);
-		}
-		c->seen[s] = true;
-	}
-	return MNL_CB_OK;
-}
-
 /*
  * Checks the chains of table against ks_chain_specs; fills status->active,
- * complete and problem. A chain dump over nfnetlink: libnftables would
- * need a context and a cache for the same six names and policies.
+ * complete and problem. Over nfnetlink: libnftables would need a context
+ * and a cache for the same six names and policies.
  */
 static int check_chains(const char *table, struct ks_nft_status *status, char err[KS_ERR_LEN])
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct chains c = { .table = table, .status = status };
-	struct mnl_socket *nl = ks_mnl_open(NETLINK_NETFILTER);
-	struct nlmsghdr *nlh;
+	struct ks_nfnl_chain chains[16];
+	bool problem = false;
+	size_t n = 0;
 	int ret;
 
-	if (!nl) {
-		ret = -errno;
-		goto fail;
+	ret = ks_nfnl_chains(table, chains, sizeof(chains) / sizeof(chains[0]), &n);
+	if (ret < 0) {
+		snprintf(err, KS_ERR_LEN, "nftables refused to list the table: '%s'", strerror(-ret));
+		return ret;
 	}
-	/* Chain dumps take no table filter: every inet chain comes, ours are picked out. */
-	nlh = ks_nfnl_msg(buf, 0, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN, NLM_F_DUMP, NFPROTO_INET, 0,
-		      (uint32_t)time(NULL));
-	ret = ks_mnl_talk(nl, nlh, chain_cb, &c);
-	mnl_socket_close(nl);
-	if (ret < 0)
-		goto fail;
-	for (unsigned s = 0; s < ks_n_chain_specs && !c.problem; s++) {
-		if (!c.seen[s]) {
-			c.problem = true;
+	status->active = n > 0;
+	for (unsigned s = 0; s < ks_n_chain_specs && !problem; s++) {
+		const struct ks_nfnl_chain *found = NULL;
+
+		for (size_t i = 0; i < n && !found; i++)
+			if (!strcmp(chains[i].name, ks_chain_specs[s].name))
+				found = &chains[i];
+		problem = true;
+		if (!found)
 			snprintf(status->problem, sizeof(status->problem), "chain %s is missing", ks_chain_specs[s].name);
-		}
+		else if (strcmp(found->policy, ks_chain_specs[s].policy))
+			snprintf(status->problem, sizeof(status->problem), "chain %s has policy %s, not %s",
+				 found->name, found->policy, ks_chain_specs[s].policy);
+		else
+			problem = false;
 	}
-	status->complete = !c.problem;
+	status->complete = !problem;
 	return 0;
-fail:
-	snprintf(err, KS_ERR_LEN, "nftables refused to list the table: '%s'", strerror(-ret));
-	return ret;
 }
 
 /* Through nfnetlink: libnftables would fetch every set element to list four counters. */

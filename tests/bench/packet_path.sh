@@ -13,6 +13,9 @@
 # much less the firewalled path gets through for the same CPU: its cost per packet. Medians and
 # the spread over the rounds.
 #
+# With watch's guard (guard-N): the table and the guard, the filter chains twice, against the bare
+# path like the others; its cost is the ratio next to ks-N's.
+#
 # The reference: the same table with the endpoint exemptions as one rule per endpoint
 # (`ip daddr X udp dport P meta mark M accept` in output, its reply twin in input, where the set
 # lookups are), Mullvad's layout, the tunnel's endpoint in the middle of the list.
@@ -30,6 +33,7 @@ ROUNDS=${2:-6}
 SECS=${3:-2}
 read -r -a SIZES <<<"${KS_BENCH_PKT_SIZES:-1 1000 10000}"
 read -r -a REF_SIZES <<<"${KS_BENCH_PKT_REF_SIZES:-10000}"
+read -r -a GUARD_SIZES <<<"${KS_BENCH_PKT_GUARD_SIZES:-10000}"
 BEFORE=${KS_BENCH_BEFORE:+$(readlink -f "$KS_BENCH_BEFORE")}
 
 bench_need_root packet_path.sh
@@ -164,12 +168,35 @@ PY
 	done
 done
 
+# The guard (guard-N): killswitch watch runs in the client and holds inet killswitch_guard, the
+# filter chains a second time, beside the table of ks-N.
+declare -A WATCH=()
+watch_start() { # PATH
+	KILLSWITCH_RUNDIR=$RUNDIR/$1 ip netns exec "$(nsc "$1")" "$KS" watch 2>"$TMP/watch-$1.log" &
+	WATCH[$1]=$!
+	wait_for 10 grep -q guarding "$TMP/watch-$1.log" || { cat "$TMP/watch-$1.log" >&2; echo "FATAL: watch did not start" >&2; exit 1; }
+}
+watch_stop() { # PATH
+	[[ -n ${WATCH[$1]:-} ]] || return 0
+	kill "${WATCH[$1]}" 2>/dev/null || true
+	wait "${WATCH[$1]}" 2>/dev/null || true
+	WATCH[$1]=
+}
+
 # shellcheck disable=SC2046 # policy prints words
-apply_config() { # PATH none | ks-N | ref-N | before-N
+apply_config() { # PATH none | ks-N | guard-N | ref-N | before-N
 	local p=$1
 	case $2 in
-	none) inc "$p" "$KS" disable >/dev/null 2>&1 ;;
+	none)
+		watch_stop "$p"
+		inc "$p" "$KS" disable >/dev/null 2>&1
+		;;
 	ks-*) inc "$p" "$KS" enable $(policy "$p" "${2#ks-}") >/dev/null 2>&1 ;;
+	guard-*)
+		inc "$p" "$KS" enable $(policy "$p" "${2#guard-}") >/dev/null 2>&1
+		watch_start "$p"
+		inc "$p" nft list table inet killswitch_guard >/dev/null || { cat "$TMP/watch-$p.log" >&2; echo "FATAL: no guard" >&2; exit 1; }
+		;;
 	before-*) inc "$p" "$BEFORE" enable $(policy "$p" "${2#before-}") >/dev/null 2>&1 ;;
 	ref-*) inc "$p" nft -f "$TMP/ref-$p-${2#ref-}.nft" ;;
 	esac
@@ -198,6 +225,7 @@ PY
 CONFIGS=()
 for n in "${SIZES[@]}"; do CONFIGS+=("ks-$n"); done
 for n in "${REF_SIZES[@]}"; do CONFIGS+=("ref-$n"); done
+for n in "${GUARD_SIZES[@]}"; do CONFIGS+=("guard-$n"); done
 if [[ -n $BEFORE ]]; then
 	for n in "${SIZES[@]}"; do CONFIGS+=("before-$n"); done
 fi
@@ -259,6 +287,9 @@ for c in "${CONFIGS[@]}"; do
 	[[ -z ${profile[$c]:-} ]] || context+="; ${profile[$c]}"
 	if [[ $c == ks-* ]]; then
 		result "1 packet path, $n endpoints" ">= 0.95" "$(fmt "$m")" "p10-p90 $(spread "$TMP/ratio-$c")" "$context"
+	elif [[ $c == guard-* ]]; then
+		result "1 packet path, $n endpoints, with watch's guard table" "(guard)" "$(fmt "$m")" \
+			"p10-p90 $(spread "$TMP/ratio-$c")" "$context"
 	elif [[ $c == before-* ]]; then
 		result "1 packet path, $n endpoints, before (KS_BENCH_BEFORE)" "(before)" "$(fmt "$m")" \
 			"p10-p90 $(spread "$TMP/ratio-$c")" "$context"

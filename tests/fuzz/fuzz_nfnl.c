@@ -38,7 +38,7 @@ static void classify(const struct nlmsghdr *nlh, size_t len)
 /* The reply parsers, message by message as ks_mnl_talk() hands them over. */
 static void replies(const struct nlmsghdr *nlh, int left)
 {
-	static const uint16_t types[] = { NFT_MSG_GETRULE, NFT_MSG_GETOBJ, NFT_MSG_GETTABLE };
+	static const uint16_t types[] = { NFT_MSG_GETRULE, NFT_MSG_GETOBJ, NFT_MSG_GETTABLE, NFT_MSG_GETCHAIN };
 	struct ks_nfnl_reply out;
 	unsigned messages = 0;
 
@@ -51,8 +51,12 @@ static void replies(const struct nlmsghdr *nlh, int left)
 			CHECK(ret == MNL_CB_OK || ret == MNL_CB_ERROR);
 		}
 	}
-	/* Each message is at most one rule. */
+	/* Each message is at most one rule, and at most one chain; a chain's policy is one of four words. */
 	CHECK(out.rules <= messages);
+	CHECK(out.chains <= messages);
+	CHECK(!out.chains || !strcmp(out.chain.policy, "accept") || !strcmp(out.chain.policy, "drop") ||
+	      !strcmp(out.chain.policy, "other") || !strcmp(out.chain.policy, "none"));
+	CHECK(strlen(out.chain.name) < sizeof(out.chain.name));
 	CHECK(ks_nfnl_parse_reply(NFT_MSG_NEWGEN, nlh, &out) == -EINVAL);
 }
 
