@@ -21,6 +21,8 @@ struct ks_wg_device {
 	uint32_t fwmark; /* 0: none set */
 	struct ks_endpoint *endpoints;
 	size_t n_endpoints;
+	struct ks_cidr *allowed_ips; /* every peer's, in the device's order */
+	size_t n_allowed_ips;
 };
 
 void ks_wg_device_free(struct ks_wg_device *dev);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/* A WireGuard device, whichever way it answers: the UAPI socket, else generic netlink. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -7,8 +8,11 @@
 void ks_wg_device_free(struct ks_wg_device *dev)
 {
 	free(dev->endpoints);
+	free(dev->allowed_ips);
 	dev->endpoints = NULL;
 	dev->n_endpoints = 0;
+	dev->allowed_ips = NULL;
+	dev->n_allowed_ips = 0;
 	dev->fwmark = 0;
 }
 

@@ -59,12 +59,65 @@ static int endpoint_of(const struct nlattr *attr, struct ks_endpoint *ep)
 	return 0;
 }
 
+static int allowed_ip_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (mnl_attr_type_valid(attr, WGALLOWEDIP_A_MAX) < 0)
+		return MNL_CB_OK;
+	if ((type == WGALLOWEDIP_A_FAMILY && mnl_attr_validate(attr, MNL_TYPE_U16) < 0) ||
+	    (type == WGALLOWEDIP_A_CIDR_MASK && mnl_attr_validate(attr, MNL_TYPE_U8) < 0))
+		return MNL_CB_ERROR;
+	tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+/* One WGPEER_A_ALLOWEDIPS entry, through the strict CIDR parser like a command-line --protect. */
+static int allowed_ip_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr *tb[WGALLOWEDIP_A_MAX + 1] = { 0 };
+	struct walk *w = data;
+	char text[KS_CIDR_STRLEN], check[KS_CIDR_STRLEN * 2];
+	struct ks_cidr cidr = { 0 };
+	size_t len;
+
+	if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0 || mnl_attr_parse_nested(attr, allowed_ip_attr_cb, tb) < 0 ||
+	    !tb[WGALLOWEDIP_A_FAMILY] || !tb[WGALLOWEDIP_A_IPADDR] || !tb[WGALLOWEDIP_A_CIDR_MASK])
+		return bad(w, "malformed allowed IP");
+	cidr.addr.family = mnl_attr_get_u16(tb[WGALLOWEDIP_A_FAMILY]);
+	len = mnl_attr_get_payload_len(tb[WGALLOWEDIP_A_IPADDR]);
+	if (cidr.addr.family == AF_INET && len >= sizeof(cidr.addr.v4))
+		memcpy(&cidr.addr.v4, mnl_attr_get_payload(tb[WGALLOWEDIP_A_IPADDR]), sizeof(cidr.addr.v4));
+	else if (cidr.addr.family == AF_INET6 && len >= sizeof(cidr.addr.v6))
+		memcpy(&cidr.addr.v6, mnl_attr_get_payload(tb[WGALLOWEDIP_A_IPADDR]), sizeof(cidr.addr.v6));
+	else
+		return bad(w, "malformed allowed IP");
+	cidr.prefix = mnl_attr_get_u8(tb[WGALLOWEDIP_A_CIDR_MASK]);
+	if (cidr.prefix > (cidr.addr.family == AF_INET ? 32 : 128))
+		return bad(w, "malformed allowed IP");
+	ks_format_cidr(&cidr, text);
+	if (ks_parse_cidr(text, &cidr) < 0) {
+		snprintf(w->err, KS_ERR_LEN, "WireGuard device reports an allowed IP killswitch cannot use: '%s'",
+			 ks_escape(text, check, sizeof(check)));
+		w->ret = -EINVAL;
+		return MNL_CB_ERROR;
+	}
+	w->ret = ks_array_append((void **)&w->dev->allowed_ips, &w->dev->n_allowed_ips, sizeof(cidr), &cidr);
+	return w->ret < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
 static int peer_cb(const struct nlattr *attr, void *data)
 {
 	struct walk *w = data;
 	struct ks_endpoint ep;
 	char text[KS_ENDPOINT_STRLEN], check[KS_ENDPOINT_STRLEN];
 
+	if (mnl_attr_get_type(attr) == WGPEER_A_ALLOWEDIPS) {
+		if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
+			return bad(w, "malformed allowed IPs");
+		return mnl_attr_parse_nested(attr, allowed_ip_cb, w);
+	}
 	if (mnl_attr_get_type(attr) != WGPEER_A_ENDPOINT)
 		return MNL_CB_OK;
 	if (endpoint_of(attr, &ep) < 0)

@@ -67,6 +67,15 @@ int ks_wg_uapi_parse(const char *reply, struct ks_wg_device *dev, char err[KS_ER
 			ret = ks_array_append((void **)&dev->endpoints, &dev->n_endpoints, sizeof(ep), &ep);
 			if (ret < 0)
 				return ret;
+		} else if (klen == 10 && !memcmp(line, "allowed_ip", 10)) {
+			struct ks_cidr cidr;
+
+			if (ks_parse_cidr(value, &cidr) < 0)
+				return refuse(err, "WireGuard device reports an allowed IP killswitch cannot use", eq + 1,
+					      len - klen - 1);
+			ret = ks_array_append((void **)&dev->allowed_ips, &dev->n_allowed_ips, sizeof(cidr), &cidr);
+			if (ret < 0)
+				return ret;
 		} else if (klen == 5 && !memcmp(line, "errno", 5)) {
 			saw_errno = true;
 			if (strcmp(value, "0"))
