@@ -69,6 +69,20 @@ struct ks_split {
 	char path[KS_CGROUP_PATH_MAX];	      /* v2: relative to /sys/fs/cgroup; v1: to the net_cls root (not saved) */
 };
 
+/* Where a protected prefix came from: status says so, and re-reading the tunnel replaces its own. */
+enum ks_protect_source {
+	KS_PROTECT_GIVEN,	/* --protect */
+	KS_PROTECT_TUNNEL,	/* the network of a tunnel interface's address, read at apply time */
+	KS_PROTECT_ALLOWED_IPS, /* a WireGuard peer's allowed IPs (--from-wg) */
+};
+
+/* A destination that may leave only through the tunnel (the VPN's own networks). */
+struct ks_protected {
+	struct ks_cidr cidr;
+	enum ks_protect_source source;
+	char iface[IFNAMSIZ]; /* the tunnel it came from; "" for --protect */
+};
+
 /* A v2 cgroup path relative to /sys/fs/cgroup, as "socket cgroupv2" names it. */
 struct ks_cgroup_path {
 	char path[KS_CGROUP_PATH_MAX];
@@ -101,6 +115,10 @@ struct ks_policy {
 	/* Addresses of the tunnel interfaces (CVE-2019-14899 anti-spoof rule). */
 	struct ks_addr *tunnel_addrs;
 	size_t n_tunnel_addrs;
+
+	/* Protected prefixes, each once (the first source kept): rejected off the tunnel before any accept. */
+	struct ks_protected *protect;
+	size_t n_protect;
 };
 
 void ks_policy_init(struct ks_policy *policy);
@@ -113,6 +131,11 @@ int ks_policy_add_resolver(struct ks_policy *policy, const struct ks_addr *addr)
 int ks_policy_add_lan(struct ks_policy *policy, const struct ks_cidr *cidr);
 int ks_policy_add_tunnel_addr(struct ks_policy *policy, const struct ks_addr *addr);
 int ks_policy_add_user_group(struct ks_policy *policy, const char *path);
+/* iface: the tunnel a derived prefix came from (NULL or "" for --protect). */
+int ks_policy_add_protect(struct ks_policy *policy, const struct ks_cidr *cidr, enum ks_protect_source source,
+			  const char *iface);
+/* Drops the prefixes of one source (re-read from the system). */
+void ks_policy_drop_protect(struct ks_policy *policy, enum ks_protect_source source);
 
 /* Sorts every list and collapses duplicates, so equal policies compile to equal text. */
 void ks_policy_finalize(struct ks_policy *policy);

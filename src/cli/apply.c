@@ -73,8 +73,10 @@ static void discover_split(struct ks_policy *policy, bool create)
 
 void cli_policy_discover(struct ks_policy *policy, bool create, bool fresh_addrs)
 {
-	if (fresh_addrs)
+	if (fresh_addrs) {
 		policy->n_tunnel_addrs = 0;
+		ks_policy_drop_protect(policy, KS_PROTECT_TUNNEL);
+	}
 	/* Best effort: without the addresses only the CVE-2019-14899 rule is empty. */
 	if (ks_rtnl_tunnel_addrs(policy) < 0)
 		cli_warn("cannot read the tunnel addresses; the anti-spoofing rule stays empty");

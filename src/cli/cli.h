@@ -75,6 +75,8 @@ void cli_link_watch(void);
 /* Exit 1 with a clear message unless the process holds CAP_NET_ADMIN. */
 int cli_require_net_admin(const char *command);
 
+/* Where a protected prefix came from, in words: "--protect", "tunnel address", "allowed IPs". */
+const char *cli_protect_source(const struct ks_protected *p);
 /* The policy as a JSON object (for status and compile --json). */
 json_t *cli_policy_json(const struct ks_policy *policy);
 /*

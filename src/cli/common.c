@@ -96,6 +96,37 @@ static json_t *addr_array(const struct ks_addr *addrs, size_t n)
 	return arr;
 }
 
+const char *cli_protect_source(const struct ks_protected *p)
+{
+	switch (p->source) {
+	case KS_PROTECT_TUNNEL:
+		return "tunnel address";
+	case KS_PROTECT_ALLOWED_IPS:
+		return "allowed IPs";
+	default:
+		return "--protect";
+	}
+}
+
+/* Each protected prefix with where it came from: {"prefix": ..., "source": ..., "tunnel": ...}. */
+static json_t *protected_array(const struct ks_policy *p)
+{
+	json_t *arr = json_array();
+	char text[KS_CIDR_STRLEN];
+
+	for (size_t i = 0; i < p->n_protect; i++) {
+		json_t *one = json_object();
+
+		ks_format_cidr(&p->protect[i].cidr, text);
+		json_object_set_new(one, "prefix", json_string(text));
+		json_object_set_new(one, "source", json_string(cli_protect_source(&p->protect[i])));
+		if (p->protect[i].iface[0])
+			json_object_set_new(one, "tunnel", json_string(p->protect[i].iface));
+		json_array_append_new(arr, one);
+	}
+	return arr;
+}
+
 static json_t *split_json(const struct ks_split *split)
 {
 	json_t *obj = json_object();
@@ -145,6 +176,7 @@ json_t *cli_policy_json(const struct ks_policy *p)
 	json_object_set_new(obj, "lan", lan);
 	json_object_set_new(obj, "ipv6", json_string(p->ipv6 == KS_IPV6_ALLOW ? "allow" : "block"));
 	json_object_set_new(obj, "tunnel_addrs", addr_array(p->tunnel_addrs, p->n_tunnel_addrs));
+	json_object_set_new(obj, "protected", protected_array(p));
 	json_object_set_new(obj, "split_tunnel", split_json(&p->split));
 	return obj;
 }

@@ -19,6 +19,8 @@ const char *program_name = "killswitch";
 	"  --allow-lan               allow the fixed private, link-local and local multicast ranges\n" \
 	"  --lan CIDR                an extra LAN range you vouch for (repeatable)\n"                \
 	"  --ipv6 block|allow        IPv6 outside the tunnel (default block)\n"                      \
+	"  --protect CIDR            only through the tunnel, whatever else is allowed (repeatable;\n" \
+	"                            the tunnels' own networks and --from-wg's allowed IPs are added)\n" \
 	"  --from-wg IFACE           tunnel, endpoints and fwmark from the WireGuard device\n"       \
 	"  --from-openvpn-env        tunnel, server and DNS from OpenVPN's up/down environment\n"  \
 	"  --persist                 also store the policy for the boot unit (enable, block)\n"    \
@@ -42,7 +44,7 @@ static const struct {
 	  "add or remove endpoints of the running table in one set transaction", false },
 	{ "restore", restore_main, "[--json]", "apply the policy stored by enable --persist (the boot unit runs this)",
 	  false },
-	{ "watch", watch_main, "", "stay in the foreground; restore the table whenever another process changes it",
+	{ "watch", watch_main, "", "stay in the foreground; hold the guard table, restore the table when changed",
 	  false },
 	{ "routing", routing_main, "add|del [--tunnel IFACE] [--fwmark MARK] [--table T]",
 	  "install or remove wg-quick-style fwmark routing (for clients that do not)", false },

@@ -58,6 +58,15 @@ static void print_policy(const struct ks_policy *p)
 	}
 	printf("\n  ipv6: %s\n", p->ipv6 == KS_IPV6_ALLOW ? "allowed outside the tunnel" : "blocked outside the tunnel");
 	print_addrs("tunnel addresses", p->tunnel_addrs, p->n_tunnel_addrs);
+	printf("  protected (only through the tunnel):");
+	if (!p->n_protect)
+		printf(" none");
+	for (size_t i = 0; i < p->n_protect; i++) {
+		ks_format_cidr(&p->protect[i].cidr, text);
+		printf("%s %s (%s%s%s)", i ? "," : "", text, cli_protect_source(&p->protect[i]),
+		       p->protect[i].iface[0] ? " of " : "", p->protect[i].iface);
+	}
+	putchar('\n');
 	if (p->split.mode == KS_SPLIT_V2)
 		printf("  split tunnel: cgroup v2 \"%s\" (level %u), ct mark 0x%x\n", p->split.path, p->split.level,
 		       p->split.ct_mark);

@@ -119,9 +119,13 @@ static void set_endpoint_addrs(struct compiler *c, const char *name, int family)
 	ks_buf_puts(c->out, "\t}\n");
 }
 
-/* An interval set of the fixed ranges (when with_fixed) plus the user's ranges of that family. */
+/*
+ * An interval set of the fixed ranges (when with_fixed) plus the prefixes
+ * of that family among n CIDRs, each at the start of an element of stride
+ * bytes from cidrs (the user's --lan ranges, the protected prefixes).
+ */
 static void set_ranges(struct compiler *c, const char *name, int family, const char *const *fixed, size_t n_fixed,
-		       bool with_fixed, bool with_user)
+		       bool with_fixed, const void *cidrs, size_t n, size_t stride)
 {
 	char text[KS_CIDR_STRLEN];
 	bool first = true;
@@ -131,11 +135,13 @@ static void set_ranges(struct compiler *c, const char *name, int family, const c
 		open_elements(c, &first);
 		ks_buf_printf(c->out, "\t\t\t%s,\n", fixed[i]);
 	}
-	for (size_t i = 0; with_user && i < c->p->n_lan; i++) {
-		if (c->p->lan[i].addr.family != family)
+	for (size_t i = 0; i < n; i++) {
+		const struct ks_cidr *cidr = (const void *)((const char *)cidrs + i * stride);
+
+		if (cidr->addr.family != family)
 			continue;
 		open_elements(c, &first);
-		ks_format_cidr(&c->p->lan[i], text);
+		ks_format_cidr(cidr, text);
 		ks_buf_printf(c->out, "\t\t\t%s,\n", text);
 	}
 	close_elements(c, first);
@@ -178,12 +184,14 @@ static void declarations(struct compiler *c)
 	set_endpoint_addrs(c, KS_SET_ENDPOINT_ADDRS6, AF_INET6);
 	set_addrs(c, "resolvers4", AF_INET, p->resolvers, p->n_resolvers);
 	set_addrs(c, "resolvers6", AF_INET6, p->resolvers, p->n_resolvers);
-	set_ranges(c, "lan4", AF_INET, lan4_fixed, N(lan4_fixed), p->allow_lan, true);
-	set_ranges(c, "lan6", AF_INET6, lan6_fixed, N(lan6_fixed), p->allow_lan, true);
-	set_ranges(c, "lan_vouched4", AF_INET, NULL, 0, false, true);
-	set_ranges(c, "lan_vouched6", AF_INET6, NULL, 0, false, true);
-	set_ranges(c, "lan_mcast4", AF_INET, mcast4_fixed, N(mcast4_fixed), p->allow_lan, false);
-	set_ranges(c, "lan_mcast6", AF_INET6, mcast6_fixed, N(mcast6_fixed), p->allow_lan, false);
+	set_ranges(c, "lan4", AF_INET, lan4_fixed, N(lan4_fixed), p->allow_lan, p->lan, p->n_lan, sizeof(*p->lan));
+	set_ranges(c, "lan6", AF_INET6, lan6_fixed, N(lan6_fixed), p->allow_lan, p->lan, p->n_lan, sizeof(*p->lan));
+	set_ranges(c, "lan_vouched4", AF_INET, NULL, 0, false, p->lan, p->n_lan, sizeof(*p->lan));
+	set_ranges(c, "lan_vouched6", AF_INET6, NULL, 0, false, p->lan, p->n_lan, sizeof(*p->lan));
+	set_ranges(c, "lan_mcast4", AF_INET, mcast4_fixed, N(mcast4_fixed), p->allow_lan, NULL, 0, 0);
+	set_ranges(c, "lan_mcast6", AF_INET6, mcast6_fixed, N(mcast6_fixed), p->allow_lan, NULL, 0, 0);
+	set_ranges(c, KS_SET_PROTECTED4, AF_INET, NULL, 0, false, p->protect, p->n_protect, sizeof(*p->protect));
+	set_ranges(c, KS_SET_PROTECTED6, AF_INET6, NULL, 0, false, p->protect, p->n_protect, sizeof(*p->protect));
 	if (c->user_level && !c->guard)
 		set_quoted(c, KS_SET_EXCLUDED_USERS, "cgroupsv2", p->user_groups ? p->user_groups[0].path : NULL,
 			   p->n_user_groups, sizeof(*p->user_groups));
@@ -276,6 +284,28 @@ static void final_reject(struct compiler *c, const char *counter, bool forwarded
 	ks_buf_puts(c->out, "\t}\n");
 }
 
+/*
+ * The VPN's own networks never leave off the tunnel: a rogue DHCP or RA
+ * route for 10.66.0.50 via the LAN would otherwise hand the tunnel's
+ * private traffic to the LAN (--allow-lan accepts 10/8). Before every
+ * accept that could let it out, after the VPN's own packets (which never
+ * go to the tunnel's networks) have had theirs.
+ */
+static void protected_out(struct compiler *c, const char *counter)
+{
+	ks_buf_printf(c->out, "\t\toifname != @tunnels ip daddr @%s counter name %s reject with icmpx admin-prohibited\n",
+		      KS_SET_PROTECTED4, counter);
+	ks_buf_printf(c->out, "\t\toifname != @tunnels ip6 daddr @%s counter name %s reject with icmpx admin-prohibited\n",
+		      KS_SET_PROTECTED6, counter);
+}
+
+/* ... nor arrive from off the tunnel: a LAN host posing as one of them is no LAN host. */
+static void protected_in(struct compiler *c, const char *counter)
+{
+	ks_buf_printf(c->out, "\t\tiifname != @tunnels ip saddr @%s counter name %s drop\n", KS_SET_PROTECTED4, counter);
+	ks_buf_printf(c->out, "\t\tiifname != @tunnels ip6 saddr @%s counter name %s drop\n", KS_SET_PROTECTED6, counter);
+}
+
 static void chain_output(struct compiler *c)
 {
 	chain_open(c, "output", "filter hook output priority 0", "drop");
@@ -305,6 +335,7 @@ static void chain_output(struct compiler *c)
 	/* Endpoints only for the VPN's own socket (TunnelCrack ServerIP). */
 	ks_buf_printf(c->out, "\t\t%sip daddr . meta l4proto . th dport @endpoints4 accept\n", c->mark);
 	ks_buf_printf(c->out, "\t\t%sip6 daddr . meta l4proto . th dport @endpoints6 accept\n", c->mark);
+	protected_out(c, "blocked_out");
 	dns_rules(c, "oifname");
 	if (c->enabled)
 		rule(c, "oifname @tunnels accept");
@@ -346,6 +377,7 @@ static void chain_input(struct compiler *c)
 	/* ICMP errors about the VPN's own packets (Packet Too Big): path MTU discovery. */
 	rule(c, "ct original ip daddr @endpoint_addrs4 ct state related accept");
 	rule(c, "ct original ip6 daddr @endpoint_addrs6 ct state related accept");
+	protected_in(c, "blocked_in");
 	if (c->lan4)
 		rule(c, "iifname != @tunnels ip saddr @lan4 accept");
 	if (c->lan6)
@@ -366,6 +398,8 @@ static void chain_forward(struct compiler *c)
 		rule(c, "oifname @tunnels accept");
 		rule(c, "iifname @tunnels ct state established,related accept");
 	}
+	protected_out(c, "blocked_fwd");
+	protected_in(c, "blocked_fwd");
 	/* Between LAN hosts only: a LAN source alone would let containers out. */
 	if (c->lan4)
 		rule(c, "iifname != @tunnels oifname != @tunnels ip saddr @lan4 ip daddr @lan4 accept");
@@ -396,6 +430,9 @@ static void chain_split_tunnel(struct compiler *c)
 		/* DNS to the tunnel's resolvers stays in the tunnel: they answer nowhere else. */
 		rule(c, "ip daddr @resolvers4 meta l4proto { tcp, udp } th dport 53 return");
 		rule(c, "ip6 daddr @resolvers6 meta l4proto { tcp, udp } th dport 53 return");
+		/* So do the VPN's own networks: an excluded program reaches them through it or not at all. */
+		ks_buf_printf(c->out, "\t\tip daddr @%s return\n", KS_SET_PROTECTED4);
+		ks_buf_printf(c->out, "\t\tip6 daddr @%s return\n", KS_SET_PROTECTED6);
 		/* The fwmark sends the packet to the main table on re-route; the ct mark follows the connection. */
 		ks_buf_printf(c->out, "\t\tct mark set 0x%x meta mark set 0x%x\n", c->p->split.ct_mark, c->p->fwmark);
 		ks_buf_puts(c->out, "\t}\n");

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/* The tunnel interfaces' addresses over rtnetlink, and the networks they make protected. */
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
@@ -10,10 +11,12 @@
 
 #include "killswitch/mnl.h"
 #include "killswitch/netlink.h"
+#include "killswitch/protect.h"
 
 struct dump {
 	struct ks_policy *policy;
 	unsigned *ifindexes;
+	const char **names; /* of the tunnels, by the same index */
 	size_t n_ifindexes;
 	int err;
 };
@@ -40,11 +43,13 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	struct dump *dump = data;
 	const struct nlattr *attr;
 	struct ks_addr addr = { 0 };
-	bool wanted = false;
+	struct ks_cidr net;
+	const char *name = NULL;
 
 	for (size_t i = 0; i < dump->n_ifindexes; i++)
-		wanted |= dump->ifindexes[i] == ifa->ifa_index;
-	if (!wanted || (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
+		if (dump->ifindexes[i] == ifa->ifa_index)
+			name = dump->names[i];
+	if (!name || (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
 		return MNL_CB_OK;
 	if (mnl_attr_parse(nlh, sizeof(*ifa), addr_attr_cb, tb) < 0)
 		return MNL_CB_ERROR;
@@ -64,7 +69,10 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 		if (IN6_IS_ADDR_LINKLOCAL(&addr.v6))
 			return MNL_CB_OK;
 	}
-	if (ks_policy_add_tunnel_addr(dump->policy, &addr) < 0) {
+	/* The tunnel's network (10.66.0.2/24: 10.66.0.0/24) is the VPN's: protected. */
+	if (ks_policy_add_tunnel_addr(dump->policy, &addr) < 0 ||
+	    (ks_protect_from_address(&addr, ifa->ifa_prefixlen, &net) == 0 &&
+	     ks_policy_add_protect(dump->policy, &net, KS_PROTECT_TUNNEL, name) < 0)) {
 		dump->err = -ENOMEM;
 		return MNL_CB_ERROR;
 	}
@@ -74,8 +82,9 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 int ks_rtnl_tunnel_addrs(struct ks_policy *policy)
 {
 	unsigned ifindexes[64];
+	const char *names[64];
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct dump dump = { .policy = policy, .ifindexes = ifindexes };
+	struct dump dump = { .policy = policy, .ifindexes = ifindexes, .names = names };
 	struct mnl_socket *nl = NULL;
 	struct nlmsghdr *nlh;
 	struct rtgenmsg *rt;
@@ -84,8 +93,10 @@ int ks_rtnl_tunnel_addrs(struct ks_policy *policy)
 	for (size_t i = 0; i < policy->n_tunnels && dump.n_ifindexes < 64; i++) {
 		unsigned idx = if_nametoindex(policy->tunnels[i].name);
 
-		if (idx)
-			ifindexes[dump.n_ifindexes++] = idx;
+		if (!idx)
+			continue;
+		names[dump.n_ifindexes] = policy->tunnels[i].name;
+		ifindexes[dump.n_ifindexes++] = idx;
 	}
 	if (!dump.n_ifindexes)
 		goto cleanup;

@@ -8,6 +8,7 @@
 #include "killswitch/buf.h"
 #include "killswitch/options.h"
 #include "killswitch/parse.h"
+#include "killswitch/protect.h"
 #include "killswitch/sources.h"
 
 extern char **environ;
@@ -180,6 +181,45 @@ static int opt_lan(struct ctx *ctx, const char *value)
 	return ks_policy_add_lan(ctx->policy, &cidr);
 }
 
+static int opt_protect(struct ctx *ctx, const char *value)
+{
+	struct ks_cidr cidr;
+
+	if (ks_parse_cidr(value, &cidr) < 0)
+		return bad(ctx, "invalid protected prefix (ADDR/PREFIX with the host bits clear)", value);
+	if (!cidr.prefix)
+		return bad(ctx, "a protected prefix cannot be everything (/0): that is the kill switch itself", value);
+	return ks_policy_add_protect(ctx->policy, &cidr, KS_PROTECT_GIVEN, NULL);
+}
+
+/* "CIDR IFACE": a prefix killswitch derived from a tunnel, in its state files. */
+static int derived_protect(struct ctx *ctx, const char *value, enum ks_protect_source source)
+{
+	char cidr_text[KS_CIDR_STRLEN + 1];
+	const char *space = value ? strchr(value, ' ') : NULL;
+	struct ks_ifname name;
+	struct ks_cidr cidr;
+	size_t len = space ? (size_t)(space - value) : 0;
+
+	if (!space || len >= sizeof(cidr_text))
+		return bad(ctx, "invalid derived protected prefix (CIDR IFACE)", value);
+	memcpy(cidr_text, value, len);
+	cidr_text[len] = '\0';
+	if (ks_parse_cidr(cidr_text, &cidr) < 0 || !cidr.prefix || ks_parse_ifname(space + 1, &name) < 0)
+		return bad(ctx, "invalid derived protected prefix (CIDR IFACE)", value);
+	return ks_policy_add_protect(ctx->policy, &cidr, source, name.name);
+}
+
+static int opt_protect_tunnel(struct ctx *ctx, const char *value)
+{
+	return derived_protect(ctx, value, KS_PROTECT_TUNNEL);
+}
+
+static int opt_protect_allowed_ips(struct ctx *ctx, const char *value)
+{
+	return derived_protect(ctx, value, KS_PROTECT_ALLOWED_IPS);
+}
+
 static int opt_ipv6(struct ctx *ctx, const char *value)
 {
 	if (value && !strcmp(value, "block"))
@@ -194,6 +234,8 @@ static int opt_ipv6(struct ctx *ctx, const char *value)
 static int opt_from_wg(struct ctx *ctx, const char *value)
 {
 	struct ks_wg_device dev = { 0 };
+	struct ks_cidr *protect = NULL;
+	size_t n_protect = 0;
 	struct ks_ifname name;
 	int ret;
 
@@ -211,7 +253,13 @@ static int opt_from_wg(struct ctx *ctx, const char *value)
 	ret = ks_policy_add_tunnel(ctx->policy, name.name);
 	for (size_t i = 0; ret == 0 && i < dev.n_endpoints; i++)
 		ret = ks_policy_add_endpoint(ctx->policy, &dev.endpoints[i]);
+	/* The peers' networks are the VPN's own, unless together they are everything (a full tunnel). */
+	if (ret == 0)
+		ret = ks_protect_from_allowed_ips(dev.allowed_ips, dev.n_allowed_ips, &protect, &n_protect);
+	for (size_t i = 0; ret == 0 && i < n_protect; i++)
+		ret = ks_policy_add_protect(ctx->policy, &protect[i], KS_PROTECT_ALLOWED_IPS, name.name);
 cleanup:
+	free(protect);
 	ks_wg_device_free(&dev);
 	return ret;
 }
@@ -343,6 +391,7 @@ static const struct option_spec {
 	{ "allow-lan", false, CLI_AND_FILE, opt_allow_lan },
 	{ "lan", true, CLI_AND_FILE, opt_lan },
 	{ "ipv6", true, CLI_AND_FILE, opt_ipv6 },
+	{ "protect", true, CLI_AND_FILE, opt_protect },
 	{ "from-wg", true, CLI_ONLY, opt_from_wg },
 	{ "from-openvpn-env", false, CLI_ONLY, opt_from_openvpn_env },
 	{ "json", false, CLI_ONLY, opt_json },
@@ -351,6 +400,8 @@ static const struct option_spec {
 	/* On the command line only compile takes it; enable and block refuse it. */
 	{ "state", true, CLI_AND_FILE, opt_state },
 	{ "tunnel-addr", true, FILE_ONLY, opt_tunnel_addr },
+	{ "protect-tunnel", true, FILE_ONLY, opt_protect_tunnel },
+	{ "protect-allowed-ips", true, FILE_ONLY, opt_protect_allowed_ips },
 	{ "split-tunnel", true, FILE_ONLY, opt_split_tunnel },
 	{ "split-ctmark", true, FILE_ONLY, opt_split_ctmark },
 	{ "split-classid", true, FILE_ONLY, opt_split_classid },
@@ -565,6 +616,15 @@ void ks_options_format(const struct ks_policy *policy, struct ks_buf *out)
 	for (size_t i = 0; i < policy->n_tunnel_addrs; i++) {
 		ks_format_addr(&policy->tunnel_addrs[i], text);
 		ks_buf_printf(out, "tunnel-addr %s\n", text);
+	}
+	for (size_t i = 0; i < policy->n_protect; i++) {
+		static const char *const keys[] = { [KS_PROTECT_GIVEN] = "protect",
+						     [KS_PROTECT_TUNNEL] = "protect-tunnel",
+						     [KS_PROTECT_ALLOWED_IPS] = "protect-allowed-ips" };
+		const struct ks_protected *p = &policy->protect[i];
+
+		ks_format_cidr(&p->cidr, text);
+		ks_buf_printf(out, "%s %s%s%s\n", keys[p->source], text, p->iface[0] ? " " : "", p->iface);
 	}
 	if (policy->split.mode == KS_SPLIT_OFF)
 		return;

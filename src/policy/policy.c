@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/* The policy model: its lists, and the order that makes equal policies compile to equal text. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ void ks_policy_free(struct ks_policy *policy)
 	free(policy->lan);
 	free(policy->tunnel_addrs);
 	free(policy->user_groups);
+	free(policy->protect);
 	ks_policy_init(policy);
 }
 
@@ -63,6 +65,28 @@ int ks_policy_add_user_group(struct ks_policy *policy, const char *path)
 		return -ENAMETOOLONG;
 	strcpy(group.path, path);
 	return ks_array_append((void **)&policy->user_groups, &policy->n_user_groups, sizeof(group), &group);
+}
+
+int ks_policy_add_protect(struct ks_policy *policy, const struct ks_cidr *cidr, enum ks_protect_source source,
+			  const char *iface)
+{
+	struct ks_protected p = { .cidr = *cidr, .source = source };
+
+	if (iface && strlen(iface) >= sizeof(p.iface))
+		return -ENAMETOOLONG;
+	if (iface)
+		strcpy(p.iface, iface);
+	return ks_array_append((void **)&policy->protect, &policy->n_protect, sizeof(p), &p);
+}
+
+void ks_policy_drop_protect(struct ks_policy *policy, enum ks_protect_source source)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < policy->n_protect; i++)
+		if (policy->protect[i].source != source)
+			policy->protect[kept++] = policy->protect[i];
+	policy->n_protect = kept;
 }
 
 static int cmp_ifname(const void *a, const void *b)
@@ -105,6 +129,35 @@ static int cmp_endpoint(const void *va, const void *vb)
 	return (int)a->port - (int)b->port;
 }
 
+/* By prefix, then source (--protect first), then tunnel. */
+static int cmp_protected(const void *va, const void *vb)
+{
+	const struct ks_protected *a = va, *b = vb;
+	int r = cmp_cidr(&a->cidr, &b->cidr);
+
+	if (r)
+		return r;
+	if (a->source != b->source)
+		return (int)a->source - (int)b->source;
+	return strcmp(a->iface, b->iface);
+}
+
+/* Sorted, then each prefix once: the first of its sources stays. */
+static void sort_protected(struct ks_policy *policy)
+{
+	size_t out = 0;
+
+	if (policy->n_protect < 2)
+		return;
+	qsort(policy->protect, policy->n_protect, sizeof(*policy->protect), cmp_protected);
+	for (size_t i = 1; i < policy->n_protect; i++) {
+		if (cmp_cidr(&policy->protect[out].cidr, &policy->protect[i].cidr) == 0)
+			continue;
+		policy->protect[++out] = policy->protect[i];
+	}
+	policy->n_protect = out + 1;
+}
+
 static void sort_unique(void *array, size_t *count, size_t size, int (*cmp)(const void *, const void *))
 {
 	char *base = array;
@@ -130,6 +183,7 @@ void ks_policy_finalize(struct ks_policy *policy)
 	sort_unique(policy->resolvers, &policy->n_resolvers, sizeof(*policy->resolvers), cmp_addr_v);
 	sort_unique(policy->lan, &policy->n_lan, sizeof(*policy->lan), cmp_cidr);
 	sort_unique(policy->tunnel_addrs, &policy->n_tunnel_addrs, sizeof(*policy->tunnel_addrs), cmp_addr_v);
+	sort_protected(policy);
 }
 
 const char *ks_state_name(enum ks_state state)

@@ -273,6 +273,7 @@ static const struct set_spec {
 	{ "endpoint_addrs6", K_ADDR6, false }, { "resolvers4", K_ADDR4, false }, { "resolvers6", K_ADDR6, false },
 	{ "lan4", K_RANGE4, true },	 { "lan6", K_RANGE6, true },	      { "lan_vouched4", K_RANGE4, false },
 	{ "lan_vouched6", K_RANGE6, false }, { "lan_mcast4", K_RANGE4, true }, { "lan_mcast6", K_RANGE6, true },
+	{ "protected4", K_RANGE4, false }, { "protected6", K_RANGE6, false },
 	/* Last, and only with v2 split tunnelling in the enabled state (split_rules): the users' groups. */
 	{ "excluded_users", K_CGROUP, false },
 };
@@ -467,6 +468,14 @@ static char **expected_elements(const struct ks_policy *p, size_t set, size_t *n
 	} else if (!strcmp(name, "excluded_users")) {
 		for (size_t i = 0; i < p->n_user_groups; i++) {
 			snprintf(line, sizeof(line), "\t\t\t\"%s\",", p->user_groups[i].path);
+			add_expected(&list, n, line);
+		}
+	} else if (!strncmp(name, "protected", 9)) {
+		for (size_t i = 0; i < p->n_protect; i++) {
+			if (p->protect[i].cidr.addr.family != family)
+				continue;
+			addr_text(&p->protect[i].cidr.addr, addr);
+			snprintf(line, sizeof(line), "\t\t\t%s/%u,", addr, p->protect[i].cidr.prefix);
 			add_expected(&list, n, line);
 		}
 	} else if (!strncmp(name, "lan", 3) && strncmp(name, "lan_mcast", 9)) {

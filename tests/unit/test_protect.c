@@ -104,12 +104,169 @@ static void test_uapi_allowed_ips(void **state)
 	ks_wg_device_free(&dev);
 }
 
+/* The body of chain name in text, as a new string. */
+static char *chain_of(const char *text, const char *name)
+{
+	char head[64];
+	const char *start, *end;
+
+	snprintf(head, sizeof(head), "\n\tchain %s {\n", name);
+	start = strstr(text, head);
+	assert_non_null(start);
+	end = strstr(start + 1, "\n\t}\n");
+	assert_non_null(end);
+	return strndup(start, (size_t)(end - start));
+}
+
+/* first comes before second in body, each once. */
+static void before(const char *body, const char *first, const char *second)
+{
+	const char *a = strstr(body, first), *b = strstr(body, second);
+
+	if (!a || !b || strstr(a + 1, first) || strstr(b + 1, second) || a > b)
+		fail_msg("\"%s\" should come once, before \"%s\", in\n%s", first, second, body);
+}
+
+/*
+ * Protected destinations are refused off the tunnel before every accept that
+ * could let them out (LAN, vouched resolvers, --ipv6 allow), in output and
+ * forward, and protected sources dropped in input and forward, in every
+ * state; excluded programs keep them in the tunnel.
+ */
+static void test_protected_rules(void **state)
+{
+	enum ks_state states[] = { KS_STATE_ENABLED, KS_STATE_BLOCKED };
+
+	(void)state;
+	for (size_t s = 0; s < ARRAY_SIZE(states); s++) {
+		struct ks_policy policy;
+		char *text, *out, *in, *fwd, *ex;
+
+		policy_from_args(&policy, ARGS("--tunnel", "wg0", "--endpoint", "198.51.100.10:51820", "--dns",
+					       "192.168.1.53", "--lan", "192.168.1.0/24", "--allow-lan", "--ipv6", "allow",
+					       "--protect", "10.66.0.0/24", "--protect", "fd00:66::/64"));
+		policy.state = states[s];
+		policy.split.mode = KS_SPLIT_V1;
+		text = compile_text(&policy);
+		assert_non_null(strstr(text, "\tset protected4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n"
+					     "\t\tauto-merge\n\t\telements = {\n\t\t\t10.66.0.0/24,\n"));
+		assert_non_null(strstr(text, "\t\t\tfd00:66::/64,\n"));
+		out = chain_of(text, "output");
+		in = chain_of(text, "input");
+		fwd = chain_of(text, "forward");
+		before(out, "oifname != @tunnels ip daddr @protected4 counter name blocked_out reject",
+		       "ip daddr @lan4 accept");
+		before(out, "oifname != @tunnels ip daddr @protected4", "ip daddr @lan_vouched4");
+		before(out, "oifname != @tunnels ip6 daddr @protected6 counter name blocked_out reject",
+		       "meta nfproto ipv6 accept");
+		/* The VPN's own packets first: it never sends them to the tunnel's networks. */
+		before(out, "@endpoints4 accept", "@protected4");
+		before(in, "iifname != @tunnels ip saddr @protected4 counter name blocked_in drop", "ip saddr @lan4 accept");
+		before(in, "iifname != @tunnels ip6 saddr @protected6 counter name blocked_in drop",
+		       "meta nfproto ipv6 ct state established,related accept");
+		before(fwd, "oifname != @tunnels ip daddr @protected4 counter name blocked_fwd reject",
+		       "ip saddr @lan4 ip daddr @lan4 accept");
+		before(fwd, "iifname != @tunnels ip saddr @protected4 counter name blocked_fwd drop",
+		       "ip saddr @lan4 ip daddr @lan4 accept");
+		if (states[s] == KS_STATE_ENABLED) {
+			ex = chain_of(text, "excluded");
+			before(ex, "ip daddr @protected4 return", "meta mark set");
+			before(ex, "ip6 daddr @protected6 return", "meta mark set");
+			free(ex);
+		}
+		free(out);
+		free(in);
+		free(fwd);
+		free(text);
+		ks_policy_free(&policy);
+	}
+}
+
+/* --protect takes a CIDR, not everything; each prefix once, --protect before a derived one. */
+static void test_protect_option(void **state)
+{
+	struct ks_policy policy;
+	struct ks_cidr cidr;
+	char err[KS_ERR_LEN] = "";
+
+	(void)state;
+	ks_policy_init(&policy);
+	assert_int_equal(ks_options_parse_args(&policy, NULL, ARGS("--protect", "10.66.0.1/24"), err), -EINVAL);
+	assert_quotes(err, "10.66.0.1/24");
+	assert_int_equal(ks_options_parse_args(&policy, NULL, ARGS("--protect", "0.0.0.0/0"), err), -EINVAL);
+	assert_quotes(err, "0.0.0.0/0");
+	assert_int_equal(ks_options_parse_args(&policy, NULL, ARGS("--protect", "10.66.0.0/24 }"), err), -EINVAL);
+	assert_quotes(err, "10.66.0.0/24 }");
+	ks_policy_free(&policy);
+
+	ks_policy_init(&policy);
+	assert_int_equal(ks_parse_cidr("10.66.0.0/24", &cidr), 0);
+	assert_int_equal(ks_policy_add_protect(&policy, &cidr, KS_PROTECT_TUNNEL, "wg0"), 0);
+	assert_int_equal(ks_options_parse_args(&policy, NULL, ARGS("--protect", "10.66.0.0/24", "--protect",
+								   "192.0.2.0/24"), err), 0);
+	ks_policy_finalize(&policy);
+	assert_int_equal(policy.n_protect, 2);
+	assert_int_equal(policy.protect[0].source, KS_PROTECT_GIVEN);
+	assert_string_equal(policy.protect[0].iface, "");
+	ks_policy_drop_protect(&policy, KS_PROTECT_GIVEN);
+	assert_int_equal(policy.n_protect, 0);
+	ks_policy_free(&policy);
+}
+
+/* The state file keeps each prefix with its source and tunnel; read back, it formats the same. */
+static void test_protect_round_trip(void **state)
+{
+	struct ks_buf first = KS_BUF_INIT, second = KS_BUF_INIT;
+	struct ks_policy policy, back;
+	struct ks_cidr cidr;
+	char path[64], err[KS_ERR_LEN] = "";
+
+	(void)state;
+	policy_from_args(&policy, ARGS("--tunnel", "wg0", "--protect", "172.20.0.0/16"));
+	assert_int_equal(ks_parse_cidr("10.66.0.0/24", &cidr), 0);
+	assert_int_equal(ks_policy_add_protect(&policy, &cidr, KS_PROTECT_TUNNEL, "wg0"), 0);
+	assert_int_equal(ks_parse_cidr("fd00:13::/64", &cidr), 0);
+	assert_int_equal(ks_policy_add_protect(&policy, &cidr, KS_PROTECT_ALLOWED_IPS, "wg.1-x"), 0);
+	ks_policy_finalize(&policy);
+	ks_options_format(&policy, &first);
+	assert_non_null(strstr(first.data, "\nprotect 172.20.0.0/16\n"));
+	assert_non_null(strstr(first.data, "\nprotect-tunnel 10.66.0.0/24 wg0\n"));
+	assert_non_null(strstr(first.data, "\nprotect-allowed-ips fd00:13::/64 wg.1-x\n"));
+	write_temp(first.data, first.len, path);
+	ks_policy_init(&back);
+	if (ks_options_parse_file(&back, path, err))
+		fail_msg("%s\n%s", err, first.data);
+	unlink(path);
+	ks_policy_finalize(&back);
+	assert_int_equal(back.n_protect, 3);
+	assert_memory_equal(back.protect, policy.protect, 3 * sizeof(*back.protect));
+	ks_options_format(&back, &second);
+	assert_string_equal(first.data, second.data);
+	ks_buf_free(&first);
+	ks_buf_free(&second);
+	ks_policy_free(&back);
+	ks_policy_free(&policy);
+
+	/* A derived prefix the command line cannot give, and a bad one in the file, are refused. */
+	ks_policy_init(&policy);
+	assert_int_equal(ks_options_parse_args(&policy, NULL, ARGS("--protect-tunnel", "10.66.0.0/24 wg0"), err),
+			 -EINVAL);
+	write_temp("protect-tunnel 10.66.0.0/24 wg0;x\n", 35, path);
+	assert_int_equal(ks_options_parse_file(&policy, path, err), -EINVAL);
+	unlink(path);
+	assert_one_line(err);
+	ks_policy_free(&policy);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allowed_ips),
 		cmocka_unit_test(test_address),
 		cmocka_unit_test(test_uapi_allowed_ips),
+		cmocka_unit_test(test_protected_rules),
+		cmocka_unit_test(test_protect_option),
+		cmocka_unit_test(test_protect_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
