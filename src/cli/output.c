@@ -8,7 +8,7 @@
 #include "output.h"
 
 /* One line on stderr: "PROGRAM: KIND<message>". */
-static void report(const char *kind, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 2, 0))) report(const char *kind, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s: %s", program_name, kind);
 	vfprintf(stderr, fmt, ap);
