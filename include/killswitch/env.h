@@ -9,7 +9,7 @@
 
 /*
  * Every KILLSWITCH_* variable, read and checked in one place
- * (src/util/env.c) before a command does anything, so that a typo is an
+ * (src/policy/env.c) before a command does anything, so that a typo is an
  * error up front (exit 2), never a warning halfway. Tests running in
  * parallel and containers use them to keep apart.
  */

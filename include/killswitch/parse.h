@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "killswitch/error.h" /* ks_escape, for the values the parsers refuse */
 #include "killswitch/policy.h"
 
 /*
@@ -49,12 +50,5 @@ void ks_format_addr(const struct ks_addr *addr, char out[KS_ADDR_STRLEN]);
 void ks_format_cidr(const struct ks_cidr *cidr, char out[KS_CIDR_STRLEN]);
 void ks_format_endpoint(const struct ks_endpoint *endpoint, char out[KS_ENDPOINT_STRLEN]);
 const char *ks_proto_name(uint8_t proto);
-
-/*
- * Copies text into out (size bytes) with control characters, bytes above
- * 0x7e, quotes and backslashes escaped as \xNN (and "..." when cut short), so an error message that quotes a bad value stays one
- * line whatever the value holds. Returns out.
- */
-char *ks_escape(const char *text, char *out, size_t size);
 
 #endif

@@ -7,13 +7,7 @@
 
 #include "killswitch/options.h"
 #include "killswitch/policy.h"
-
-/* The exit codes every caller relies on (killswitch(8), EXIT STATUS). */
-enum {
-	KS_EXIT_OK = 0,
-	KS_EXIT_SYSTEM = 1, /* the system refused; the previous state is intact */
-	KS_EXIT_USAGE = 2,  /* bad usage or input; nothing was changed */
-};
+#include "output.h"
 
 /* Each subcommand: argv[0] is its own name. Returns the exit code. */
 int enable_main(int argc, char *argv[]);
@@ -25,12 +19,6 @@ int routing_main(int argc, char *argv[]);
 int watch_main(int argc, char *argv[]);
 int endpoint_main(int argc, char *argv[]);
 int restore_main(int argc, char *argv[]);
-
-extern const char *program_name;
-
-/* "killswitch: <msg>" on stderr; returns code. */
-int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Parses the POLICY options after argv[0] into a finalized policy in the given state. */
 int cli_parse_policy(int argc, char *argv[], enum ks_state state, struct ks_policy *policy, struct ks_options *opts);
@@ -54,9 +42,6 @@ int cli_apply_locked_then(struct ks_policy *policy, const char *table, bool fres
 int cli_block_everything(const char *dir, const char *table, char err[KS_ERR_LEN]);
 /* enable/block after parsing: lock, apply, persist if asked, report. Returns the exit code. */
 int cli_apply(struct ks_policy *policy, const struct ks_options *opts);
-
-/* For commands whose only option is --json. */
-int cli_parse_json_only(int argc, char *argv[], struct ks_options *opts);
 
 /*
  * The start of every command that changes the kernel: the table name (exit

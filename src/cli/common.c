@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* What killswitch's commands share: the policy from the command line, the start of a change, the policy as JSON. */
+/* What killswitch's commands share: the policy from the command line, the start of a change, JSON output. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,4 +179,16 @@ json_t *cli_policy_json(const struct ks_policy *p)
 	json_object_set_new(obj, "protected", protected_array(p));
 	json_object_set_new(obj, "split_tunnel", split_json(&p->split));
 	return obj;
+}
+
+int cli_print_json(json_t *obj)
+{
+	char *text = obj ? json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+
+	json_decref(obj);
+	if (!text)
+		return cli_error(KS_EXIT_SYSTEM, "cannot format JSON: '%s'", strerror(ENOMEM));
+	puts(text);
+	free(text);
+	return KS_EXIT_OK;
 }

@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* What both programs print: one-line errors and warnings, --json output. */
-#include <errno.h>
+/* What both programs print: one-line errors and warnings; --json as their only option. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "killswitch/parse.h"
+#include "killswitch/error.h"
+#include "output.h"
 
 /* One line on stderr: "PROGRAM: KIND<message>". */
-static void report(const char *kind, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 2, 0))) report(const char *kind, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s: %s", program_name, kind);
 	vfprintf(stderr, fmt, ap);
@@ -45,17 +44,5 @@ int cli_parse_json_only(int argc, char *argv[], struct ks_options *opts)
 					 ks_escape(argv[i], escaped, sizeof(escaped)));
 		opts->json = true;
 	}
-	return KS_EXIT_OK;
-}
-
-int cli_print_json(json_t *obj)
-{
-	char *text = obj ? json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-
-	json_decref(obj);
-	if (!text)
-		return cli_error(KS_EXIT_SYSTEM, "cannot format JSON: '%s'", strerror(ENOMEM));
-	puts(text);
-	free(text);
 	return KS_EXIT_OK;
 }

@@ -2,9 +2,9 @@
 #ifndef KILLSWITCH_CLI_SPLIT_H
 #define KILLSWITCH_CLI_SPLIT_H
 
-#include "cli.h"
 #include "killswitch/policy.h"
 #include "killswitch/privilege.h"
+#include "output.h"
 
 /* split-tunnel exec: the command's own status, or as env(1) when it cannot run. */
 enum {

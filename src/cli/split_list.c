@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "killswitch/cgroup.h"
+#include "killswitch/json.h"
 #include "killswitch/parse.h"
 #include "killswitch/proc.h"
 #include "split.h"
@@ -14,9 +15,10 @@ int split_list_main(int argc, char *argv[])
 {
 	struct ks_options opts = { 0 };
 	struct split_ctx ctx;
-	char err[KS_ERR_LEN] = "", comm[64], escaped[sizeof(comm) * 4], status[4096];
+	char err[KS_ERR_LEN] = "", comm[64], escaped[sizeof(comm) * 4], status[4096], classid[16];
 	struct ks_proc_ids ids;
-	json_t *obj = NULL, *procs = NULL;
+	struct ks_json json = KS_JSON_INIT;
+	char *text = NULL;
 	pid_t *pids = NULL;
 	size_t n = 0;
 	int ret;
@@ -32,14 +34,21 @@ int split_list_main(int argc, char *argv[])
 		goto cleanup;
 	}
 	if (opts.json) {
-		obj = json_object();
-		procs = json_array();
-		json_object_set_new(obj, "mechanism", json_string(ctx.split.mode == KS_SPLIT_V1 ? "v1" : "v2"));
-		json_object_set_new(obj, "cgroup", json_string(ctx.split.path));
-		if (ctx.split.mode == KS_SPLIT_V1)
-			json_object_set_new(obj, "classid", json_sprintf("0x%x", ctx.split.classid));
-		else
-			json_object_set_new(obj, "level", json_integer(ctx.split.level));
+		ks_json_open(&json, '{');
+		ks_json_key(&json, "mechanism");
+		ks_json_string(&json, ctx.split.mode == KS_SPLIT_V1 ? "v1" : "v2");
+		ks_json_key(&json, "cgroup");
+		ks_json_string(&json, ctx.split.path);
+		if (ctx.split.mode == KS_SPLIT_V1) {
+			snprintf(classid, sizeof(classid), "0x%x", ctx.split.classid);
+			ks_json_key(&json, "classid");
+			ks_json_string(&json, classid);
+		} else {
+			ks_json_key(&json, "level");
+			ks_json_int(&json, ctx.split.level);
+		}
+		ks_json_key(&json, "processes");
+		ks_json_open(&json, '[');
 	}
 	for (size_t i = 0; i < n; i++) {
 		/* Gone since the listing: not excluded any more. */
@@ -50,35 +59,32 @@ int split_list_main(int argc, char *argv[])
 				     ks_proc_parse_ids(status, &ids) < 0 || !ks_priv_may_move(&ctx.who, &ids)))
 			continue;
 		comm[strcspn(comm, "\n")] = '\0';
-		if (procs) {
-			json_t *one = json_object();
-			json_t *name = json_string(comm);
-
-			/* comm is whatever bytes the program chose; JSON strings must be UTF-8. */
-			if (!name) {
-				for (char *c = comm; *c; c++)
-					if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
-						*c = '?';
-				name = json_string(comm);
-			}
-			json_object_set_new(one, "pid", json_integer(pids[i]));
-			json_object_set_new(one, "comm", name);
-			json_array_append_new(procs, one);
+		if (opts.json) {
+			/* comm is whatever bytes the program chose: ks_json_quote makes them JSON. */
+			ks_json_open(&json, '{');
+			ks_json_key(&json, "pid");
+			ks_json_int(&json, pids[i]);
+			ks_json_key(&json, "comm");
+			ks_json_string(&json, comm);
+			ks_json_close(&json, '}');
 		} else {
 			printf("%d\t%s\n", (int)pids[i], ks_escape(comm, escaped, sizeof(escaped)));
 		}
 	}
-	if (obj) {
-		json_object_set_new(obj, "processes", procs);
-		procs = NULL;
-		ret = cli_print_json(obj);
-		obj = NULL;
-	} else {
-		ret = fflush(stdout) == 0 ? KS_EXIT_OK : cli_error(KS_EXIT_SYSTEM, "cannot write: '%s'", strerror(errno));
+	if (opts.json) {
+		ks_json_close(&json, ']');
+		ks_json_close(&json, '}');
+		text = ks_buf_steal(&json.buf);
+		if (!text) {
+			ret = cli_error(KS_EXIT_SYSTEM, "cannot format JSON: '%s'", strerror(ENOMEM));
+			goto cleanup;
+		}
+		puts(text);
 	}
+	ret = fflush(stdout) == 0 ? KS_EXIT_OK : cli_error(KS_EXIT_SYSTEM, "cannot write: '%s'", strerror(errno));
 cleanup:
-	json_decref(procs);
-	json_decref(obj);
+	ks_buf_free(&json.buf);
+	free(text);
 	free(pids);
 	return ret;
 }

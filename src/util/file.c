@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "killswitch/file.h"
-#include "killswitch/parse.h"
 
 int ks_sys_error(char err[KS_ERR_LEN], const char *verb, const char *path, int ret)
 {

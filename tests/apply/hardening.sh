@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The binaries carry the hardening the build asks for (issue 11): PIE, full RELRO (a GNU_RELRO
 # segment and BIND_NOW, so the GOT is read-only once loaded), the stack protector, and in
-# optimised builds without sanitizers _FORTIFY_SOURCE; the setuid-capable split-tunnel does not
-# load libnftables. Read from the ELF files with readelf, as a distribution's lintian or
-# checksec would.
+# optimised builds without sanitizers _FORTIFY_SOURCE; the setuid-capable split-tunnel neither
+# loads libnftables or libjansson nor calls into them (issue 12). Read from the ELF files with
+# readelf, as a distribution's lintian or checksec would.
 # Usage: hardening.sh FORTIFY KILLSWITCH SPLIT_TUNNEL   (FORTIFY: 1 when the build fortifies)
 set -euo pipefail
 fortify=$1
 shift
-passed=0 failed=0 todo=0
+passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "ok   - $1"; }
 not_ok() { failed=$((failed + 1)); echo "FAIL - $1${2:+: $2}"; }
 check() {
@@ -19,11 +19,6 @@ check() {
 has() { grep -Eq "$1" <<<"$2"; }
 lacks() { ! has "$@"; }
 command -v readelf >/dev/null || { echo "SKIP: no readelf (binutils)"; exit 77; }
-
-# Libraries split-tunnel needs today that it should not: each is a "todo" line, not a failure,
-# until its owner removes the use (see the issue). libjansson: json_* from src/cli/split_list.c
-# (list --json) and src/cli/common.c (cli_policy_json, cli_print_json).
-known_needed=" libjansson.so "
 
 for bin; do
 	name=$(basename "$bin")
@@ -48,17 +43,15 @@ for bin; do
 	if [ "$name" = split-tunnel ]; then
 		needed=$(sed -nE 's/.*\(NEEDED\) +Shared library: \[([^]]+)\].*/\1/p' <<<"$dynamic")
 		echo "     split-tunnel needs: $(tr '\n' ' ' <<<"$needed")"
+		# It links ks_split and ks_netlink alone (CMakeLists.txt): neither library is NEEDED, and
+		# no function of theirs is called (--as-needed would drop an unused NEEDED, not a call).
 		for lib in libnftables.so libjansson.so; do
-			if lacks "^$lib" "$needed"; then
-				ok "$name: does not load $lib"
-			elif [[ $known_needed == *" $lib "* ]]; then
-				todo=$((todo + 1))
-				echo "todo - $name: loads $lib (known, see hardening.sh)"
-			else
-				not_ok "$name: does not load $lib"
-			fi
+			check "$name: does not load $lib" lacks "^$lib" "$needed"
 		done
+		undefined=$(awk '$7 == "UND" { print $8 }' <<<"$dynsyms")
+		check "$name: calls no nft_* function (libnftables)" lacks '^nft_' "$undefined"
+		check "$name: calls no json_* function (jansson)" lacks '^json_' "$undefined"
 	fi
 done
-echo "$passed passed, $failed failed, $todo todo"
+echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
