@@ -257,14 +257,17 @@ static int opt_split_level(struct ctx *ctx, const char *value)
 	return 0;
 }
 
-enum where { CLI_AND_FILE, CLI_ONLY, FILE_ONLY };
+enum where { CLI_AND_FILE, CLI_ONLY };
 
-static const struct option_spec {
+struct option_spec {
 	const char *name;
 	bool has_value;
 	enum where where;
 	int (*handle)(struct ctx *ctx, const char *value);
-} options[] = {
+};
+
+/* The options a user gives: on the command line and, but the CLI-only ones, in policy files. */
+static const struct option_spec options[] = {
 	{ "tunnel", true, CLI_AND_FILE, opt_tunnel },
 	{ "endpoint", true, CLI_AND_FILE, opt_endpoint },
 	{ "endpoints-file", true, CLI_AND_FILE, opt_endpoints_file },
@@ -277,22 +280,32 @@ static const struct option_spec {
 	{ "from-openvpn-env", false, CLI_ONLY, opt_from_openvpn_env },
 	{ "json", false, CLI_ONLY, opt_json },
 	{ "persist", false, CLI_ONLY, opt_persist },
-	/* Written by killswitch itself into its state files. */
+	/* Written by killswitch itself into its state files too. */
 	/* On the command line only compile takes it; enable and block refuse it. */
 	{ "state", true, CLI_AND_FILE, opt_state },
-	{ "tunnel-addr", true, FILE_ONLY, opt_tunnel_addr },
-	{ "split-tunnel", true, FILE_ONLY, opt_split_tunnel },
-	{ "split-ctmark", true, FILE_ONLY, opt_split_ctmark },
-	{ "split-classid", true, FILE_ONLY, opt_split_classid },
-	{ "split-cgroup", true, FILE_ONLY, opt_split_cgroup },
-	{ "split-level", true, FILE_ONLY, opt_split_level },
 };
 
-static const struct option_spec *find_option(const char *name, size_t len)
+/*
+ * Written by killswitch itself into its state files, never typed by a user:
+ * only the policy file loader knows them. The journal's endpoint-add|del
+ * lines are src/policy/journal.c's.
+ */
+static const struct option_spec state_keys[] = {
+	{ .name = "tunnel-addr", .has_value = true, .handle = opt_tunnel_addr },
+	{ .name = "split-tunnel", .has_value = true, .handle = opt_split_tunnel },
+	{ .name = "split-ctmark", .has_value = true, .handle = opt_split_ctmark },
+	{ .name = "split-classid", .has_value = true, .handle = opt_split_classid },
+	{ .name = "split-cgroup", .has_value = true, .handle = opt_split_cgroup },
+	{ .name = "split-level", .has_value = true, .handle = opt_split_level },
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct option_spec *find_option(const struct option_spec *table, size_t n, const char *name, size_t len)
 {
-	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
-		if (strlen(options[i].name) == len && !strncmp(options[i].name, name, len))
-			return &options[i];
+	for (size_t i = 0; i < n; i++)
+		if (strlen(table[i].name) == len && !strncmp(table[i].name, name, len))
+			return &table[i];
 	return NULL;
 }
 
@@ -313,8 +326,8 @@ int ks_options_parse_args(struct ks_policy *policy, struct ks_options *opts, int
 		}
 		eq = strchr(arg + 2, '=');
 		len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
-		opt = find_option(arg + 2, len);
-		if (!opt || opt->where == FILE_ONLY || ((opt->handle == opt_json || opt->handle == opt_persist) && !opts)) {
+		opt = find_option(options, ARRAY_SIZE(options), arg + 2, len);
+		if (!opt || ((opt->handle == opt_json || opt->handle == opt_persist) && !opts)) {
 			ret = bad(&ctx, "unknown option", arg);
 			goto cleanup;
 		}
@@ -448,8 +461,12 @@ static int policy_line(struct ctx *ctx, char *line, size_t line_len)
 	value += strspn(value, " \t");
 	if (*value == '=')
 		value += 1 + strspn(value + 1, " \t");
-	opt = find_option(name, len);
-	if (!opt || opt->where == CLI_ONLY) {
+	opt = find_option(options, ARRAY_SIZE(options), name, len);
+	if (opt && opt->where == CLI_ONLY)
+		opt = NULL;
+	if (!opt)
+		opt = find_option(state_keys, ARRAY_SIZE(state_keys), name, len);
+	if (!opt) {
 		name[len] = '\0';
 		return bad(ctx, "unknown option", name);
 	}
