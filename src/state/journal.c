@@ -17,7 +17,6 @@
 #include "killswitch/file.h"
 #include "killswitch/journal.h"
 #include "killswitch/rundir.h"
-#include "state.h"
 
 int ks_state_load_near(struct ks_policy *policy, const struct ks_endpoint *eps, size_t n, struct ks_state_near *near,
 		       char err[KS_ERR_LEN])

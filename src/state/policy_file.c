@@ -11,7 +11,6 @@
 #include "killswitch/journal.h"
 #include "killswitch/options.h"
 #include "killswitch/rundir.h"
-#include "state.h"
 
 /* Writes policy to DIR/policy through a temporary file and rename(); durable when asked. */
 static int save_policy(const char *dir, const char *header, const struct ks_policy *policy, bool durable,
