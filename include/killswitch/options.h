@@ -29,7 +29,9 @@ int ks_options_parse_args(struct ks_policy *policy, struct ks_options *opts, int
 /*
  * A policy file: one option per line as on the command line ("--tunnel wg0",
  * "tunnel wg0" or "tunnel = wg0"), '#' comments, blank lines ignored. The
- * same option handlers serve both, so a value is parsed in one place.
+ * same option handlers serve both, so a value is parsed in one place. The
+ * state files killswitch writes also hold keys no command line takes
+ * (tunnel-addr, split-*) and the endpoint journal (killswitch/journal.h).
  */
 int ks_options_parse_file(struct ks_policy *policy, const char *path, char err[KS_ERR_LEN]);
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "killswitch/error.h"
+#include "killswitch/journal.h"
 #include "killswitch/policy.h"
 
 /*
@@ -34,23 +35,16 @@ int ks_state_clear(char err[KS_ERR_LEN]);
 
 /*
  * endpoint add|del leave the saved policy as it is and append their changes
- * to it: "endpoint-add ENDPOINT # COUNT" or "endpoint-del ENDPOINT # COUNT"
- * after the line ks_state_save() ends the policy with. ks_state_load()
+ * to it, in the journal lines of killswitch/journal.h. ks_state_load()
  * replays them; the next ks_state_save() folds them in.
  */
 #define KS_STATE_JOURNAL_MAX 1024 /* endpoint add|del folds the changes in past this many */
 
-struct ks_state_near {
-	size_t total;	/* endpoints in the state, changes included */
-	size_t journal; /* changes appended since the policy was saved */
-};
-
 /*
  * Adds to policy the saved endpoints that share an address with one of
- * eps[0..n), changes replayed, reading only those lines: the saved list is
- * sorted, one binary search per address. -ENOENT without a saved policy;
- * -EPROTO for a state without the journal marker (from an older version):
- * load it whole then.
+ * eps[0..n), changes replayed (ks_journal_load_near over the mapped file).
+ * -ENOENT without a saved policy; -EPROTO for a state without the journal
+ * marker (from an older version): load it whole then.
  */
 int ks_state_load_near(struct ks_policy *policy, const struct ks_endpoint *eps, size_t n, struct ks_state_near *near,
 		       char err[KS_ERR_LEN]);

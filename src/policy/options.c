@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The options: the command line, policy files and endpoints files read into
+ * a policy through one table of handlers, and a policy written back as a
+ * policy file.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "killswitch/array.h"
 #include "killswitch/buf.h"
+#include "killswitch/journal.h"
 #include "killswitch/options.h"
 #include "killswitch/parse.h"
 #include "killswitch/protect.h"
@@ -22,15 +27,7 @@ struct ctx {
 	bool from_wg;	       /* --from-wg: the device's fwmark applies */
 	uint32_t wg_fwmark;
 	bool from_openvpn;     /* --from-openvpn-env: OpenVPN sets no mark, so --fwmark is required */
-	bool unterminated;     /* the line being parsed is the file's last and has no newline */
-	struct endpoint_del *dels; /* endpoint-del lines, applied when the whole file is read */
-	size_t n_dels;
-};
-
-/* An endpoint-del line drops the endpoint from the lines before it: the first `before` endpoints. */
-struct endpoint_del {
-	struct ks_endpoint ep;
-	size_t before;
+	struct ks_journal_replay replay; /* the state file's endpoint-add|del lines */
 };
 
 /* Fills err with "<what>: '<value>'" and returns -EINVAL. */
@@ -58,73 +55,6 @@ static int opt_endpoint(struct ctx *ctx, const char *value)
 	if (ks_parse_endpoint(value, &ep) < 0)
 		return bad(ctx, "invalid endpoint (numeric ADDR:PORT or [ADDR6]:PORT, then /udp or /tcp)", value);
 	return ks_policy_add_endpoint(ctx->policy, &ep);
-}
-
-/*
- * The state file's journal (src/state/rundir.c): endpoint add|del append
- * these lines instead of rewriting the policy. A journal line without its
- * newline is being appended right now (status reads without the lock): it
- * is not there yet.
- */
-static int opt_endpoint_add(struct ctx *ctx, const char *value)
-{
-	return ctx->unterminated ? 0 : opt_endpoint(ctx, value);
-}
-
-static int opt_endpoint_del(struct ctx *ctx, const char *value)
-{
-	struct endpoint_del del = { .before = ctx->policy->n_endpoints };
-
-	if (ctx->unterminated)
-		return 0;
-	if (ks_parse_endpoint(value, &del.ep) < 0)
-		return bad(ctx, "invalid endpoint (numeric ADDR:PORT or [ADDR6]:PORT, then /udp or /tcp)", value);
-	return ks_array_append((void **)&ctx->dels, &ctx->n_dels, sizeof(del), &del);
-}
-
-static int cmp_del(const void *va, const void *vb)
-{
-	const struct endpoint_del *a = va, *b = vb;
-	int r = memcmp(&a->ep, &b->ep, sizeof(a->ep));
-
-	return r ? r : (a->before > b->before) - (a->before < b->before);
-}
-
-/*
- * Replays the endpoint-del lines: an endpoint goes when a del line after it
- * names it. Sorted, the last del of each endpoint reaches furthest; then one
- * binary search per endpoint: O((endpoints + dels) log dels).
- */
-static void apply_dels(struct ctx *ctx)
-{
-	struct ks_policy *p = ctx->policy;
-	size_t kept = 0, last = 0;
-
-	if (!ctx->n_dels)
-		return;
-	qsort(ctx->dels, ctx->n_dels, sizeof(*ctx->dels), cmp_del);
-	for (size_t i = 1; i < ctx->n_dels; i++) {
-		if (memcmp(&ctx->dels[i].ep, &ctx->dels[last].ep, sizeof(ctx->dels[i].ep)))
-			last++;
-		ctx->dels[last] = ctx->dels[i];
-	}
-	ctx->n_dels = last + 1;
-	for (size_t i = 0; i < p->n_endpoints; i++) {
-		const struct ks_endpoint *ep = &p->endpoints[i];
-		size_t lo = 0, hi = ctx->n_dels;
-
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (memcmp(&ctx->dels[mid].ep, ep, sizeof(*ep)) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo == ctx->n_dels || memcmp(&ctx->dels[lo].ep, ep, sizeof(*ep)) || i >= ctx->dels[lo].before)
-			p->endpoints[kept++] = *ep;
-	}
-	p->n_endpoints = kept;
 }
 
 static int opt_endpoints_file(struct ctx *ctx, const char *value)
@@ -375,14 +305,17 @@ static int opt_split_level(struct ctx *ctx, const char *value)
 	return 0;
 }
 
-enum where { CLI_AND_FILE, CLI_ONLY, FILE_ONLY };
+enum where { CLI_AND_FILE, CLI_ONLY };
 
-static const struct option_spec {
+struct option_spec {
 	const char *name;
 	bool has_value;
 	enum where where;
 	int (*handle)(struct ctx *ctx, const char *value);
-} options[] = {
+};
+
+/* The options a user gives: on the command line and, but the CLI-only ones, in policy files. */
+static const struct option_spec options[] = {
 	{ "tunnel", true, CLI_AND_FILE, opt_tunnel },
 	{ "endpoint", true, CLI_AND_FILE, opt_endpoint },
 	{ "endpoints-file", true, CLI_AND_FILE, opt_endpoints_file },
@@ -396,26 +329,34 @@ static const struct option_spec {
 	{ "from-openvpn-env", false, CLI_ONLY, opt_from_openvpn_env },
 	{ "json", false, CLI_ONLY, opt_json },
 	{ "persist", false, CLI_ONLY, opt_persist },
-	/* Written by killswitch itself into its state files. */
+	/* Written by killswitch itself into its state files too. */
 	/* On the command line only compile takes it; enable and block refuse it. */
 	{ "state", true, CLI_AND_FILE, opt_state },
-	{ "tunnel-addr", true, FILE_ONLY, opt_tunnel_addr },
-	{ "protect-tunnel", true, FILE_ONLY, opt_protect_tunnel },
-	{ "protect-allowed-ips", true, FILE_ONLY, opt_protect_allowed_ips },
-	{ "split-tunnel", true, FILE_ONLY, opt_split_tunnel },
-	{ "split-ctmark", true, FILE_ONLY, opt_split_ctmark },
-	{ "split-classid", true, FILE_ONLY, opt_split_classid },
-	{ "split-cgroup", true, FILE_ONLY, opt_split_cgroup },
-	{ "split-level", true, FILE_ONLY, opt_split_level },
-	{ "endpoint-add", true, FILE_ONLY, opt_endpoint_add },
-	{ "endpoint-del", true, FILE_ONLY, opt_endpoint_del },
 };
 
-static const struct option_spec *find_option(const char *name, size_t len)
+/*
+ * Written by killswitch itself into its state files, never typed by a user:
+ * only the policy file loader knows them. The journal's endpoint-add|del
+ * lines are src/policy/journal.c's.
+ */
+static const struct option_spec state_keys[] = {
+	{ .name = "tunnel-addr", .has_value = true, .handle = opt_tunnel_addr },
+	{ .name = "protect-tunnel", .has_value = true, .handle = opt_protect_tunnel },
+	{ .name = "protect-allowed-ips", .has_value = true, .handle = opt_protect_allowed_ips },
+	{ .name = "split-tunnel", .has_value = true, .handle = opt_split_tunnel },
+	{ .name = "split-ctmark", .has_value = true, .handle = opt_split_ctmark },
+	{ .name = "split-classid", .has_value = true, .handle = opt_split_classid },
+	{ .name = "split-cgroup", .has_value = true, .handle = opt_split_cgroup },
+	{ .name = "split-level", .has_value = true, .handle = opt_split_level },
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct option_spec *find_option(const struct option_spec *table, size_t n, const char *name, size_t len)
 {
-	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
-		if (strlen(options[i].name) == len && !strncmp(options[i].name, name, len))
-			return &options[i];
+	for (size_t i = 0; i < n; i++)
+		if (strlen(table[i].name) == len && !strncmp(table[i].name, name, len))
+			return &table[i];
 	return NULL;
 }
 
@@ -436,8 +377,8 @@ int ks_options_parse_args(struct ks_policy *policy, struct ks_options *opts, int
 		}
 		eq = strchr(arg + 2, '=');
 		len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
-		opt = find_option(arg + 2, len);
-		if (!opt || opt->where == FILE_ONLY || ((opt->handle == opt_json || opt->handle == opt_persist) && !opts)) {
+		opt = find_option(options, ARRAY_SIZE(options), arg + 2, len);
+		if (!opt || ((opt->handle == opt_json || opt->handle == opt_persist) && !opts)) {
 			ret = bad(&ctx, "unknown option", arg);
 			goto cleanup;
 		}
@@ -463,8 +404,8 @@ cleanup:
 	return ret;
 }
 
-/* Calls line(ctx, text, lineno) for each line with comments and surrounding blanks cut off. */
-static int for_each_line(struct ctx *ctx, const char *path, int (*line)(struct ctx *, char *, unsigned))
+/* Calls line(ctx, text, len) for each line, its newline included (the last one may have none). */
+static int for_each_line(struct ctx *ctx, const char *path, int (*line)(struct ctx *, char *, size_t))
 {
 	char escaped[KS_ERR_LEN / 2], *text = NULL;
 	size_t cap = 0;
@@ -481,7 +422,6 @@ static int for_each_line(struct ctx *ctx, const char *path, int (*line)(struct c
 	}
 	for (;;) {
 		ssize_t n;
-		char *start, *end, *hash;
 
 		errno = 0;
 		n = getline(&text, &cap, f);
@@ -495,24 +435,13 @@ static int for_each_line(struct ctx *ctx, const char *path, int (*line)(struct c
 		if (n < 0)
 			break;
 		lineno++;
-		ctx->unterminated = text[n - 1] != '\n';
 		if (memchr(text, '\0', (size_t)n)) {
 			snprintf(ctx->err, KS_ERR_LEN, "%s:%u: NUL byte in line: '%s'", ks_escape(path, escaped, 128),
 				 lineno, "\\x00");
 			ret = -EINVAL;
 			goto cleanup;
 		}
-		hash = strchr(text, '#');
-		if (hash)
-			*hash = '\0';
-		for (start = text; *start == ' ' || *start == '\t'; start++)
-			;
-		end = start + strlen(start);
-		while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
-			*--end = '\0';
-		if (!*start)
-			continue;
-		ret = line(ctx, start, lineno);
+		ret = line(ctx, text, (size_t)n);
 		if (ret < 0) {
 			if (ret == -EINVAL) {
 				char inner[KS_ERR_LEN];
@@ -532,10 +461,27 @@ cleanup:
 	return ret;
 }
 
-static int endpoint_line(struct ctx *ctx, char *text, unsigned lineno)
+/* The text of a line without its comment and the blanks around it, cut in place; "" for none. */
+static char *strip(char *line)
 {
-	(void)lineno;
-	return opt_endpoint(ctx, text);
+	char *start, *end, *hash = strchr(line, '#');
+
+	if (hash)
+		*hash = '\0';
+	for (start = line; *start == ' ' || *start == '\t'; start++)
+		;
+	end = start + strlen(start);
+	while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	return start;
+}
+
+static int endpoint_line(struct ctx *ctx, char *line, size_t len)
+{
+	char *text = strip(line);
+
+	(void)len;
+	return *text ? opt_endpoint(ctx, text) : 0;
 }
 
 int ks_options_parse_endpoints_file(struct ks_policy *policy, const char *path, char err[KS_ERR_LEN])
@@ -545,13 +491,20 @@ int ks_options_parse_endpoints_file(struct ks_policy *policy, const char *path, 
 	return for_each_line(&ctx, path, endpoint_line);
 }
 
-static int policy_line(struct ctx *ctx, char *text, unsigned lineno)
+static int policy_line(struct ctx *ctx, char *line, size_t line_len)
 {
+	struct ks_journal_change change;
 	const struct option_spec *opt;
-	char *name = text, *value;
+	char *text, *name, *value;
 	size_t len;
+	int ret = ks_journal_parse_line(line, line_len, &change, ctx->err);
 
-	(void)lineno;
+	/* The state file's journal (endpoint add|del), replayed as it is read. */
+	if (ret != 0)
+		return ret < 0 ? ret : ks_journal_replay(&ctx->replay, ctx->policy, &change);
+	text = name = strip(line);
+	if (!*text)
+		return 0;
 	if (!strncmp(name, "--", 2))
 		name += 2;
 	len = strcspn(name, " \t=");
@@ -559,8 +512,12 @@ static int policy_line(struct ctx *ctx, char *text, unsigned lineno)
 	value += strspn(value, " \t");
 	if (*value == '=')
 		value += 1 + strspn(value + 1, " \t");
-	opt = find_option(name, len);
-	if (!opt || opt->where == CLI_ONLY) {
+	opt = find_option(options, ARRAY_SIZE(options), name, len);
+	if (opt && opt->where == CLI_ONLY)
+		opt = NULL;
+	if (!opt)
+		opt = find_option(state_keys, ARRAY_SIZE(state_keys), name, len);
+	if (!opt) {
 		name[len] = '\0';
 		return bad(ctx, "unknown option", name);
 	}
@@ -576,8 +533,9 @@ int ks_options_parse_file(struct ks_policy *policy, const char *path, char err[K
 	int ret = for_each_line(&ctx, path, policy_line);
 
 	if (ret == 0)
-		apply_dels(&ctx);
-	free(ctx.dels);
+		ks_journal_replay_end(&ctx.replay, policy);
+	else
+		ks_journal_replay_free(&ctx.replay);
 	/* A v2 exclusion group is a path and a level: half of one cannot be compiled or written back. */
 	if (ret == 0 && policy->split.mode == KS_SPLIT_V2 && (!policy->split.path[0] || !policy->split.level)) {
 		snprintf(err, KS_ERR_LEN, "%s: split-tunnel v2 needs split-cgroup and split-level: '%s'",

@@ -10,7 +10,6 @@
 #include "killswitch/env.h"
 #include "killswitch/file.h"
 #include "killswitch/rundir.h"
-#include "state.h"
 
 int ks_rundir_path(const char *file, char *out, size_t size, char err[KS_ERR_LEN])
 {

@@ -8,9 +8,9 @@
 #include "killswitch/buf.h"
 #include "killswitch/env.h"
 #include "killswitch/file.h"
+#include "killswitch/journal.h"
 #include "killswitch/options.h"
 #include "killswitch/rundir.h"
-#include "state.h"
 
 /* Writes policy to DIR/policy through a temporary file and rename(); durable when asked. */
 static int save_policy(const char *dir, const char *header, const struct ks_policy *policy, bool durable,
@@ -26,8 +26,7 @@ static int save_policy(const char *dir, const char *header, const struct ks_poli
 	ks_buf_puts(&text, header);
 	ks_options_format(policy, &text);
 	if (journal)
-		ks_buf_printf(&text, JOURNAL_MARKER "%zu; endpoint add|del append their changes below\n",
-			      policy->n_endpoints);
+		ks_journal_format_marker(&text, policy->n_endpoints);
 	ret = text.err;
 	if (ret == 0)
 		ret = ks_file_replace(path, tmp, text.data, text.len, durable);

@@ -8,7 +8,6 @@
 
 #include "killswitch/file.h"
 #include "killswitch/rundir.h"
-#include "state.h"
 
 /* One short line in a file of the run dir (the routing record, the rule fingerprint, a sysctl's old value). */
 static int write_line(const char *name, const char *line, char err[KS_ERR_LEN])
