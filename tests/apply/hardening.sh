@@ -6,19 +6,17 @@
 # checksec would.
 # Usage: hardening.sh FORTIFY KILLSWITCH SPLIT_TUNNEL   (FORTIFY: 1 when the build fortifies)
 set -euo pipefail
+# shellcheck source=tests/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=tests/lib/checks.sh
+. "$(dirname "$0")/../lib/checks.sh"
+CHECK_QUIET=none
 fortify=$1
 shift
-passed=0 failed=0 todo=0
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-not_ok() { failed=$((failed + 1)); echo "FAIL - $1${2:+: $2}"; }
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
+todo=0
 has() { grep -Eq "$1" <<<"$2"; }
 lacks() { ! has "$@"; }
-command -v readelf >/dev/null || { echo "SKIP: no readelf (binutils)"; exit 77; }
+command -v readelf >/dev/null || skip "no readelf (binutils)"
 
 # Libraries split-tunnel needs today that it should not: each is a "todo" line, not a failure,
 # until its owner removes the use (see the issue). libjansson: json_* from src/cli/split_list.c
