@@ -37,10 +37,8 @@ read -r -a GUARD_SIZES <<<"${KS_BENCH_PKT_GUARD_SIZES:-10000}"
 BEFORE=${KS_BENCH_BEFORE:+$(readlink -f "$KS_BENCH_BEFORE")}
 
 bench_need_root packet_path.sh
-for tool in iperf3 wireguard-go wg nft ip python3; do
-	command -v "$tool" >/dev/null || { echo "SKIP: packet_path.sh needs $tool"; exit 77; }
-done
-[[ -c /dev/net/tun ]] || { echo "SKIP: packet_path.sh needs /dev/net/tun"; exit 77; }
+need_tools packet_path.sh iperf3 wireguard-go wg nft ip python3
+[[ -c /dev/net/tun ]] || skip "packet_path.sh needs /dev/net/tun"
 
 ID=$(printf '%04x' $((($$ ^ RANDOM) & 0xffff)))
 TMP=$(mktemp -d /tmp/ks-bench-pkt.XXXXXX)
@@ -84,10 +82,9 @@ trap 'exit 130' INT TERM
 
 inc() { local p=$1; shift; KILLSWITCH_RUNDIR=$RUNDIR/$p ip netns exec "$(nsc "$p")" "$@"; }
 ins() { local p=$1; shift; ip netns exec "$(nss "$p")" "$@"; }
-wait_for() { local end=$((SECONDS + $1)); shift; until "$@" >/dev/null 2>&1; do ((SECONDS < end)) || return 1; sleep 0.05; done; }
 start_wg() { # NS IFNAME
 	ip netns exec "$1" env WG_PROCESS_FOREGROUND=1 LOG_LEVEL=error wireguard-go "$2" >"$TMP/$2.log" 2>&1 &
-	wait_for 10 test -S "/var/run/wireguard/$2.sock" || { echo "FATAL: wireguard-go $2 did not start" >&2; exit 1; }
+	wait_for 10 test -S "/var/run/wireguard/$2.sock" || die "wireguard-go $2 did not start"
 }
 
 make_path() { # a | b
