@@ -110,6 +110,16 @@ static void expect_chain_order(const char *text, const char *name, const char *c
 	free(body);
 }
 
+/* The rules of chain name in this order in what FULL_ARGS compile to, enabled (ipv6: with --ipv6 allow). */
+static void expect_full_order(bool ipv6, const char *name, const char *const *order, size_t n, bool last)
+{
+	char *text = ipv6 ? compile_args(ARGS(FULL_ARGS, "--ipv6", "allow"), KS_STATE_ENABLED)
+			  : compile_args(ARGS(FULL_ARGS), KS_STATE_ENABLED);
+
+	expect_chain_order(text, name, order, n, last);
+	free(text);
+}
+
 /* check on what argv compiles to, in each state a policy can be in. */
 static void in_every_state(int argc, char *const argv[], void (*check)(const char *text))
 {
@@ -175,12 +185,10 @@ static void test_output_order(void **state)
 		"meta l4proto tcp counter name blocked_out reject with tcp reset",
 		"counter name blocked_out reject with icmpx admin-prohibited",
 	};
-	char *text = compile_args(ARGS(FULL_ARGS, "--ipv6", "allow"), KS_STATE_ENABLED);
 
 	(void)state;
 	/* The final reject is the last rule. */
-	expect_chain_order(text, "output", order, ARRAY_SIZE(order), true);
-	free(text);
+	expect_full_order(true, "output", order, ARRAY_SIZE(order), true);
 }
 
 static void test_input_order(void **state)
@@ -197,12 +205,10 @@ static void test_input_order(void **state)
 		"iifname != @tunnels ip6 saddr @lan6 accept",
 		"counter name blocked_in drop",
 	};
-	char *text = compile_args(ARGS(FULL_ARGS), KS_STATE_ENABLED);
 
 	(void)state;
 	/* The final drop is the last rule. */
-	expect_chain_order(text, "input", order, ARRAY_SIZE(order), true);
-	free(text);
+	expect_full_order(false, "input", order, ARRAY_SIZE(order), true);
 }
 
 static void test_forward_order(void **state)
@@ -216,11 +222,9 @@ static void test_forward_order(void **state)
 		"iifname != @tunnels oifname != @tunnels ip saddr @lan4 ip daddr @lan4 accept",
 		"counter name blocked_fwd ct mark set 0x4b52 reject with icmpx admin-prohibited",
 	};
-	char *text = compile_args(ARGS(FULL_ARGS), KS_STATE_ENABLED);
 
 	(void)state;
-	expect_chain_order(text, "forward", order, ARRAY_SIZE(order), false);
-	free(text);
+	expect_full_order(false, "forward", order, ARRAY_SIZE(order), false);
 }
 
 /* Never a generic "ct state established accept": old connections must not survive. */

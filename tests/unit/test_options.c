@@ -620,22 +620,15 @@ static void test_split_keys(void **state)
 		{ { "--split-level=1" }, "--split-level=1" },
 	};
 	struct ks_policy policy;
-	char path[64], err[KS_ERR_LEN] = "";
 
 	(void)state;
-	write_temp(v1, sizeof(v1) - 1, path);
-	ks_policy_init(&policy);
-	assert_int_equal(ks_options_parse_file(&policy, path, err), 0);
-	unlink(path);
+	parse_policy_text(v1, sizeof(v1) - 1, &policy);
 	assert_int_equal(policy.split.mode, KS_SPLIT_V1);
 	assert_int_equal(policy.split.ct_mark, KS_DEFAULT_CT_MARK);
 	assert_int_equal(policy.split.classid, KS_DEFAULT_CLASSID);
 	ks_policy_free(&policy);
 
-	write_temp(v2, sizeof(v2) - 1, path);
-	ks_policy_init(&policy);
-	assert_int_equal(ks_options_parse_file(&policy, path, err), 0);
-	unlink(path);
+	parse_policy_text(v2, sizeof(v2) - 1, &policy);
 	assert_int_equal(policy.split.mode, KS_SPLIT_V2);
 	assert_int_equal(policy.split.ct_mark, 0x10);
 	assert_int_equal(policy.split.classid, 65537);
