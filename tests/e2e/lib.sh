@@ -430,6 +430,8 @@ ks_disable() { ks_quiet disable; }
 
 ks_table_present() { inc nft list table inet killswitch >/dev/null 2>&1; }
 ks_inactive() { ks status --json | grep -q '"active": false'; }
+# ks_complete: `killswitch status --json` says the table is whole (no pipe: nothing to SIGPIPE).
+ks_complete() { [[ $(ks status --json) == *'"complete": true'* ]]; }
 not() { ! "$@"; }
 # ks_status_lists WORD...: `killswitch status --json` mentions each WORD (quoted).
 ks_status_lists() {
