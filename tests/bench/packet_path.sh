@@ -117,7 +117,7 @@ make_path() { # a | b
 	ins "$p" ip route add "10.201.$n.1/32" dev "$(wgs "$p")"
 	inc "$p" ip route add "10.201.$n.2/32" dev "$(wgc "$p")"
 	ins "$p" iperf3 -s -B "10.201.$n.2" >"$TMP/iperf3-server-$p.log" 2>&1 &
-	wait_for 10 inc "$p" ping -c 1 -W 1 "10.201.$n.2" || { echo "FATAL: no traffic through tunnel $p" >&2; exit 1; }
+	wait_for 10 inc "$p" ping -c 1 -W 1 "10.201.$n.2" || die "no traffic through tunnel $p"
 }
 for p in "${PATHS[@]}"; do make_path "$p"; done
 
@@ -161,7 +161,7 @@ for line in text:
     else:
         print(line)
 PY
-		grep -q "udp dport 51820 meta mark" "$TMP/ref-$p-$n.nft" || { echo "FATAL: the reference layout was not built" >&2; exit 1; }
+		grep -q "udp dport 51820 meta mark" "$TMP/ref-$p-$n.nft" || die "the reference layout was not built"
 	done
 done
 
@@ -171,7 +171,7 @@ declare -A WATCH=()
 watch_start() { # PATH
 	KILLSWITCH_RUNDIR=$RUNDIR/$1 ip netns exec "$(nsc "$1")" "$KS" watch 2>"$TMP/watch-$1.log" &
 	WATCH[$1]=$!
-	wait_for 10 grep -q guarding "$TMP/watch-$1.log" || { cat "$TMP/watch-$1.log" >&2; echo "FATAL: watch did not start" >&2; exit 1; }
+	wait_for 10 grep -q guarding "$TMP/watch-$1.log" || { cat "$TMP/watch-$1.log" >&2; die "watch did not start"; }
 }
 watch_stop() { # PATH
 	[[ -n ${WATCH[$1]:-} ]] || return 0
@@ -192,7 +192,7 @@ apply_config() { # PATH none | ks-N | guard-N | ref-N | before-N
 	guard-*)
 		inc "$p" "$KS" enable $(policy "$p" "${2#guard-}") >/dev/null 2>&1
 		watch_start "$p"
-		inc "$p" nft list table inet killswitch_guard >/dev/null || { cat "$TMP/watch-$p.log" >&2; echo "FATAL: no guard" >&2; exit 1; }
+		inc "$p" nft list table inet killswitch_guard >/dev/null || { cat "$TMP/watch-$p.log" >&2; die "no guard"; }
 		;;
 	before-*) inc "$p" "$BEFORE" enable $(policy "$p" "${2#before-}") >/dev/null 2>&1 ;;
 	ref-*) inc "$p" nft -f "$TMP/ref-$p-${2#ref-}.nft" ;;

@@ -59,7 +59,7 @@ run_variant() {
 }
 # Create the groups (and mount net_cls if needed) before timing anything.
 for v in split-v2 split-v1 "${variants[@]: -1}"; do
-	run_variant "$v" || { echo "FATAL: ${envs[$v]} ${cmd[$v]} fails" >&2; exit 1; }
+	run_variant "$v" || die "${envs[$v]} ${cmd[$v]} fails"
 done
 
 declare -A times
