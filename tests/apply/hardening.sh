@@ -6,19 +6,16 @@
 # readelf, as a distribution's lintian or checksec would.
 # Usage: hardening.sh FORTIFY KILLSWITCH SPLIT_TUNNEL   (FORTIFY: 1 when the build fortifies)
 set -euo pipefail
+# shellcheck source=tests/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=tests/lib/checks.sh
+. "$(dirname "$0")/../lib/checks.sh"
+CHECK_QUIET=none
 fortify=$1
 shift
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-not_ok() { failed=$((failed + 1)); echo "FAIL - $1${2:+: $2}"; }
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
 has() { grep -Eq "$1" <<<"$2"; }
 lacks() { ! has "$@"; }
-command -v readelf >/dev/null || { echo "SKIP: no readelf (binutils)"; exit 77; }
+command -v readelf >/dev/null || skip "no readelf (binutils)"
 
 for bin; do
 	name=$(basename "$bin")
@@ -53,5 +50,4 @@ for bin; do
 		check "$name: calls no json_* function (jansson)" lacks '^json_' "$undefined"
 	fi
 done
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

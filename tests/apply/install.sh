@@ -3,18 +3,16 @@
 # prefix; the systemd units pass systemd-analyze verify; the scripts parse.
 # Usage: install.sh BUILD_DIR
 set -euo pipefail
+# shellcheck source=tests/lib/checks.sh
+. "$(dirname "$0")/../lib/checks.sh"
 BUILD=$1
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-passed=0 failed=0
+# checks.sh's check, but what a failed command said on stderr is shown under its FAIL line.
 check() {
 	local what=$1
 	shift
-	if "$@" >/dev/null 2>"$TMP/err"; then
-		passed=$((passed + 1)); echo "ok   - $what"
-	else
-		failed=$((failed + 1)); echo "FAIL - $what"; cat "$TMP/err"
-	fi
+	if "$@" >/dev/null 2>"$TMP/err"; then ok "$what"; else not_ok "$what"; cat "$TMP/err"; fi
 }
 
 DESTDIR=$TMP/root cmake --install "$BUILD" >/dev/null
@@ -46,5 +44,4 @@ check "NetworkManager hook parses" sh -n "$(find "$TMP/root" -path '*dispatcher.
 check "OpenVPN script parses" sh -n "$root/libexec/killswitch/killswitch-openvpn"
 check "bash completion loads" bash -c "source '$root/share/bash-completion/completions/killswitch' && complete -p killswitch"
 check "man pages render without warnings" bash -c "groff -man -Tutf8 -ww -z '$root/share/man/man8/killswitch.8' 2>&1 | (! grep .) && groff -man -Tutf8 -ww -z '$root/share/man/man1/split-tunnel.1' 2>&1 | (! grep .)"
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

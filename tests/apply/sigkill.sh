@@ -26,8 +26,6 @@ cleanup_hook() {
 }
 ks_setup kill
 
-now_us() { echo "${EPOCHREALTIME/./}"; }
-
 elements() { # elements SET: how many elements the set holds
 	inns nft list set inet killswitch "$1" | grep -o ' \. \(udp\|tcp\) \. [0-9]*' | wc -l
 }

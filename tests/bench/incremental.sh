@@ -21,7 +21,7 @@ read -r -a SIZES <<<"${KS_BENCH_INC_SIZES:-1000 10000 100000}"
 REF=${KS_BENCH_INC_REF:-10000} # the size the goal is stated at
 
 bench_need_root incremental.sh
-command -v nsenter >/dev/null || { echo "SKIP: incremental.sh needs nsenter"; exit 77; }
+need_tools incremental.sh nsenter
 TMP=$(mktemp -d /tmp/ks-bench-inc.XXXXXX)
 RUNDIR=$(bench_rundir)
 cleanup() {

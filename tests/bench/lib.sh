@@ -3,7 +3,11 @@
 #
 # Shared by the benchmarks: statistics over a file of numbers, one per line, and the RESULT lines
 # run.sh turns into the table. Every figure is a ratio of two configurations measured side by
-# side, alternating, over several rounds; absolute values are context only.
+# side, alternating, over several rounds; absolute values are context only. Brings
+# tests/lib/common.sh (log, die, skip, need_root, need_tools, wait_for, now_us).
+
+# shellcheck source=tests/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 # median FILE, pct FILE P (nearest rank), lo/hi FILE: the smallest and largest value.
 median() { sort -g "$1" | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
@@ -20,12 +24,7 @@ result() {
 	printf 'RESULT\t%s\t%s\t%s\t%s\t%s\n' "$@"
 }
 
-# now_us: the monotonic-enough wall clock bash keeps, in microseconds.
-now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
-
-bench_need_root() {
-	[[ $(id -u) == 0 ]] || { echo "SKIP: $1 needs root (network namespaces, nftables)"; exit 77; }
-}
+bench_need_root() { need_root "$1 needs root (network namespaces, nftables)"; }
 
 # bench_rundir: a fresh KILLSWITCH_RUNDIR on tmpfs, as /run is where killswitch runs for real
 # (on a disk the state file's write and rename would be timed as a disk's).

@@ -37,10 +37,8 @@ read -r -a GUARD_SIZES <<<"${KS_BENCH_PKT_GUARD_SIZES:-10000}"
 BEFORE=${KS_BENCH_BEFORE:+$(readlink -f "$KS_BENCH_BEFORE")}
 
 bench_need_root packet_path.sh
-for tool in iperf3 wireguard-go wg nft ip python3; do
-	command -v "$tool" >/dev/null || { echo "SKIP: packet_path.sh needs $tool"; exit 77; }
-done
-[[ -c /dev/net/tun ]] || { echo "SKIP: packet_path.sh needs /dev/net/tun"; exit 77; }
+need_tools packet_path.sh iperf3 wireguard-go wg nft ip python3
+[[ -c /dev/net/tun ]] || skip "packet_path.sh needs /dev/net/tun"
 
 ID=$(printf '%04x' $((($$ ^ RANDOM) & 0xffff)))
 TMP=$(mktemp -d /tmp/ks-bench-pkt.XXXXXX)
@@ -84,10 +82,9 @@ trap 'exit 130' INT TERM
 
 inc() { local p=$1; shift; KILLSWITCH_RUNDIR=$RUNDIR/$p ip netns exec "$(nsc "$p")" "$@"; }
 ins() { local p=$1; shift; ip netns exec "$(nss "$p")" "$@"; }
-wait_for() { local end=$((SECONDS + $1)); shift; until "$@" >/dev/null 2>&1; do ((SECONDS < end)) || return 1; sleep 0.05; done; }
 start_wg() { # NS IFNAME
 	ip netns exec "$1" env WG_PROCESS_FOREGROUND=1 LOG_LEVEL=error wireguard-go "$2" >"$TMP/$2.log" 2>&1 &
-	wait_for 10 test -S "/var/run/wireguard/$2.sock" || { echo "FATAL: wireguard-go $2 did not start" >&2; exit 1; }
+	wait_for 10 test -S "/var/run/wireguard/$2.sock" || die "wireguard-go $2 did not start"
 }
 
 make_path() { # a | b
@@ -120,7 +117,7 @@ make_path() { # a | b
 	ins "$p" ip route add "10.201.$n.1/32" dev "$(wgs "$p")"
 	inc "$p" ip route add "10.201.$n.2/32" dev "$(wgc "$p")"
 	ins "$p" iperf3 -s -B "10.201.$n.2" >"$TMP/iperf3-server-$p.log" 2>&1 &
-	wait_for 10 inc "$p" ping -c 1 -W 1 "10.201.$n.2" || { echo "FATAL: no traffic through tunnel $p" >&2; exit 1; }
+	wait_for 10 inc "$p" ping -c 1 -W 1 "10.201.$n.2" || die "no traffic through tunnel $p"
 }
 for p in "${PATHS[@]}"; do make_path "$p"; done
 
@@ -164,7 +161,7 @@ for line in text:
     else:
         print(line)
 PY
-		grep -q "udp dport 51820 meta mark" "$TMP/ref-$p-$n.nft" || { echo "FATAL: the reference layout was not built" >&2; exit 1; }
+		grep -q "udp dport 51820 meta mark" "$TMP/ref-$p-$n.nft" || die "the reference layout was not built"
 	done
 done
 
@@ -174,7 +171,7 @@ declare -A WATCH=()
 watch_start() { # PATH
 	KILLSWITCH_RUNDIR=$RUNDIR/$1 ip netns exec "$(nsc "$1")" "$KS" watch 2>"$TMP/watch-$1.log" &
 	WATCH[$1]=$!
-	wait_for 10 grep -q guarding "$TMP/watch-$1.log" || { cat "$TMP/watch-$1.log" >&2; echo "FATAL: watch did not start" >&2; exit 1; }
+	wait_for 10 grep -q guarding "$TMP/watch-$1.log" || { cat "$TMP/watch-$1.log" >&2; die "watch did not start"; }
 }
 watch_stop() { # PATH
 	[[ -n ${WATCH[$1]:-} ]] || return 0
@@ -195,7 +192,7 @@ apply_config() { # PATH none | ks-N | guard-N | ref-N | before-N
 	guard-*)
 		inc "$p" "$KS" enable $(policy "$p" "${2#guard-}") >/dev/null 2>&1
 		watch_start "$p"
-		inc "$p" nft list table inet killswitch_guard >/dev/null || { cat "$TMP/watch-$p.log" >&2; echo "FATAL: no guard" >&2; exit 1; }
+		inc "$p" nft list table inet killswitch_guard >/dev/null || { cat "$TMP/watch-$p.log" >&2; die "no guard"; }
 		;;
 	before-*) inc "$p" "$BEFORE" enable $(policy "$p" "${2#before-}") >/dev/null 2>&1 ;;
 	ref-*) inc "$p" nft -f "$TMP/ref-$p-${2#ref-}.nft" ;;

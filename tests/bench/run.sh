@@ -27,8 +27,7 @@ if [[ ! -x $BUILD/killswitch ]]; then
 	cmake --build "$BUILD" -j"$(nproc)" >/dev/null
 fi
 if grep -q 'KS_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then
-	echo "FATAL: $BUILD is a sanitizer build; benchmark a Release build" >&2
-	exit 1
+	die "$BUILD is a sanitizer build; benchmark a Release build"
 fi
 KS=$BUILD/killswitch
 OUT=${KS_BENCH_OUT:-$BUILD/bench-results.md}

@@ -15,10 +15,7 @@ source "$(dirname "$0")/lib.sh"
 
 split=$(readlink -f "${1:?usage: split_exec.sh SPLIT_TUNNEL [RUNS]}")
 runs=${2:-200}
-if [[ $(id -u) != 0 ]]; then
-	echo "SKIP: split_exec.sh needs root (it moves processes between cgroups)"
-	exit 77
-fi
+need_root "split_exec.sh needs root (it moves processes between cgroups)"
 true_bin=$(type -P true)
 name=ks-bench-$$
 run=$(mktemp -d /tmp/ks-bench-split.XXXXXX)
@@ -62,7 +59,7 @@ run_variant() {
 }
 # Create the groups (and mount net_cls if needed) before timing anything.
 for v in split-v2 split-v1 "${variants[@]: -1}"; do
-	run_variant "$v" || { echo "FATAL: ${envs[$v]} ${cmd[$v]} fails" >&2; exit 1; }
+	run_variant "$v" || die "${envs[$v]} ${cmd[$v]} fails"
 done
 
 declare -A times

@@ -39,23 +39,13 @@ mapfile -t EXTRA <"$LAB_TMP/extra.args"
 swap_enable() { ks_quiet enable --tunnel "$WGC" --endpoints-file "$LAB_TMP/eps" "${EXTRA[@]}"; }
 swap_block() { ks_quiet block --endpoints-file "$LAB_TMP/eps" "${EXTRA[@]}"; }
 
-flood() { # flood SECONDS: IPv4 and IPv6 UDP off the tunnel, until SECONDS pass or the stop file appears
-	rm -f "$LAB_TMP/flood.stop"
-	labnet_c flood $NET4 9 --bind-dev phy0 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" >"$LAB_TMP/flood4.out" 2>&1 &
-	FLOOD4=$!
-	labnet_c flood $NET6 9 --bind-dev phy0 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" >"$LAB_TMP/flood6.out" 2>&1 &
-	FLOOD6=$!
-}
-flood_wait() {
-	touch "$LAB_TMP/flood.stop"
-	wait "$FLOOD4" "$FLOOD6" || true
-}
-sends() { awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(sent|errors)=/) { split($i, a, "="); n += a[2] } } END { print n + 0 }' "$LAB_TMP"/flood[46].out; }
+# The flood: the lab's flood_start SECONDS, flood_stop, flood_attempts (IPv4 and IPv6 UDP off the
+# tunnel, bound to phy0, and the send attempts counted from their outputs).
 
 # The swaps, under the flood; each one timed.
 swap_enable || die "enable failed"
 before=$(oracle_phys)
-flood 900
+flood_start 900
 sleep 0.3
 fails=0
 for ((i = 0; i < SWAPS; i++)); do
@@ -67,27 +57,27 @@ done
 # End enabled: with an odd number of swaps the last one was a block.
 if ((SWAPS % 2)); then swap_enable || fails=$((fails + 1)); fi
 sleep 0.2
-flood_wait
+flood_stop
 sleep "$SETTLE"
 leaked=$(($(oracle_phys) - before))
-attempts=$(sends)
+attempts=$(flood_attempts)
 swap_ms=$(fmt "$(ratio "$(median "$LAB_TMP/swap-us")" 1000)" 1)
 log "swaps: $SWAPS, failed: $fails, flood sends: $attempts, leaked: $leaked, median swap: $swap_ms ms"
 
 # The control: the same flood, the table deleted and enabled again (two transactions).
 swap_enable
 before=$(oracle_phys)
-flood 120
+flood_start 120
 sleep 0.3
 for ((i = 0; i < CONTROL_SWAPS; i++)); do
 	inc nft delete table inet killswitch
 	swap_enable
 done
 sleep 0.2
-flood_wait
+flood_stop
 sleep "$SETTLE"
 control=$(($(oracle_phys) - before))
-control_attempts=$(sends)
+control_attempts=$(flood_attempts)
 log "control: $CONTROL_SWAPS non-atomic replacements, flood sends: $control_attempts, leaked: $control"
 
 # The tunnel still works after all that.

@@ -23,6 +23,9 @@ set -Eeuo pipefail
 trap '[[ $- != *e* ]] || printf "FATAL: %s failed (%s line %s)\n" "$BASH_COMMAND" "${BASH_SOURCE[0]##*/}" "$LINENO" >&2' ERR
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# log, die, skip, wait_for
+# shellcheck source=tests/lib/common.sh
+source "$E2E_DIR/../lib/common.sh"
 LABNET=$E2E_DIR/labnet.py
 if [[ -z ${PYTHON:-} ]]; then
 	if [[ -x /usr/bin/python3 ]]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
@@ -40,23 +43,13 @@ FWMARK=0xca6c RT_TABLE=51820
 
 LAB_FAILS=0 LAB_PROBES=0 LAB_CONTROLS=0 LAB_OK=0
 
-log() { printf '# %s\n' "$*" >&2; }
-die() {
-	printf 'FATAL: %s\n' "$*" >&2
-	exit 1
-}
-skip() {
-	printf 'SKIP: %s\n' "$*"
-	exit 77
-}
-
 # ---- setup and teardown --------------------------------------------------------------------
 
 # lab_init NAME: check the prerequisites (exit 77 when this machine cannot run the lab), pick
 # unique names and install the teardown trap.
 lab_init() {
 	LAB_NAME=$1
-	[[ $(id -u) -eq 0 ]] || skip "$LAB_NAME needs root (network namespaces, nftables, wireguard-go)"
+	need_root "$LAB_NAME needs root (network namespaces, nftables, wireguard-go)"
 	[[ -n ${KILLSWITCH:-} ]] || die "set KILLSWITCH to the killswitch binary"
 	[[ -x $KILLSWITCH ]] || die "KILLSWITCH=$KILLSWITCH is not executable"
 	KILLSWITCH=$(readlink -f "$KILLSWITCH")
@@ -206,15 +199,6 @@ bg() {
 	local name=$1
 	shift
 	"$@" >"$LAB_TMP/$name.log" 2>&1 &
-}
-
-wait_for() { # wait_for SECONDS CMD...: poll until CMD succeeds
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		((SECONDS < end)) || return 1
-		sleep 0.05
-	done
 }
 
 # ns_base NS: a fresh namespace with its kernel defaults, plus no DAD (addresses usable at once)
@@ -446,6 +430,8 @@ ks_disable() { ks_quiet disable; }
 
 ks_table_present() { inc nft list table inet killswitch >/dev/null 2>&1; }
 ks_inactive() { ks status --json | grep -q '"active": false'; }
+# ks_complete: `killswitch status --json` says the table is whole (no pipe: nothing to SIGPIPE).
+ks_complete() { [[ $(ks status --json) == *'"complete": true'* ]]; }
 not() { ! "$@"; }
 # ks_status_lists WORD...: `killswitch status --json` mentions each WORD (quoted).
 ks_status_lists() {

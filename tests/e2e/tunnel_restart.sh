@@ -55,8 +55,6 @@ tunnel_configure() {
 # The table with its rule handles, counters left out: equal means nobody re-applied it.
 table_id() { inc nft -s -a list table inet killswitch | sort | md5sum | cut -d' ' -f1; }
 same_table() { [[ $(table_id) == "$TABLE_ID" ]]; }
-status_complete() { ks status --json | grep -q '"complete": true'; }
-
 gap_probes() { # gap_probes STATE EXPECT: what an application sends while the tunnel is gone
 	run_probe "udp4 $(hp $NET4 5000)" "$1" "$2" phys send_c udp $NET4 5000
 	run_probe "tcp4 $(hp $NET4 80)" "$1" "$2" phys send_c tcp $NET4 80
@@ -83,7 +81,7 @@ round() {
 	check "traffic now routed out of phy0" "tunnel gone ($how)" phy0 routes_via $NET4 phy0
 	gap_probes "tunnel gone ($how)" blocked
 	check "the table untouched and whole" "tunnel gone ($how)" same same_table
-	check "status: complete" "tunnel gone ($how)" complete status_complete
+	check "status: complete" "tunnel gone ($how)" complete ks_complete
 	tunnel_bare
 	run_probe "udp4 $(hp $NET4 5000)" "tunnel bare ($how)" blocked phys send_c udp $NET4 5000
 	run_probe "icmp6 $NET6" "tunnel bare ($how)" blocked phys ping6 $NET6

@@ -109,8 +109,7 @@ log "window = third party's commit to watch's commit (nfnetlink events); * = med
 check "the flood ran throughout (>= 10000 sends)" "enabled, watch" flooding test "$FLOOD_ATTEMPTS" -ge 10000
 check "the guard is still there, owned, after it all" "enabled, watch" guarded guard_owned
 check "watch is still running" "enabled, watch" running kill -0 "$WATCH_PID"
-status_complete() { ks status --json | grep -q '"complete": true'; }
-check "status: the table is whole after it all" "enabled, watch" complete status_complete
+check "status: the table is whole after it all" "enabled, watch" complete ks_complete
 printf '%s\n' "watch: leaked=$total_leaked flush=${LEAKED[flush]} delete=${LEAKED[delete]} accept=${LEAKED[accept]} attempts=$FLOOD_ATTEMPTS watch_ms=$W_MED/$W_P90/$W_MAX" \
 	"watch: window_ms flush=$(evstat "$LAB_TMP/events-flush.out" gap_ms median)/$(evstat "$LAB_TMP/events-flush.out" gap_ms p90)/$(evstat "$LAB_TMP/events-flush.out" gap_ms max)" \
 	"watch: window_ms delete=$(evstat "$LAB_TMP/events-delete.out" gap_ms median)/$(evstat "$LAB_TMP/events-delete.out" gap_ms p90)/$(evstat "$LAB_TMP/events-delete.out" gap_ms max)" \

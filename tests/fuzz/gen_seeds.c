@@ -74,13 +74,53 @@ static struct nlattr *nest(struct nlmsghdr *nlh, uint16_t type)
 	return n;
 }
 
-/* ---- kernel WireGuard ---- */
+/*
+ * One message of a seed. The kinds, and what each uses:
+ *	WG_DEVICE	a WG_CMD_GET_DEVICE reply: the device, fwmark when not 0, peers
+ *	WG_MORE_PEERS	a later message of the same dump: only the device's name, and peers
+ *	WG_SHORT_FWMARK	a reply with a u16 where the u32 fwmark belongs
+ *	NL_DONE		the end of a multipart dump
+ *	NFT_TABLE, NFT_CHAIN, NFT_RULE, NFT_SETELEM, NFT_NEWGEN: an nftables notification of the
+ *			netlink type, about name (table; chain, rule's chain or set in table, with the
+ *			hook for a chain; the process for NEWGEN), as the kernel sends them
+ */
+enum kind {
+	END,
+	WG_DEVICE,
+	WG_MORE_PEERS,
+	WG_SHORT_FWMARK,
+	NL_DONE,
+	NFT_TABLE,
+	NFT_CHAIN,
+	NFT_RULE,
+	NFT_SETELEM,
+	NFT_NEWGEN,
+};
 
+/* A peer's endpoint; family 0: a peer without one. */
 struct peer {
 	int family;
 	const char *addr;
 	uint16_t port;
 };
+
+struct msg {
+	enum kind kind;
+	uint32_t fwmark;
+	const struct peer *peers[3]; /* up to the first NULL, in a WGDEVICE_A_PEERS nest if any */
+	uint16_t type;
+	uint8_t family;
+	const char *table, *name;
+	uint32_t hook;
+};
+
+/* A seed: its directory under the corpus, its name, its messages one after the other (one datagram). */
+struct seed {
+	const char *dir, *name;
+	struct msg msgs[6];
+};
+
+/* ---- kernel WireGuard ---- */
 
 static struct nlmsghdr *wg_start(uint16_t flags)
 {
@@ -110,12 +150,12 @@ static void wg_peer(struct nlmsghdr *nlh, uint16_t index, const struct peer *p)
 	mnl_attr_put_u64(nlh, WGPEER_A_TX_BYTES, 0);
 	mnl_attr_put_u64(nlh, WGPEER_A_RX_BYTES, 0);
 	mnl_attr_put_u32(nlh, WGPEER_A_PROTOCOL_VERSION, 1);
-	if (p && p->family == AF_INET) {
+	if (p->family == AF_INET) {
 		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(p->port) };
 
 		inet_pton(AF_INET, p->addr, &sin.sin_addr);
 		mnl_attr_put(nlh, WGPEER_A_ENDPOINT, sizeof(sin), &sin);
-	} else if (p) {
+	} else if (p->family == AF_INET6) {
 		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(p->port) };
 
 		inet_pton(AF_INET6, p->addr, &sin6.sin6_addr);
@@ -146,204 +186,156 @@ static void wg_device(struct nlmsghdr *nlh, uint32_t fwmark)
 		mnl_attr_put_u32(nlh, WGDEVICE_A_FWMARK, fwmark);
 }
 
-static void wg_seeds(const char *dir)
+static void wg_msg(const struct msg *m)
 {
-	static const struct peer v4 = { AF_INET, "192.0.2.1", 51820 }, v6 = { AF_INET6, "2001:db8::1", 51820 },
-				 mapped = { AF_INET6, "::ffff:192.0.2.1", 51820 },
-				 zero_port = { AF_INET, "192.0.2.2", 0 };
-	struct nlmsghdr *nlh;
-	struct nlattr *peers;
+	struct nlmsghdr *nlh = wg_start(NLM_F_MULTI);
 
-	reset();
-	nlh = wg_start(NLM_F_MULTI);
-	wg_device(nlh, 51820);
-	peers = nest(nlh, WGDEVICE_A_PEERS);
-	wg_peer(nlh, 0, &v4);
-	wg_peer(nlh, 1, &v6);
-	wg_peer(nlh, 2, NULL);
-	mnl_attr_nest_end(nlh, peers);
-	msg_end(nlh);
-	save(dir, "two-peers.bin", buf, used);
+	if (m->kind == WG_DEVICE)
+		wg_device(nlh, m->fwmark);
+	else if (m->kind == WG_MORE_PEERS)
+		mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, "wg0");
+	else
+		mnl_attr_put_u16(nlh, WGDEVICE_A_FWMARK, 1);
+	if (m->peers[0]) {
+		struct nlattr *peers = nest(nlh, WGDEVICE_A_PEERS);
 
-	reset();
-	nlh = wg_start(NLM_F_MULTI);
-	wg_device(nlh, 0);
+		for (uint16_t i = 0; i < sizeof(m->peers) / sizeof(m->peers[0]) && m->peers[i]; i++)
+			wg_peer(nlh, i, m->peers[i]);
+		mnl_attr_nest_end(nlh, peers);
+	}
 	msg_end(nlh);
-	save(dir, "no-fwmark-no-peers.bin", buf, used);
-
-	/* A device with many peers comes in several messages: the later ones hold only the name and peers. */
-	reset();
-	nlh = wg_start(NLM_F_MULTI);
-	wg_device(nlh, 0xca6c);
-	peers = nest(nlh, WGDEVICE_A_PEERS);
-	wg_peer(nlh, 0, &v4);
-	mnl_attr_nest_end(nlh, peers);
-	msg_end(nlh);
-	nlh = wg_start(NLM_F_MULTI);
-	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, "wg0");
-	peers = nest(nlh, WGDEVICE_A_PEERS);
-	wg_peer(nlh, 0, &v6);
-	mnl_attr_nest_end(nlh, peers);
-	msg_end(nlh);
-	nlh = msg_start(NLMSG_DONE, NLM_F_MULTI, 1700000001);
-	mnl_nlmsg_put_extra_header(nlh, sizeof(int));
-	msg_end(nlh);
-	save(dir, "multipart-dump.bin", buf, used);
-
-	reset();
-	nlh = wg_start(NLM_F_MULTI);
-	wg_device(nlh, 51820);
-	peers = nest(nlh, WGDEVICE_A_PEERS);
-	wg_peer(nlh, 0, &mapped);
-	mnl_attr_nest_end(nlh, peers);
-	msg_end(nlh);
-	save(dir, "mapped-endpoint.bin", buf, used);
-
-	reset();
-	nlh = wg_start(NLM_F_MULTI);
-	wg_device(nlh, 51820);
-	peers = nest(nlh, WGDEVICE_A_PEERS);
-	wg_peer(nlh, 0, &zero_port);
-	mnl_attr_nest_end(nlh, peers);
-	msg_end(nlh);
-	save(dir, "zero-port.bin", buf, used);
-
-	/* A u16 where the u32 fwmark belongs. */
-	reset();
-	nlh = wg_start(NLM_F_MULTI);
-	mnl_attr_put_u16(nlh, WGDEVICE_A_FWMARK, 1);
-	msg_end(nlh);
-	save(dir, "short-fwmark.bin", buf, used);
 }
 
 /* ---- nftables notifications ---- */
 
-static struct nlmsghdr *nft_start(uint16_t type, uint8_t family, uint16_t flags)
+static void nft_msg(const struct msg *m)
 {
-	struct nlmsghdr *nlh = msg_start((uint16_t)(NFNL_SUBSYS_NFTABLES << 8 | type), flags, 0);
+	struct nlmsghdr *nlh = msg_start((uint16_t)(NFNL_SUBSYS_NFTABLES << 8 | m->type), 0, 0);
 	struct nfgenmsg *nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	struct nlattr *list, *elem, *inner;
 
-	nfg->nfgen_family = family;
+	nfg->nfgen_family = m->family;
 	nfg->version = NFNETLINK_V0;
 	nfg->res_id = htons(42);
-	return nlh;
-}
-
-static void nft_table(uint16_t type, uint8_t family, const char *name)
-{
-	struct nlmsghdr *nlh = nft_start(type, family, 0);
-
-	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, name);
-	mnl_attr_put_u32(nlh, NFTA_TABLE_FLAGS, 0);
-	mnl_attr_put_u32(nlh, NFTA_TABLE_USE, htonl(6));
-	mnl_attr_put_u64(nlh, NFTA_TABLE_HANDLE, htobe64(3));
+	switch (m->kind) {
+	case NFT_TABLE:
+		mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, m->name);
+		mnl_attr_put_u32(nlh, NFTA_TABLE_FLAGS, 0);
+		mnl_attr_put_u32(nlh, NFTA_TABLE_USE, htonl(6));
+		mnl_attr_put_u64(nlh, NFTA_TABLE_HANDLE, htobe64(3));
+		break;
+	case NFT_CHAIN:
+		mnl_attr_put_strz(nlh, NFTA_CHAIN_TABLE, m->table);
+		mnl_attr_put_u64(nlh, NFTA_CHAIN_HANDLE, htobe64(5));
+		mnl_attr_put_strz(nlh, NFTA_CHAIN_NAME, m->name);
+		inner = nest(nlh, NFTA_CHAIN_HOOK);
+		mnl_attr_put_u32(nlh, NFTA_HOOK_HOOKNUM, htonl(m->hook));
+		mnl_attr_put_u32(nlh, NFTA_HOOK_PRIORITY, htonl(0));
+		mnl_attr_nest_end(nlh, inner);
+		mnl_attr_put_u32(nlh, NFTA_CHAIN_POLICY, htonl(NF_DROP));
+		mnl_attr_put_strz(nlh, NFTA_CHAIN_TYPE, "filter");
+		break;
+	case NFT_RULE:
+		mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, m->table);
+		mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, m->name);
+		mnl_attr_put_u64(nlh, NFTA_RULE_HANDLE, htobe64(9));
+		list = nest(nlh, NFTA_RULE_EXPRESSIONS);
+		elem = nest(nlh, NFTA_LIST_ELEM);
+		mnl_attr_put_strz(nlh, NFTA_EXPR_NAME, "immediate");
+		inner = nest(nlh, NFTA_EXPR_DATA);
+		mnl_attr_put_u32(nlh, NFTA_IMMEDIATE_DREG, htonl(NFT_REG_VERDICT));
+		mnl_attr_nest_end(nlh, inner);
+		mnl_attr_nest_end(nlh, elem);
+		mnl_attr_nest_end(nlh, list);
+		break;
+	case NFT_SETELEM:
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, m->table);
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, m->name);
+		list = nest(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+		elem = nest(nlh, NFTA_LIST_ELEM);
+		inner = nest(nlh, NFTA_SET_ELEM_KEY);
+		mnl_attr_put(nlh, NFTA_DATA_VALUE, 16, "wg0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+		mnl_attr_nest_end(nlh, inner);
+		mnl_attr_nest_end(nlh, elem);
+		mnl_attr_nest_end(nlh, list);
+		break;
+	default: /* NFT_NEWGEN */
+		mnl_attr_put_u32(nlh, NFTA_GEN_ID, htonl(1234));
+		mnl_attr_put_u32(nlh, NFTA_GEN_PROC_PID, htonl(31337));
+		mnl_attr_put_strz(nlh, NFTA_GEN_PROC_NAME, m->name);
+		break;
+	}
 	msg_end(nlh);
 }
 
-static void nft_chain(uint16_t type, const char *table, const char *name, uint32_t hook)
-{
-	struct nlmsghdr *nlh = nft_start(type, NFPROTO_INET, 0);
-	struct nlattr *h;
+/* ---- the seeds ---- */
 
-	mnl_attr_put_strz(nlh, NFTA_CHAIN_TABLE, table);
-	mnl_attr_put_u64(nlh, NFTA_CHAIN_HANDLE, htobe64(5));
-	mnl_attr_put_strz(nlh, NFTA_CHAIN_NAME, name);
-	h = nest(nlh, NFTA_CHAIN_HOOK);
-	mnl_attr_put_u32(nlh, NFTA_HOOK_HOOKNUM, htonl(hook));
-	mnl_attr_put_u32(nlh, NFTA_HOOK_PRIORITY, htonl(0));
-	mnl_attr_nest_end(nlh, h);
-	mnl_attr_put_u32(nlh, NFTA_CHAIN_POLICY, htonl(NF_DROP));
-	mnl_attr_put_strz(nlh, NFTA_CHAIN_TYPE, "filter");
-	msg_end(nlh);
-}
+static const struct peer v4 = { AF_INET, "192.0.2.1", 51820 }, v6 = { AF_INET6, "2001:db8::1", 51820 },
+			 mapped = { AF_INET6, "::ffff:192.0.2.1", 51820 }, zero_port = { AF_INET, "192.0.2.2", 0 },
+			 no_endpoint = { 0, NULL, 0 };
 
-static void nft_rule(uint16_t type, const char *table, const char *chain)
-{
-	struct nlmsghdr *nlh = nft_start(type, NFPROTO_INET, 0);
-	struct nlattr *list, *elem, *data;
+#define DEVICE(mark, ...) { .kind = WG_DEVICE, .fwmark = (mark), .peers = { __VA_ARGS__ } }
+#define MORE_PEERS(...) { .kind = WG_MORE_PEERS, .peers = { __VA_ARGS__ } }
+#define TABLE(t, f, n) { .kind = NFT_TABLE, .type = (t), .family = (f), .name = (n) }
+#define CHAIN(t, tbl, n, h) \
+	{ .kind = NFT_CHAIN, .type = (t), .family = NFPROTO_INET, .table = (tbl), .name = (n), .hook = (h) }
+#define RULE(t, tbl, n) { .kind = NFT_RULE, .type = (t), .family = NFPROTO_INET, .table = (tbl), .name = (n) }
+#define SETELEM(t, tbl, n) { .kind = NFT_SETELEM, .type = (t), .family = NFPROTO_INET, .table = (tbl), .name = (n) }
+#define NEWGEN(proc) { .kind = NFT_NEWGEN, .type = NFT_MSG_NEWGEN, .family = AF_UNSPEC, .name = (proc) }
 
-	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, table);
-	mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, chain);
-	mnl_attr_put_u64(nlh, NFTA_RULE_HANDLE, htobe64(9));
-	list = nest(nlh, NFTA_RULE_EXPRESSIONS);
-	elem = nest(nlh, NFTA_LIST_ELEM);
-	mnl_attr_put_strz(nlh, NFTA_EXPR_NAME, "immediate");
-	data = nest(nlh, NFTA_EXPR_DATA);
-	mnl_attr_put_u32(nlh, NFTA_IMMEDIATE_DREG, htonl(NFT_REG_VERDICT));
-	mnl_attr_nest_end(nlh, data);
-	mnl_attr_nest_end(nlh, elem);
-	mnl_attr_nest_end(nlh, list);
-	msg_end(nlh);
-}
+static const struct seed seeds[] = {
+	{ "wg_genl", "two-peers.bin", { DEVICE(51820, &v4, &v6, &no_endpoint) } },
+	{ "wg_genl", "no-fwmark-no-peers.bin", { DEVICE(0, NULL) } },
+	/* A device with many peers comes in several messages: the later ones hold only the name and peers. */
+	{ "wg_genl", "multipart-dump.bin", { DEVICE(0xca6c, &v4), MORE_PEERS(&v6), { .kind = NL_DONE } } },
+	{ "wg_genl", "mapped-endpoint.bin", { DEVICE(51820, &mapped) } },
+	{ "wg_genl", "zero-port.bin", { DEVICE(51820, &zero_port) } },
+	/* A u16 where the u32 fwmark belongs. */
+	{ "wg_genl", "short-fwmark.bin", { { .kind = WG_SHORT_FWMARK } } },
 
-static void nft_setelem(uint16_t type, const char *table, const char *set)
-{
-	struct nlmsghdr *nlh = nft_start(type, NFPROTO_INET, 0);
-	struct nlattr *list, *elem, *key;
-
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
-	list = nest(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
-	elem = nest(nlh, NFTA_LIST_ELEM);
-	key = nest(nlh, NFTA_SET_ELEM_KEY);
-	mnl_attr_put(nlh, NFTA_DATA_VALUE, 16, "wg0\0\0\0\0\0\0\0\0\0\0\0\0\0");
-	mnl_attr_nest_end(nlh, key);
-	mnl_attr_nest_end(nlh, elem);
-	mnl_attr_nest_end(nlh, list);
-	msg_end(nlh);
-}
-
-static void nft_newgen(const char *proc)
-{
-	struct nlmsghdr *nlh = nft_start(NFT_MSG_NEWGEN, AF_UNSPEC, 0);
-
-	mnl_attr_put_u32(nlh, NFTA_GEN_ID, htonl(1234));
-	mnl_attr_put_u32(nlh, NFTA_GEN_PROC_PID, htonl(31337));
-	mnl_attr_put_strz(nlh, NFTA_GEN_PROC_NAME, proc);
-	msg_end(nlh);
-}
-
-static void nfnl_seeds(const char *dir)
-{
-	reset();
-	nft_table(NFT_MSG_NEWTABLE, NFPROTO_INET, "killswitch");
-	save(dir, "newtable.bin", buf, used);
-
-	reset();
-	nft_table(NFT_MSG_DELTABLE, NFPROTO_INET, "killswitch");
-	nft_newgen("nft");
-	save(dir, "deltable-newgen.bin", buf, used);
-
-	reset();
-	nft_table(NFT_MSG_NEWTABLE, NFPROTO_IPV4, "killswitch");
-	save(dir, "newtable-ip-family.bin", buf, used);
-
-	reset();
-	nft_rule(NFT_MSG_NEWRULE, "filter", "output");
-	save(dir, "newrule-other-table.bin", buf, used);
-
-	reset();
-	nft_rule(NFT_MSG_DELRULE, "killswitch", "output");
-	nft_newgen("iptables-nft");
-	save(dir, "delrule-newgen.bin", buf, used);
-
-	reset();
-	nft_setelem(NFT_MSG_DELSETELEM, "killswitch", "tunnels");
-	save(dir, "delsetelem.bin", buf, used);
-
-	reset();
-	nft_newgen("killswitch");
-	save(dir, "newgen.bin", buf, used);
-
+	{ "nfnl", "newtable.bin", { TABLE(NFT_MSG_NEWTABLE, NFPROTO_INET, "killswitch") } },
+	{ "nfnl", "deltable-newgen.bin", { TABLE(NFT_MSG_DELTABLE, NFPROTO_INET, "killswitch"), NEWGEN("nft") } },
+	{ "nfnl", "newtable-ip-family.bin", { TABLE(NFT_MSG_NEWTABLE, NFPROTO_IPV4, "killswitch") } },
+	{ "nfnl", "newrule-other-table.bin", { RULE(NFT_MSG_NEWRULE, "filter", "output") } },
+	{ "nfnl", "delrule-newgen.bin", { RULE(NFT_MSG_DELRULE, "killswitch", "output"), NEWGEN("iptables-nft") } },
+	{ "nfnl", "delsetelem.bin", { SETELEM(NFT_MSG_DELSETELEM, "killswitch", "tunnels") } },
+	{ "nfnl", "newgen.bin", { NEWGEN("killswitch") } },
 	/* A whole transaction in one datagram, as a ruleset load arrives. */
-	reset();
-	nft_table(NFT_MSG_NEWTABLE, NFPROTO_INET, "killswitch");
-	nft_chain(NFT_MSG_NEWCHAIN, "killswitch", "output", NF_INET_LOCAL_OUT);
-	nft_rule(NFT_MSG_NEWRULE, "killswitch", "output");
-	nft_setelem(NFT_MSG_NEWSETELEM, "killswitch", "tunnels");
-	nft_chain(NFT_MSG_DELCHAIN, "killswitch", "forward", NF_INET_FORWARD);
-	nft_newgen("nft");
-	save(dir, "transaction.bin", buf, used);
+	{ "nfnl",
+	  "transaction.bin",
+	  { TABLE(NFT_MSG_NEWTABLE, NFPROTO_INET, "killswitch"),
+	    CHAIN(NFT_MSG_NEWCHAIN, "killswitch", "output", NF_INET_LOCAL_OUT),
+	    RULE(NFT_MSG_NEWRULE, "killswitch", "output"), SETELEM(NFT_MSG_NEWSETELEM, "killswitch", "tunnels"),
+	    CHAIN(NFT_MSG_DELCHAIN, "killswitch", "forward", NF_INET_FORWARD), NEWGEN("nft") } },
+};
+
+static void put_msg(const struct msg *m)
+{
+	if (m->kind == NL_DONE) {
+		struct nlmsghdr *nlh = msg_start(NLMSG_DONE, NLM_F_MULTI, 1700000001);
+
+		mnl_nlmsg_put_extra_header(nlh, sizeof(int));
+		msg_end(nlh);
+	} else if (m->kind < NL_DONE) {
+		wg_msg(m);
+	} else {
+		nft_msg(m);
+	}
+}
+
+/* Every seed, each from a zeroed buffer, to CORPUS/DIR/NAME. */
+static void write_seeds(const char *corpus)
+{
+	for (const struct seed *seed = seeds; seed < seeds + sizeof(seeds) / sizeof(seeds[0]); seed++) {
+		const size_t max = sizeof(seed->msgs) / sizeof(seed->msgs[0]);
+		char dir[4096];
+
+		reset();
+		for (size_t i = 0; i < max && seed->msgs[i].kind != END; i++)
+			put_msg(&seed->msgs[i]);
+		snprintf(dir, sizeof(dir), "%s/%s", corpus, seed->dir);
+		save(dir, seed->name, buf, used);
+	}
 }
 
 /* ---- captured from the running kernel ---- */
@@ -384,17 +376,12 @@ static int capture(const char *dir, unsigned max)
 
 int main(int argc, char *argv[])
 {
-	char dir[4096];
-
 	if (argc == 4 && !strcmp(argv[1], "--capture"))
 		return capture(argv[2], (unsigned)atoi(argv[3]));
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s CORPUS_DIR | --capture DIR COUNT\n", argv[0]);
 		return 1;
 	}
-	snprintf(dir, sizeof(dir), "%s/wg_genl", argv[1]);
-	wg_seeds(dir);
-	snprintf(dir, sizeof(dir), "%s/nfnl", argv[1]);
-	nfnl_seeds(dir);
+	write_seeds(argv[1]);
 	return 0;
 }

@@ -10,21 +10,15 @@
 # Usage: nm_hook.sh HOOK KILLSWITCH_PATH CONF_PATH   (the configured hook and the two paths the
 # build filled in)
 set -euo pipefail
+# shellcheck source=tests/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=tests/lib/checks.sh
+. "$(dirname "$0")/../lib/checks.sh"
+CHECK_QUIET=none # what the checked commands say stays in the log
 HOOK=$1 KS_PATH=$2 CONF_PATH=$3
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIP: needs root (the hook trusts only a configuration file owned by root)"
-	exit 77
-fi
+need_root "needs root (the hook trusts only a configuration file owned by root)"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-not_ok() { failed=$((failed + 1)); echo "FAIL - $1"; }
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
 
 U1=0f6a8a3e-5a8c-4b8e-9d5e-2b1f0c7d9e41
 U2=6c1d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5
@@ -242,5 +236,4 @@ run wgtest up CONNECTION_UUID=$U1
 refused "nmcli failing (cannot tell the owner) refused"
 rm -f "$TMP/nmcli.rc"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -169,10 +169,9 @@ static void test_fwmark(void **state)
 	assert_int_equal(policy.fwmark, 0xffffffffu);
 	ks_policy_free(&policy);
 
-	assert_int_equal(parse(&policy, NULL, ARGS("--fwmark", "0"), err), -EINVAL);
+	expect_args_refused(NULL, ARGS("--fwmark", "0"), err);
 	assert_quotes(err, "0");
 	assert_non_null(strstr(err, "--fwmark none"));
-	ks_policy_free(&policy);
 }
 
 static void test_ipv6(void **state)
@@ -200,17 +199,13 @@ static void test_json(void **state)
 	assert_true(opts.json);
 	ks_policy_free(&policy);
 
-	assert_int_equal(parse(&policy, NULL, ARGS("--tunnel", "wg0", "--json"), err), -EINVAL);
+	expect_args_refused(NULL, ARGS("--tunnel", "wg0", "--json"), err);
 	assert_string_equal(err, "unknown option: '--json'");
-	ks_policy_free(&policy);
 }
 
 static void test_messages(void **state)
 {
-	static const struct {
-		const char *argv[2];
-		const char *err;
-	} cases[] = {
+	static const struct refused_args cases[] = {
 		{ { "--bogus" }, "unknown option: '--bogus'" },
 		{ { "--state", "maybe" }, "invalid state (enabled or blocked): 'maybe'" },
 		{ { "--tunnel" }, "option needs a value: '--tunnel'" },
@@ -218,18 +213,9 @@ static void test_messages(void **state)
 		{ { "wg0" }, "unexpected argument: 'wg0'" },
 		{ { "--tunnel", "wg'0" }, "invalid interface name (1-15 of A-Z a-z 0-9 _ . -): 'wg\\x270'" },
 	};
-	struct ks_options opts = { 0 };
 
 	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct ks_policy policy;
-		char err[KS_ERR_LEN];
-
-		assert_int_equal(parse(&policy, &opts, cases[i].argv[1] ? 2 : 1, (char *const *)cases[i].argv, err),
-				 -EINVAL);
-		assert_string_equal(err, cases[i].err);
-		ks_policy_free(&policy);
-	}
+	run_refused_args(cases, ARRAY_SIZE(cases), true, SAID_EXACTLY);
 }
 
 /* tunnel-addr is file-only; --state is taken and flagged, so enable and block can refuse it. */
@@ -303,27 +289,6 @@ static void test_policy_file(void **state)
 	ks_policy_free(&policy);
 }
 
-/* A bad line: -EINVAL and "PATH:LINE: <what>: '<value>'". */
-static void expect_file_error(int (*parse_file)(struct ks_policy *, const char *, char *), const char *text,
-			      unsigned lineno, const char *bad)
-{
-	struct ks_policy policy;
-	char path[64], prefix[96], err[KS_ERR_LEN] = "";
-	int ret;
-
-	write_temp(text, strlen(text), path);
-	ks_policy_init(&policy);
-	ret = parse_file(&policy, path, err);
-	unlink(path);
-	if (ret != -EINVAL)
-		fail_msg("%d, not -EINVAL, for line %u of \"%s\"", ret, lineno, text);
-	snprintf(prefix, sizeof(prefix), "%s:%u: ", path, lineno);
-	if (strncmp(err, prefix, strlen(prefix)))
-		fail_msg("'%s' does not start with '%s'", err, prefix);
-	assert_quotes(err, bad);
-	ks_policy_free(&policy);
-}
-
 /*
  * The state file's journal (endpoint add|del): endpoint-add appends, an
  * endpoint-del drops what the lines before it hold, a later add brings one
@@ -345,6 +310,10 @@ static void test_policy_file_journal(void **state)
 				   "endpoint-add 192.0.2.2:51820/udp # 3\n"
 				   "endpoint-del 198.51.100.9:1/udp # 3\n"
 				   "endpoint-del 192.0.2.3:5";
+	static const struct file_error bad[] = {
+		{ "endpoint-del 192.0.2.1\n", 1, "192.0.2.1" },
+		{ "endpoint-add vpn.example.com:51820\n", 1, "vpn.example.com:51820" },
+	};
 	struct ks_policy policy;
 
 	(void)state;
@@ -355,35 +324,36 @@ static void test_policy_file_journal(void **state)
 	expect_endpoint(&policy.endpoints[1], "192.0.2.3:51820/udp");
 	expect_endpoint(&policy.endpoints[2], "[2001:db8::2]:443/tcp");
 	ks_policy_free(&policy);
-	expect_file_error(ks_options_parse_file, "endpoint-del 192.0.2.1\n", 1, "192.0.2.1");
-	expect_file_error(ks_options_parse_file, "endpoint-add vpn.example.com:51820\n", 1, "vpn.example.com:51820");
+	run_file_errors(ks_options_parse_file, bad, ARRAY_SIZE(bad));
 }
 
 static void test_policy_file_errors(void **state)
 {
+	static const struct file_error bad[] = {
+		{ "tunnel wg0\n# comment\n\ntunnel wg 0\n", 4, "wg 0" },
+		{ "tunnel wg0\r\ndns 10.64.0.1\r\nendpoint vpn.example.com:51820\r\n", 3, "vpn.example.com:51820" },
+		{ "json\n", 1, "json" },
+		{ "--json\n", 1, "json" },
+		{ "bogus value\n", 1, "bogus" },
+		{ "tunnel\n", 1, "tunnel" },
+		{ "tunnel = \n", 1, "tunnel =" },
+		{ "allow-lan yes\n", 1, "allow-lan yes" },
+		{ "endpoints-file /dev/null\n", 1, "/dev/null" },
+		{ "fwmark 0\n", 1, "0" },
+		{ "state connected\n", 1, "connected" },
+		{ "tunnel-addr 0.0.0.0\n", 1, "0.0.0.0" },
+		{ "tunnel-addr ff02::1\n", 1, "ff02::1" },
+		{ "tunnel wg0 } ; flush ruleset\n", 1, "wg0 } ; flush ruleset" },
+		{ "tunnel wg0\"; flush ruleset; \"\n", 1, "wg0\"; flush ruleset; \"" },
+		{ "endpoint 1.2.3.4:80 } ; flush ruleset\n", 1, "1.2.3.4:80 } ; flush ruleset" },
+		{ "dns 10.64.0.1 10.64.0.2\n", 1, "10.64.0.1 10.64.0.2" },
+		{ "lan 10.0.0.1/8\n", 1, "10.0.0.1/8" },
+		{ "ipv6 allow ; flush ruleset\n", 1, "allow ; flush ruleset" },
+		{ "tunnel\x1b[2Jwg0\n", 1, "tunnel\x1b[2Jwg0" },
+	};
+
 	(void)state;
-	expect_file_error(ks_options_parse_file, "tunnel wg0\n# comment\n\ntunnel wg 0\n", 4, "wg 0");
-	expect_file_error(ks_options_parse_file, "tunnel wg0\r\ndns 10.64.0.1\r\nendpoint vpn.example.com:51820\r\n", 3,
-			  "vpn.example.com:51820");
-	expect_file_error(ks_options_parse_file, "json\n", 1, "json");
-	expect_file_error(ks_options_parse_file, "--json\n", 1, "json");
-	expect_file_error(ks_options_parse_file, "bogus value\n", 1, "bogus");
-	expect_file_error(ks_options_parse_file, "tunnel\n", 1, "tunnel");
-	expect_file_error(ks_options_parse_file, "tunnel = \n", 1, "tunnel =");
-	expect_file_error(ks_options_parse_file, "allow-lan yes\n", 1, "allow-lan yes");
-	expect_file_error(ks_options_parse_file, "endpoints-file /dev/null\n", 1, "/dev/null");
-	expect_file_error(ks_options_parse_file, "fwmark 0\n", 1, "0");
-	expect_file_error(ks_options_parse_file, "state connected\n", 1, "connected");
-	expect_file_error(ks_options_parse_file, "tunnel-addr 0.0.0.0\n", 1, "0.0.0.0");
-	expect_file_error(ks_options_parse_file, "tunnel-addr ff02::1\n", 1, "ff02::1");
-	expect_file_error(ks_options_parse_file, "tunnel wg0 } ; flush ruleset\n", 1, "wg0 } ; flush ruleset");
-	expect_file_error(ks_options_parse_file, "tunnel wg0\"; flush ruleset; \"\n", 1, "wg0\"; flush ruleset; \"");
-	expect_file_error(ks_options_parse_file, "endpoint 1.2.3.4:80 } ; flush ruleset\n", 1,
-			  "1.2.3.4:80 } ; flush ruleset");
-	expect_file_error(ks_options_parse_file, "dns 10.64.0.1 10.64.0.2\n", 1, "10.64.0.1 10.64.0.2");
-	expect_file_error(ks_options_parse_file, "lan 10.0.0.1/8\n", 1, "10.0.0.1/8");
-	expect_file_error(ks_options_parse_file, "ipv6 allow ; flush ruleset\n", 1, "allow ; flush ruleset");
-	expect_file_error(ks_options_parse_file, "tunnel\x1b[2Jwg0\n", 1, "tunnel\x1b[2Jwg0");
+	run_file_errors(ks_options_parse_file, bad, ARRAY_SIZE(bad));
 }
 
 static void test_file_nul_byte(void **state)
@@ -501,16 +471,16 @@ static void test_endpoints_file(void **state)
 
 static void test_endpoints_file_errors(void **state)
 {
+	static const struct file_error bad[] = {
+		{ "198.51.100.10:51820\n\n# x\nvpn.example.com:51820\n", 4, "vpn.example.com:51820" },
+		{ "endpoint 198.51.100.10:51820\n", 1, "endpoint 198.51.100.10:51820" },
+		{ "198.51.100.10:51820 198.51.100.11:51820\n", 1, "198.51.100.10:51820 198.51.100.11:51820" },
+		{ "2001:db8::1:51820\r\n", 1, "2001:db8::1:51820" },
+		{ "1.2.3.4:80 } ; flush ruleset\n", 1, "1.2.3.4:80 } ; flush ruleset" },
+	};
+
 	(void)state;
-	expect_file_error(ks_options_parse_endpoints_file, "198.51.100.10:51820\n\n# x\nvpn.example.com:51820\n", 4,
-			  "vpn.example.com:51820");
-	expect_file_error(ks_options_parse_endpoints_file, "endpoint 198.51.100.10:51820\n", 1,
-			  "endpoint 198.51.100.10:51820");
-	expect_file_error(ks_options_parse_endpoints_file, "198.51.100.10:51820 198.51.100.11:51820\n", 1,
-			  "198.51.100.10:51820 198.51.100.11:51820");
-	expect_file_error(ks_options_parse_endpoints_file, "2001:db8::1:51820\r\n", 1, "2001:db8::1:51820");
-	expect_file_error(ks_options_parse_endpoints_file, "1.2.3.4:80 } ; flush ruleset\n", 1,
-			  "1.2.3.4:80 } ; flush ruleset");
+	run_file_errors(ks_options_parse_endpoints_file, bad, ARRAY_SIZE(bad));
 }
 
 /* Through --endpoints-file, a bad line keeps its "path:line:" and -EINVAL. */
@@ -644,23 +614,21 @@ static void test_split_keys(void **state)
 	static const char v1[] = "split-tunnel v1\n";
 	static const char v2[] = "split-tunnel v2\nsplit-ctmark 0x10\nsplit-cgroup unified/ks.slice/excl\n"
 				 "split-level 2\nsplit-classid 65537\n";
+	static const struct refused_args file_only[] = {
+		{ { "--split-tunnel=v1" }, "--split-tunnel=v1" }, { { "--split-ctmark=1" }, "--split-ctmark=1" },
+		{ { "--split-classid=1" }, "--split-classid=1" }, { { "--split-cgroup=ks" }, "--split-cgroup=ks" },
+		{ { "--split-level=1" }, "--split-level=1" },
+	};
 	struct ks_policy policy;
-	char path[64], err[KS_ERR_LEN] = "";
 
 	(void)state;
-	write_temp(v1, sizeof(v1) - 1, path);
-	ks_policy_init(&policy);
-	assert_int_equal(ks_options_parse_file(&policy, path, err), 0);
-	unlink(path);
+	parse_policy_text(v1, sizeof(v1) - 1, &policy);
 	assert_int_equal(policy.split.mode, KS_SPLIT_V1);
 	assert_int_equal(policy.split.ct_mark, KS_DEFAULT_CT_MARK);
 	assert_int_equal(policy.split.classid, KS_DEFAULT_CLASSID);
 	ks_policy_free(&policy);
 
-	write_temp(v2, sizeof(v2) - 1, path);
-	ks_policy_init(&policy);
-	assert_int_equal(ks_options_parse_file(&policy, path, err), 0);
-	unlink(path);
+	parse_policy_text(v2, sizeof(v2) - 1, &policy);
 	assert_int_equal(policy.split.mode, KS_SPLIT_V2);
 	assert_int_equal(policy.split.ct_mark, 0x10);
 	assert_int_equal(policy.split.classid, 65537);
@@ -668,41 +636,37 @@ static void test_split_keys(void **state)
 	assert_int_equal(policy.split.level, 2);
 	ks_policy_free(&policy);
 
-	for (const char *const *key = (const char *const[]){ "--split-tunnel=v1", "--split-ctmark=1", "--split-classid=1",
-							     "--split-cgroup=ks", "--split-level=1", NULL };
-	     *key; key++) {
-		assert_int_equal(parse(&policy, NULL, 1, (char *const[]){ (char *)*key }, err), -EINVAL);
-		assert_quotes(err, *key);
-		ks_policy_free(&policy);
-	}
+	run_refused_args(file_only, ARRAY_SIZE(file_only), false, SAID_VALUE);
 }
 
 static void test_split_errors(void **state)
 {
+	static const struct file_error bad[] = {
+		{ "split-tunnel v3\n", 1, "v3" },
+		{ "split-tunnel V1\n", 1, "V1" },
+		{ "split-ctmark 0\n", 1, "0" },
+		{ "split-ctmark 0x100000000\n", 1, "0x100000000" },
+		{ "split-classid 0\n", 1, "0" },
+		{ "split-level 0\n", 1, "0" },
+		{ "split-level 65\n", 1, "65" },
+		{ "split-level -1\n", 1, "-1" },
+		{ "split-cgroup /sys/fs/cgroup/ks\n", 1, "/sys/fs/cgroup/ks" },
+		{ "split-cgroup ../ks\n", 1, "../ks" },
+		{ "split-cgroup unified/../ks\n", 1, "unified/../ks" },
+		{ "split-cgroup unified/./ks\n", 1, "unified/./ks" },
+		{ "split-cgroup unified//ks\n", 1, "unified//ks" },
+		{ "split-cgroup unified/ks/\n", 1, "unified/ks/" },
+		{ "split-cgroup ks\"; flush ruleset; \"\n", 1, "ks\"; flush ruleset; \"" },
+		{ "split-cgroup ks slice\n", 1, "ks slice" },
+		{ "split-cgroup aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		  1,
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" },
+	};
+
 	(void)state;
-	expect_file_error(ks_options_parse_file, "split-tunnel v3\n", 1, "v3");
-	expect_file_error(ks_options_parse_file, "split-tunnel V1\n", 1, "V1");
-	expect_file_error(ks_options_parse_file, "split-ctmark 0\n", 1, "0");
-	expect_file_error(ks_options_parse_file, "split-ctmark 0x100000000\n", 1, "0x100000000");
-	expect_file_error(ks_options_parse_file, "split-classid 0\n", 1, "0");
-	expect_file_error(ks_options_parse_file, "split-level 0\n", 1, "0");
-	expect_file_error(ks_options_parse_file, "split-level 65\n", 1, "65");
-	expect_file_error(ks_options_parse_file, "split-level -1\n", 1, "-1");
-	expect_file_error(ks_options_parse_file, "split-cgroup /sys/fs/cgroup/ks\n", 1, "/sys/fs/cgroup/ks");
-	expect_file_error(ks_options_parse_file, "split-cgroup ../ks\n", 1, "../ks");
-	expect_file_error(ks_options_parse_file, "split-cgroup unified/../ks\n", 1, "unified/../ks");
-	expect_file_error(ks_options_parse_file, "split-cgroup unified/./ks\n", 1, "unified/./ks");
-	expect_file_error(ks_options_parse_file, "split-cgroup unified//ks\n", 1, "unified//ks");
-	expect_file_error(ks_options_parse_file, "split-cgroup unified/ks/\n", 1, "unified/ks/");
-	expect_file_error(ks_options_parse_file, "split-cgroup ks\"; flush ruleset; \"\n", 1,
-			  "ks\"; flush ruleset; \"");
-	expect_file_error(ks_options_parse_file, "split-cgroup ks slice\n", 1, "ks slice");
-	expect_file_error(ks_options_parse_file,
-			  "split-cgroup aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-			  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
-			  1,
-			  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-			  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	run_file_errors(ks_options_parse_file, bad, ARRAY_SIZE(bad));
 }
 
 int main(void)

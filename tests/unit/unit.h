@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,90 @@ static inline void policy_from_args(struct ks_policy *policy, int argc, char *co
 	if (ret)
 		fail_msg("ks_options_parse_args: %d: %s", ret, err);
 	ks_policy_finalize(policy);
+}
+
+/* ---- Table runners: the loops the tests' tables share ------------------------------------ */
+
+/*
+ * ks_options_parse_args refuses argv: -EINVAL, and a message in err that is
+ * one line and NUL-terminated inside its buffer. opts NULL: no command options.
+ */
+static inline void expect_args_refused(struct ks_options *opts, int argc, char *const argv[], char err[KS_ERR_LEN])
+{
+	struct ks_policy policy;
+	int ret;
+
+	memset(err, 'Z', KS_ERR_LEN);
+	ks_policy_init(&policy);
+	ret = ks_options_parse_args(&policy, opts, argc, argv, err);
+	ks_policy_free(&policy);
+	if (ret != -EINVAL)
+		fail_msg("ks_options_parse_args(%s%s%s ...) returned %d, not -EINVAL", argc > 0 ? argv[0] : "",
+			 argc > 1 ? " " : "", argc > 1 ? argv[1] : "", ret);
+	assert_non_null(memchr(err, '\0', KS_ERR_LEN));
+	assert_one_line(err);
+}
+
+/* A command line (up to four arguments) the options parser refuses, and what it says about it. */
+struct refused_args {
+	const char *argv[4];
+	const char *said;
+};
+
+/* said: the whole message (SAID_EXACTLY) or the value it ends quoting (SAID_VALUE, assert_quotes). */
+enum said { SAID_VALUE, SAID_EXACTLY };
+
+/* Every row refused, each with fresh command options (with_opts) or none, saying what the row says. */
+static inline void run_refused_args(const struct refused_args *rows, size_t n, bool with_opts, enum said how)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct ks_options opts = { 0 };
+		char err[KS_ERR_LEN];
+		int argc = 0;
+
+		while (argc < (int)ARRAY_SIZE(rows[i].argv) && rows[i].argv[argc])
+			argc++;
+		expect_args_refused(with_opts ? &opts : NULL, argc, (char *const *)rows[i].argv, err);
+		if (how == SAID_EXACTLY)
+			assert_string_equal(err, rows[i].said);
+		else
+			assert_quotes(err, rows[i].said);
+	}
+}
+
+/* A file ks_options_parse_file or ks_options_parse_endpoints_file refuses: the bad line's number and value. */
+struct file_error {
+	const char *text;
+	unsigned line;
+	const char *bad;
+};
+
+typedef int parse_file_fn(struct ks_policy *policy, const char *path, char err[KS_ERR_LEN]);
+
+/* The file refused: -EINVAL and "PATH:LINE: <what>: '<value>'". */
+static inline void expect_file_error(parse_file_fn *parse_file, const char *text, unsigned lineno, const char *bad)
+{
+	struct ks_policy policy;
+	char path[64], prefix[96], err[KS_ERR_LEN] = "";
+	int ret;
+
+	write_temp(text, strlen(text), path);
+	ks_policy_init(&policy);
+	ret = parse_file(&policy, path, err);
+	unlink(path);
+	if (ret != -EINVAL)
+		fail_msg("%d, not -EINVAL, for line %u of \"%s\"", ret, lineno, text);
+	snprintf(prefix, sizeof(prefix), "%s:%u: ", path, lineno);
+	if (strncmp(err, prefix, strlen(prefix)))
+		fail_msg("'%s' does not start with '%s'", err, prefix);
+	assert_quotes(err, bad);
+	ks_policy_free(&policy);
+}
+
+static inline void run_file_errors(parse_file_fn *parse_file, const struct file_error *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		expect_file_error(parse_file, rows[i].text, rows[i].line, rows[i].bad);
 }
 
 #endif
