@@ -456,6 +456,11 @@ oracle_install() {
 				type filter hook ingress device "isp0" priority -500; policy accept;
 				meta protocol arp counter name excluded accept
 				meta protocol ip ip daddr $EP4 udp dport $EP_PORT @th,64,32 { 0x01000000, 0x02000000, 0x03000000, 0x04000000 } counter name wireguard accept
+				# The same WireGuard messages to the server's LAN-side address: the client roams
+				# there when wireguard-go's server, its sticky source lost, answers from it, and
+				# --allow-lan then lets the encrypted tunnel through to a LAN address (seen once
+				# in four runs of protect.sh, in the connecting state).
+				meta protocol ip ip daddr $GW4 udp dport $EP_PORT @th,64,32 { 0x01000000, 0x02000000, 0x03000000, 0x04000000 } counter name wireguard accept
 				meta protocol ip6 icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, mld2-listener-report, nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } counter name excluded accept
 				counter name leak
 			}
