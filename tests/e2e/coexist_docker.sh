@@ -195,4 +195,4 @@ steps_down "enabled, no watch" blocked
 ks_disable
 steps_up "disabled (control)" leak
 steps_down "disabled (control)" leak
-lab_finish
+coexist_finish

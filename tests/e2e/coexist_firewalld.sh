@@ -111,4 +111,4 @@ steps "enabled, no watch" blocked
 # The control: the kill switch off.
 ks_disable
 steps "disabled (control)" leak
-lab_finish
+coexist_finish

@@ -111,4 +111,4 @@ tunnel_works "enabled, no watch"
 # The control: the kill switch off.
 ks_disable
 steps "disabled (control)" leak
-lab_finish
+coexist_finish

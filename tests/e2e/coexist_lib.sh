@@ -43,6 +43,7 @@ coexist_teardown() {
 # The tunnel probes afterwards go to $NET4B and $NET6, which stay in the tunnel.
 coexist_up() {
 	lab_up
+	monitor_start
 	inc ip route add 198.51.100.0/24 via $GW4 dev phy0
 	routes_via $NET4 phy0 || die "the rogue route is not in force"
 	table_header
@@ -119,4 +120,42 @@ quiet_flood() {
 tunnel_works() { # tunnel_works STATE
 	run_probe "tcp4 $(hp $NET4B 80) through the tunnel" "$1" tunnel phys send_c tcp $NET4B 80
 	run_probe "icmp6 $NET6 through the tunnel" "$1" tunnel phys ping6 $NET6
+}
+
+# What the manager did to the ruleset: `nft monitor` in the client from coexist_up on, and a
+# summary per process (the "# new generation ... (NAME)" line closes each batch): the tables it
+# added, deleted or flushed, the hooks and priorities of its base chains (coexist_finish prints it).
+monitor_start() { bg nft-monitor inc nft monitor; }
+monitor_summary() {
+	"$PYTHON" -S - "$LAB_TMP/nft-monitor.log" <<-'PY'
+		import re, sys
+		batch, seen = [], {}
+		for line in open(sys.argv[1], errors="replace"):
+		    line = line.rstrip("\n")
+		    m = re.match(r"# new generation \d+ by process \d+ \((.*)\)", line)
+		    if m:
+		        out = seen.setdefault(m.group(1), [])
+		        for ev in batch:
+		            t = re.match(r"(add|delete|flush) table (\S+) (\S+)", ev)
+		            h = re.match(r"add chain (\S+) (\S+) \S+ \{ type (\S+) hook (\S+)(?: device \S+)? priority ([^;]+);", ev)
+		            r = re.match(r"(add|delete|replace) (?:rule|chain|set|element) (\S+) (\S+)", ev)
+		            key = (t and "%s table %s %s" % t.groups()) or \
+		                  (h and "base chain %s %s: %s hook %s priority %s" % h.groups()) or \
+		                  (r and "%s rules/chains/sets in %s %s" % r.groups())
+		            if key and key not in out:
+		                out.append(key)
+		        batch = []
+		    elif re.match(r"(add|delete|flush|replace|destroy) ", line):
+		        batch.append(line)
+		for proc, keys in seen.items():
+		    print(proc + ":")
+		    for k in keys:
+		        print("    " + k)
+	PY
+}
+
+coexist_finish() {
+	echo "--- what each process did to the client's ruleset (nft monitor; names cut at 15 characters):"
+	monitor_summary || true
+	lab_finish
 }

@@ -62,4 +62,4 @@ coexist_control "nftables.service start" "no watch (control)" unhelped unit_star
 coexist_control "nftables.service reload x$ROUNDS" "no watch (control)" unhelped unit_reload
 coexist_control "nftables.service stop" "no watch (control)" unhelped unit_stop
 flood_phase_stop "no watch (control)"
-lab_finish
+coexist_finish
