@@ -52,6 +52,7 @@ tunnel_works "$COEXIST_STATE"
 
 # The control: without watch, each step removes the table (held 50 ms, then enabled by hand).
 watch_stop
+echo "# control: the same steps without watch; each removes our table, enabled again by hand 50 ms later."
 unhelped() { # unhelped STEP
 	"$1" || return 1
 	sleep 0.05
