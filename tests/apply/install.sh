@@ -36,6 +36,13 @@ for u in killswitch.service killswitch-watch.service; do
 done
 check "boot unit runs before the network" grep -q '^Before=network-pre.target' "$TMP/units/killswitch.service"
 check "boot unit has no default dependencies" grep -q '^DefaultDependencies=no' "$TMP/units/killswitch.service"
+check "boot unit restores after nftables.service's flush" grep -q '^After=.*nftables.service' "$TMP/units/killswitch.service"
+# watch: up before the network and the firewall managers, down after them (docs/integrations.md)
+check "watch unit runs before the network" grep -q '^Before=network-pre.target' "$TMP/units/killswitch-watch.service"
+check "watch unit has no default dependencies" grep -q '^DefaultDependencies=no' "$TMP/units/killswitch-watch.service"
+check "watch unit comes after the boot unit" grep -q '^After=.*killswitch.service' "$TMP/units/killswitch-watch.service"
+check "watch unit starts before the managers" grep -q '^Before=.*firewalld.service' "$TMP/units/killswitch-watch.service"
+check "watch unit starts at boot" grep -qx 'WantedBy=sysinit.target' "$TMP/units/killswitch-watch.service"
 if command -v systemd-analyze >/dev/null; then
 	check "systemd-analyze verify" env MANPATH="$TMP/man" systemd-analyze verify "$TMP/units/killswitch.service" \
 		"$TMP/units/killswitch-watch.service"

@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Run lab themes (all by default) and print one table: probe, state, expected, seen, leaked
 # packets. Each theme builds and tears down its own lab; up to -j of them run at once (the
-# atomic and watch floods always run alone).
+# floods of atomic, watch and coexist_* always run alone).
 #   KILLSWITCH=build/killswitch tests/e2e/run.sh [-j N] [THEME...]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-all=(states-ipv4 states-ipv6 bound tunnelvision tunnelcrack dns lan protect forward preexisting wgquick fromwg openvpn boot atomic watch guard tunnel_restart findings)
+all=(states-ipv4 states-ipv6 bound tunnelvision tunnelcrack dns lan protect forward preexisting wgquick fromwg openvpn boot atomic watch guard tunnel_restart coexist_nftables coexist_iptables coexist_firewalld coexist_ufw coexist_docker findings)
 jobs=2
 
 usage() {
@@ -66,7 +66,7 @@ wait_slot() { # wait until fewer than $1 themes run
 
 echo "Running ${#themes[@]} lab theme(s), $jobs at a time (logs in $out):"
 for t in "${themes[@]}"; do
-	if [[ $t == atomic || $t == watch || $t == guard ]]; then
+	if [[ $t == atomic || $t == watch || $t == guard || $t == coexist_* ]]; then
 		wait_slot 1
 		start "$t"
 		wait_slot 1
