@@ -15,7 +15,6 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WATCH_PID=
-GUARD_TABLE=killswitch_guard
 
 # coexist_init NAME TOOL...: lab_init, the tools this test needs (77 without them), the teardown
 # (coexist_cleanup, when the test defines it, runs first), the lab with the rogue route.
@@ -49,35 +48,18 @@ coexist_up() {
 	table_header
 }
 
-ks() {
-	nsenter --net="/run/netns/$NS_C" env KILLSWITCH_RUNDIR="$LAB_TMP/run" KILLSWITCH_CONFDIR="$LAB_TMP/conf" \
-		KILLSWITCH_CGROUP_NAME="$CG_NAME" "$KILLSWITCH" "$@"
-}
-
-watch_start() { # watch_start LOG
-	WATCH_LOG=$LAB_TMP/$1
-	# nsenter execs in place: $! is watch itself
-	nsenter --net="/run/netns/$NS_C" env KILLSWITCH_RUNDIR="$LAB_TMP/run" KILLSWITCH_CONFDIR="$LAB_TMP/conf" \
-		KILLSWITCH_CGROUP_NAME="$CG_NAME" "$KILLSWITCH" watch 2>"$WATCH_LOG" &
-	WATCH_PID=$!
-	wait_for 10 grep -q guarding "$WATCH_LOG" || die "watch did not start: $(cat "$WATCH_LOG")"
-	# watch's guard table (while watch runs, when this build has it): checked after every step too
-	WATCH_GUARD=0
-	! inc nft list table inet $GUARD_TABLE >/dev/null 2>&1 || WATCH_GUARD=1
-}
-watch_stop() {
-	[[ -n $WATCH_PID ]] || return 0
-	kill "$WATCH_PID" 2>/dev/null || true
-	wait "$WATCH_PID" 2>/dev/null || true
-	WATCH_PID=
+# nsenter, as watch.sh: killswitch and watch see the host's cgroups, as on a real host.
+ks_argv() {
+	KS_ARGV=(nsenter --net="/run/netns/$NS_C" env KILLSWITCH_RUNDIR="$LAB_TMP/run"
+		KILLSWITCH_CONFDIR="$LAB_TMP/conf" KILLSWITCH_CGROUP_NAME="$CG_NAME")
 }
 watch_restores() { grep -c 'restored (' "$WATCH_LOG" 2>/dev/null || true; }
 
-# Our tables are there: inet killswitch whole (status), and watch's guard if it holds one. A
-# restore in progress gets a second.
+# Our tables are there: inet killswitch whole (status), and, while watch runs, its guard, owned.
+# A restore in progress gets a second.
 tables_whole() {
 	ks status --json | grep -q '"complete": true' || return 1
-	[[ -z $WATCH_PID || ${WATCH_GUARD:-0} == 0 ]] || inc nft list table inet $GUARD_TABLE >/dev/null 2>&1
+	[[ -z $WATCH_PID ]] || guard_owned
 }
 ks_tables_present() { wait_for 1 tables_whole; }
 
