@@ -210,6 +210,13 @@ static void rule(struct compiler *c, const char *text)
 static void chain_prerouting(struct compiler *c)
 {
 	chain_open(c, "prerouting", "filter hook prerouting priority -199", "accept");
+	/*
+	 * This host's own packets, looped back: another firewall's reset for a
+	 * connection through the tunnel comes to the tunnel address over lo from
+	 * a remote source, and the rule below would drop it (the program would
+	 * hang instead of failing at once). Nothing from outside arrives on lo.
+	 */
+	rule(c, "iifname \"lo\" accept");
 	/* CVE-2019-14899: packets for the tunnel address that arrive elsewhere. */
 	rule(c, "iifname != @tunnels ip daddr @tunnel_addrs4 fib saddr type != local counter name blocked_in drop");
 	rule(c, "iifname != @tunnels ip6 daddr @tunnel_addrs6 fib saddr type != local counter name blocked_in drop");

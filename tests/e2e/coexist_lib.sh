@@ -53,7 +53,7 @@ ks_argv() {
 	KS_ARGV=(nsenter --net="/run/netns/$NS_C" env KILLSWITCH_RUNDIR="$LAB_TMP/run"
 		KILLSWITCH_CONFDIR="$LAB_TMP/conf" KILLSWITCH_CGROUP_NAME="$CG_NAME")
 }
-watch_restores() { grep -c 'restored (' "$WATCH_LOG" 2>/dev/null || true; }
+watch_restores() { grep -c 'restored (changed by' "$WATCH_LOG" 2>/dev/null || true; }
 
 # Our tables are there: inet killswitch whole (status), and, while watch runs, its guard, owned.
 # A restore in progress gets a second.

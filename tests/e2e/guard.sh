@@ -150,7 +150,7 @@ except OSError as e:
 try:
     s.sendall(struct.pack("=IIII", 0x4b535731, 1, 0, 0))
     sys.exit(1 if s.recv(16) else 0)
-except (ConnectionResetError, BrokenPipeError):
+except (ConnectionResetError, BrokenPipeError, TimeoutError):
     sys.exit(0)' "$LAB_TMP/run/watch.sock"
 }
 chmod o+x "$LAB_TMP"
