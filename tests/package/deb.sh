@@ -28,7 +28,10 @@ git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1 || skip "$top is n
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ks-deb.XXXXXX")
 root=$work/root
-ns=
+# The remove and purge run with a kill switch on, in a network namespace of
+# their own: the table there is the test's, never this host's.
+ns=ks-deb-$$-$RANDOM
+ip netns add "$ns" 2>/dev/null || { rm -rf "$work"; skip "cannot create a network namespace"; }
 cleanup() {
 	local rc=$?
 	[ -z "$ns" ] || ip netns del "$ns" 2>/dev/null || true
@@ -172,7 +175,6 @@ install_deb() {
 	}
 }
 must "apt-get install ./${deb##*/}" install_deb
-rm "$root/tmp/${deb##*/}"
 elapsed installed
 in_root dpkg -L killswitch >"$work/files"
 
@@ -206,11 +208,24 @@ setuid_group() { [ "$(in_root stat -c '%A %U %G' /usr/bin/split-tunnel)" = "-rws
 check "split-tunnel is setuid root, for the group only" setuid_group
 nothing_enabled() { ! find "$root/etc/systemd" "$root/etc/rc"*.d -name '*killswitch*' 2>/dev/null | grep .; }
 check "no unit enabled" nothing_enabled
+in_root adduser --quiet --system --group ks-member >/dev/null
+in_root adduser --quiet ks-member killswitch >/dev/null
+as_user() {
+	local user=$1
+	shift
+	chroot --userspec="$(in_root id -u "$user"):$(in_root id -g "$user")" \
+		--groups="$(in_root id -G "$user" | tr ' ' ,)" "$root" /usr/bin/env -i PATH=/usr/bin:/bin "$@"
+}
+member_runs() { [ "$(as_user ks-member split-tunnel --version)" = "split-tunnel $version" ]; }
+check "a member of the group runs split-tunnel" member_runs
+others_cannot() {
+	! as_user nobody split-tunnel --version >"$work/nobody.out" 2>&1 && grep -q 'Permission denied' "$work/nobody.out"
+}
+check "nobody else can (Permission denied)" others_cannot
+in_root deluser --quiet --system ks-member >/dev/null 2>&1
+in_root delgroup --quiet --system ks-member >/dev/null
 
-# ---- remove and purge with the kill switch on ---------------------------------
-# In a network namespace of its own: the table there is the test's, never this host's.
-ns=ks-deb-$$-$RANDOM
-ip netns add "$ns"
+# ---- reinstall, remove and purge with the kill switch on ----------------------
 in_ns() {
 	ip netns exec "$ns" chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 		DEBIAN_FRONTEND=noninteractive KILLSWITCH_SPLIT_TUNNEL=off "$@"
@@ -225,6 +240,20 @@ apt_in_ns() {
 must "killswitch block --persist (in the namespace)" in_ns killswitch block --persist
 ip netns exec "$ns" nft -s list table inet killswitch >"$work/table.on"
 must "the persisted policy is in /etc/killswitch" test -f "$root/etc/killswitch/policy"
+
+# The same version again: dpkg's upgrade path (prerm upgrade, postinst configure VERSION).
+reinstall() {
+	ip netns exec "$ns" chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		DEBIAN_FRONTEND=noninteractive dpkg -i "/tmp/${deb##*/}" >"$work/reinstall.log" 2>&1 || {
+		cat "$work/reinstall.log"
+		return 1
+	}
+}
+check "dpkg -i the same package again (the upgrade path)" reinstall
+check "upgrade leaves the table as it was, whole" table_unchanged
+override_kept() { override && setuid_group; }
+check "upgrade keeps the dpkg-statoverride and the setuid bit" override_kept
+rm "$root/tmp/${deb##*/}"
 
 check "apt-get remove killswitch" apt_in_ns remove
 check "remove says the kill switch stays on" grep -q 'the kill switch is on and stays on' "$work/remove.log"
