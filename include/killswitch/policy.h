@@ -93,6 +93,12 @@ struct ks_policy {
 	enum ks_ipv6_mode ipv6;
 	bool allow_lan;
 	bool fwmark_none; /* endpoints scoped by address, protocol and port only */
+	/*
+	 * A partial tunnel (split-include VPN, site-to-site): only the protected
+	 * prefixes and DNS to the resolvers are locked to the tunnel; the rest
+	 * leaves as routed. Needs at least one protected prefix.
+	 */
+	bool partial;
 	uint32_t fwmark;
 
 	struct ks_ifname *tunnels;

@@ -2,6 +2,7 @@
 #ifndef KILLSWITCH_PROTECT_H
 #define KILLSWITCH_PROTECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "killswitch/policy.h"
@@ -30,5 +31,8 @@ int ks_protect_from_allowed_ips(const struct ks_cidr *ips, size_t n, struct ks_c
  * of range.
  */
 int ks_protect_from_address(const struct ks_addr *addr, unsigned prefix, struct ks_cidr *out);
+
+/* Whether outer covers inner (same family, inner's addresses all inside outer). */
+bool ks_cidr_contains(const struct ks_cidr *outer, const struct ks_cidr *inner);
 
 #endif

@@ -17,6 +17,9 @@
 #define KS_SET_EXCLUDED_USERS "excluded_users"	 /* cgroupsv2: the exclusion groups in users' slices, by id */
 #define KS_SET_PROTECTED4 "protected4"		 /* ipv4_addr, interval: only through the tunnel */
 #define KS_SET_PROTECTED6 "protected6"		 /* ipv6_addr, interval */
+/* With two tunnels or more: which tunnel each protected prefix may use (ifname . ipv4_addr, interval). */
+#define KS_SET_PROTECTED_VIA4 "protected_via4"
+#define KS_SET_PROTECTED_VIA6 "protected_via6" /* ifname . ipv6_addr, interval */
 
 /* Names of the named counters, in status order. */
 enum ks_counter {

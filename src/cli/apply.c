@@ -81,7 +81,22 @@ void cli_policy_discover(struct ks_policy *policy, bool create, bool fresh_addrs
 	if (ks_rtnl_tunnel_addrs(policy) < 0)
 		cli_warn("cannot read the tunnel addresses; the anti-spoofing rule stays empty");
 	ks_policy_finalize(policy);
+	/* Refused by the caller (cli_partial_unprotected): create nothing for it. */
+	if (cli_partial_unprotected(policy, NULL))
+		return;
 	discover_split(policy, create);
+}
+
+bool cli_partial_unprotected(const struct ks_policy *policy, char err[KS_ERR_LEN])
+{
+	if (!policy->partial || policy->n_protect)
+		return false;
+	if (err)
+		snprintf(err, KS_ERR_LEN,
+			 "--partial needs a protected prefix (--protect, a --from-wg peer's network, or a tunnel "
+			 "address wider than /32 or /128): '%s'",
+			 policy->n_tunnels ? policy->tunnels[0].name : "--partial");
+	return true;
 }
 
 /*
@@ -123,6 +138,9 @@ int cli_apply_locked_then(struct ks_policy *policy, const char *table, bool fres
 	int ret;
 
 	cli_policy_discover(policy, true, fresh_addrs);
+	/* Before anything changes: a partial tunnel that protects nothing would lock nothing. */
+	if (cli_partial_unprotected(policy, err))
+		return -EDOM;
 	/* Replies to excluded connections carry the fwmark: rp_filter must route them by it. */
 	ret = cli_sysctl_set(KS_SYSCTL_SRC_VALID_MARK, "1");
 	if (ret < 0)
@@ -162,7 +180,7 @@ int cli_apply(struct ks_policy *policy, const struct ks_options *opts)
 		return ret;
 	ret = cli_apply_locked(policy, table, false, err);
 	if (ret < 0) {
-		ret = cli_error(KS_EXIT_SYSTEM, "%s", err);
+		ret = cli_error(ret == -EDOM ? KS_EXIT_USAGE : KS_EXIT_SYSTEM, "%s", err);
 		goto cleanup;
 	}
 	if (opts->persist && ks_persist_save(policy, err) < 0) {

@@ -29,6 +29,12 @@ int cli_parse_policy(int argc, char *argv[], enum ks_state state, struct ks_poli
  * mechanism (create: make the exclusion cgroup; else only plan it).
  */
 void cli_policy_discover(struct ks_policy *policy, bool create, bool fresh_addrs);
+/*
+ * Whether the policy is --partial without any protected prefix (the derived
+ * ones known only once the tunnel's addresses are read): err (if not NULL)
+ * then says so, on one line. Such a policy is refused, exit 2.
+ */
+bool cli_partial_unprotected(const struct ks_policy *policy, char err[KS_ERR_LEN]);
 /* Discover, compile, apply, save the state; the caller holds the lock. 0 or -errno with err. */
 int cli_apply_locked(struct ks_policy *policy, const char *table, bool fresh_addrs, char err[KS_ERR_LEN]);
 /* The same, with then (nftables text) appended to the transaction. */

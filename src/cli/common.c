@@ -177,6 +177,7 @@ json_t *cli_policy_json(const struct ks_policy *p)
 	json_object_set_new(obj, "ipv6", json_string(p->ipv6 == KS_IPV6_ALLOW ? "allow" : "block"));
 	json_object_set_new(obj, "tunnel_addrs", addr_array(p->tunnel_addrs, p->n_tunnel_addrs));
 	json_object_set_new(obj, "protected", protected_array(p));
+	json_object_set_new(obj, "partial", json_boolean(p->partial));
 	json_object_set_new(obj, "split_tunnel", split_json(&p->split));
 	return obj;
 }

@@ -14,6 +14,7 @@ int compile_main(int argc, char *argv[])
 	struct ks_policy policy;
 	struct ks_options opts = { 0 };
 	struct ks_buf text = KS_BUF_INIT;
+	char err[KS_ERR_LEN];
 	const char *table;
 	int ret;
 
@@ -27,6 +28,10 @@ int compile_main(int argc, char *argv[])
 	table = ks_env()->table;
 	/* What enable would learn too: tunnel addresses, and the split-tunnel plan (nothing created). */
 	cli_policy_discover(&policy, false, false);
+	if (cli_partial_unprotected(&policy, err)) {
+		ret = cli_error(KS_EXIT_USAGE, "%s", err);
+		goto cleanup;
+	}
 	ret = ks_compile(&policy, table, &text);
 	if (ret < 0) {
 		ret = cli_error(KS_EXIT_SYSTEM, "cannot compile the ruleset: '%s'",

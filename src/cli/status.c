@@ -58,6 +58,11 @@ static void print_policy(const struct ks_policy *p)
 	}
 	printf("\n  ipv6: %s\n", p->ipv6 == KS_IPV6_ALLOW ? "allowed outside the tunnel" : "blocked outside the tunnel");
 	print_addrs("tunnel addresses", p->tunnel_addrs, p->n_tunnel_addrs);
+	if (p->partial)
+		printf("  tunnel: partial (only the protected prefixes and DNS to the dns resolvers are locked to it; "
+		       "other traffic leaves as routed)\n");
+	else
+		printf("  tunnel: full (nothing leaves outside it but what is listed here)\n");
 	printf("  protected (only through the tunnel):");
 	if (!p->n_protect)
 		printf(" none");
@@ -65,6 +70,9 @@ static void print_policy(const struct ks_policy *p)
 		ks_format_cidr(&p->protect[i].cidr, text);
 		printf("%s %s (%s%s%s)", i ? "," : "", text, cli_protect_source(&p->protect[i]),
 		       p->protect[i].iface[0] ? " of " : "", p->protect[i].iface);
+		/* With two tunnels, each derived prefix only through its own; --protect through any. */
+		if (p->n_tunnels > 1)
+			printf(" via %s", p->protect[i].iface[0] ? p->protect[i].iface : "any tunnel");
 	}
 	putchar('\n');
 	if (p->split.mode == KS_SPLIT_V2)

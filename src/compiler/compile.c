@@ -10,6 +10,7 @@
 #include "killswitch/compile.h"
 #include "killswitch/endpoint_change.h"
 #include "killswitch/parse.h"
+#include "killswitch/protect.h"
 
 /* Fixed LAN ranges: never "whatever DHCP calls local" (TunnelCrack LocalNet). */
 static const char *const lan4_fixed[] = { "10.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16" };
@@ -29,6 +30,8 @@ struct compiler {
 	char excluded[KS_CGROUP_PATH_MAX + 48];
 	unsigned user_level; /* v2: the level of the groups in users' slices */
 	bool guard;	     /* the guard table: the filter chains only (see ks_compile_guard) */
+	bool partial;	     /* --partial: only the protected prefixes and the resolvers are locked */
+	bool paired;	     /* two tunnels or more: each protected prefix only through its own */
 };
 
 static bool lan_has_family(const struct ks_policy *p, int family)
@@ -167,6 +170,65 @@ static void set_quoted(struct compiler *c, const char *name, const char *type, c
 	ks_buf_puts(c->out, "\t}\n");
 }
 
+/* The tunnel protected prefix i may use: its own, or (--protect) tunnel t of the policy. */
+static const char *via_tunnel(const struct ks_policy *p, size_t i, size_t t)
+{
+	return p->protect[i].iface[0] ? p->protect[i].iface : p->tunnels[t].name;
+}
+
+/*
+ * Whether the pair (tunnel, prefix i) lies inside another pair of the same
+ * tunnel: nft refuses overlapping elements in a concatenation with
+ * intervals, and the outer pair already allows it.
+ */
+static bool via_covered(const struct ks_policy *p, const char *tunnel, size_t i)
+{
+	for (size_t j = 0; j < p->n_protect; j++) {
+		bool same = false;
+
+		if (j == i || !ks_cidr_contains(&p->protect[j].cidr, &p->protect[i].cidr))
+			continue;
+		for (size_t t = 0; t < (p->protect[j].iface[0] ? 1 : p->n_tunnels) && !same; t++)
+			same = !strcmp(via_tunnel(p, j, t), tunnel);
+		/* Equal prefixes are listed once in a policy; keep the first all the same. */
+		if (same && (p->protect[j].cidr.prefix < p->protect[i].cidr.prefix || j < i))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Multiple tunnels: which tunnel each protected prefix may leave by, as
+ * "tunnel . prefix" pairs. A derived prefix (the tunnel's own network, its
+ * peers' allowed IPs) belongs to its tunnel; a --protect prefix to all of them.
+ */
+static void set_protected_via(struct compiler *c, const char *name, int family)
+{
+	const struct ks_policy *p = c->p;
+	char text[KS_CIDR_STRLEN];
+	bool first = true;
+
+	set_header(c, name, family == AF_INET ? "ifname . ipv4_addr" : "ifname . ipv6_addr", false);
+	ks_buf_puts(c->out, "\t\tflags interval\n");
+	for (size_t i = 0; i < p->n_protect; i++) {
+		if (p->protect[i].cidr.addr.family != family)
+			continue;
+		ks_format_cidr(&p->protect[i].cidr, text);
+		for (size_t t = 0; t < (p->protect[i].iface[0] ? 1 : p->n_tunnels); t++) {
+			const char *tunnel = via_tunnel(p, i, t);
+			struct ks_ifname check;
+
+			/* Pasted between quotes: a state file's interface name is checked like --tunnel's. */
+			if (via_covered(p, tunnel, i) || ks_parse_ifname(tunnel, &check) < 0)
+				continue;
+			open_elements(c, &first);
+			ks_buf_printf(c->out, "\t\t\t\"%s\" . %s,\n", tunnel, text);
+		}
+	}
+	close_elements(c, first);
+	ks_buf_puts(c->out, "\t}\n");
+}
+
 static void declarations(struct compiler *c)
 {
 	const struct ks_policy *p = c->p;
@@ -192,6 +254,11 @@ static void declarations(struct compiler *c)
 	set_ranges(c, "lan_mcast6", AF_INET6, mcast6_fixed, N(mcast6_fixed), p->allow_lan, NULL, 0, 0);
 	set_ranges(c, KS_SET_PROTECTED4, AF_INET, NULL, 0, false, p->protect, p->n_protect, sizeof(*p->protect));
 	set_ranges(c, KS_SET_PROTECTED6, AF_INET6, NULL, 0, false, p->protect, p->n_protect, sizeof(*p->protect));
+	/* Declared with the rules that read them, as excluded_users: one tunnel, or nothing protected, needs no pairs. */
+	if (c->paired) {
+		set_protected_via(c, KS_SET_PROTECTED_VIA4, AF_INET);
+		set_protected_via(c, KS_SET_PROTECTED_VIA6, AF_INET6);
+	}
 	if (c->user_level && !c->guard)
 		set_quoted(c, KS_SET_EXCLUDED_USERS, "cgroupsv2", p->user_groups ? p->user_groups[0].path : NULL,
 			   p->n_user_groups, sizeof(*p->user_groups));
@@ -313,11 +380,92 @@ static void protected_in(struct compiler *c, const char *counter)
 	ks_buf_printf(c->out, "\t\tiifname != @tunnels ip6 saddr @%s counter name %s drop\n", KS_SET_PROTECTED6, counter);
 }
 
+/*
+ * Two tunnels or more (a mesh VPN beside the main one): a protected prefix
+ * leaves only through its own tunnel. A route that sends 100.64.0.0/10 into
+ * the main VPN (a pushed route, a full tunnel's 0.0.0.0/0 winning once the
+ * mesh is down) would hand the mesh's traffic to the main VPN's server. One
+ * lookup in protected4/6 for what leaves by a tunnel, the pair lookup only
+ * for protected destinations. Before the fast lane, which would accept it.
+ */
+static void protected_via_out(struct compiler *c, const char *counter)
+{
+	if (!c->paired)
+		return;
+	ks_buf_printf(c->out, "\t\toifname @tunnels ip daddr @%s oifname . ip daddr != @%s counter name %s reject with icmpx admin-prohibited\n",
+		      KS_SET_PROTECTED4, KS_SET_PROTECTED_VIA4, counter);
+	ks_buf_printf(c->out, "\t\toifname @tunnels ip6 daddr @%s oifname . ip6 daddr != @%s counter name %s reject with icmpx admin-prohibited\n",
+		      KS_SET_PROTECTED6, KS_SET_PROTECTED_VIA6, counter);
+}
+
+/* ... nor arrive by another tunnel: the main VPN's server posing as a mesh node. */
+static void protected_via_in(struct compiler *c, const char *counter)
+{
+	if (!c->paired)
+		return;
+	ks_buf_printf(c->out, "\t\tiifname @tunnels ip saddr @%s iifname . ip saddr != @%s counter name %s drop\n",
+		      KS_SET_PROTECTED4, KS_SET_PROTECTED_VIA4, counter);
+	ks_buf_printf(c->out, "\t\tiifname @tunnels ip6 saddr @%s iifname . ip6 saddr != @%s counter name %s drop\n",
+		      KS_SET_PROTECTED6, KS_SET_PROTECTED_VIA6, counter);
+}
+
+/*
+ * --partial: DNS to the --dns resolvers never leaves off the tunnel (they
+ * are the VPN's; a rogue route to one would hand every query to the LAN),
+ * unless the user vouched for its network with --lan. Other DNS is the
+ * host's own business, as the rest of its traffic.
+ */
+static void partial_dns(struct compiler *c)
+{
+	if (c->vouched4)
+		rule(c, "oifname != @tunnels ip daddr @lan_vouched4 ip daddr @resolvers4 meta l4proto { tcp, udp } th dport 53 accept");
+	if (c->vouched6)
+		rule(c, "oifname != @tunnels ip6 daddr @lan_vouched6 ip6 daddr @resolvers6 meta l4proto { tcp, udp } th dport 53 accept");
+	rule(c, "oifname != @tunnels ip daddr @resolvers4 meta l4proto { tcp, udp } th dport { 53, 853 } counter name blocked_dns reject");
+	rule(c, "oifname != @tunnels ip6 daddr @resolvers6 meta l4proto { tcp, udp } th dport { 53, 853 } counter name blocked_dns reject");
+}
+
+/* A reject of what match selects, TCP with a reset (forwarded: marked for O6/O7, as final_reject). */
+static void partial_reject(struct compiler *c, const char *match, const char *counter, bool forwarded)
+{
+	char mark[32] = "";
+
+	if (forwarded)
+		snprintf(mark, sizeof(mark), "ct mark set 0x%x ", KS_REJECT_CT_MARK);
+	ks_buf_printf(c->out, "\t\t%s meta l4proto tcp counter name %s %sreject with tcp reset\n", match, counter, mark);
+	ks_buf_printf(c->out, "\t\t%s counter name %s %sreject with icmpx admin-prohibited\n", match, counter, mark);
+}
+
+/*
+ * The end of output and forward with --partial, after the protected
+ * prefixes were refused off the tunnel: the resolvers likewise, then the
+ * tunnel (open when enabled, closed when blocked: the protected prefixes
+ * and the resolvers with it), then everything else leaves as routed. No
+ * LAN rule: the LAN is not locked. The chain's policy stays drop.
+ */
+static void partial_out_tail(struct compiler *c, const char *counter, bool forwarded)
+{
+	partial_dns(c);
+	if (c->enabled) {
+		rule(c, "oifname @tunnels accept");
+		/* Replies from the tunnel to guests; a new connection from it is refused, as in a full tunnel. */
+		if (forwarded)
+			ks_buf_puts(c->out, "\t\tiifname @tunnels ct state established,related accept\n");
+	} else {
+		partial_reject(c, "oifname @tunnels", counter, forwarded);
+	}
+	if (forwarded)
+		partial_reject(c, "iifname @tunnels", counter, forwarded);
+	rule(c, "accept");
+	ks_buf_puts(c->out, "\t}\n");
+}
+
 static void chain_output(struct compiler *c)
 {
 	chain_open(c, "output", "filter hook output priority 0", "drop");
 	rule(c, "oifname \"lo\" accept");
 	excluded_accept(c);
+	protected_via_out(c, "blocked_out");
 	tunnel_fast_lane(c);
 	/*
 	 * DHCP client, never into a tunnel: broadcasts (DISCOVER, REQUEST, REBIND)
@@ -343,6 +491,10 @@ static void chain_output(struct compiler *c)
 	ks_buf_printf(c->out, "\t\t%sip daddr . meta l4proto . th dport @endpoints4 accept\n", c->mark);
 	ks_buf_printf(c->out, "\t\t%sip6 daddr . meta l4proto . th dport @endpoints6 accept\n", c->mark);
 	protected_out(c, "blocked_out");
+	if (c->partial) {
+		partial_out_tail(c, "blocked_out", false);
+		return;
+	}
 	dns_rules(c, "oifname");
 	if (c->enabled)
 		rule(c, "oifname @tunnels accept");
@@ -359,11 +511,25 @@ static void chain_output(struct compiler *c)
 	final_reject(c, "blocked_out", false);
 }
 
+/*
+ * The end of input with --partial: protected sources came only through the
+ * tunnel (protected_in); a closed tunnel lets nothing in; the rest is the
+ * host's other firewall's to decide.
+ */
+static void partial_in_tail(struct compiler *c)
+{
+	if (!c->enabled)
+		rule(c, "iifname @tunnels counter name blocked_in drop");
+	rule(c, "accept");
+	ks_buf_puts(c->out, "\t}\n");
+}
+
 static void chain_input(struct compiler *c)
 {
 	chain_open(c, "input", "filter hook input priority 0", "drop");
 	rule(c, "iifname \"lo\" accept");
 	excluded_accept(c);
+	protected_via_in(c, "blocked_in");
 	/* Up front: every rule before the final drop accepts, so the order only sets what a packet costs. */
 	if (c->enabled)
 		rule(c, "iifname @tunnels accept");
@@ -385,6 +551,10 @@ static void chain_input(struct compiler *c)
 	rule(c, "ct original ip daddr @endpoint_addrs4 ct state related accept");
 	rule(c, "ct original ip6 daddr @endpoint_addrs6 ct state related accept");
 	protected_in(c, "blocked_in");
+	if (c->partial) {
+		partial_in_tail(c);
+		return;
+	}
 	if (c->lan4)
 		rule(c, "iifname != @tunnels ip saddr @lan4 accept");
 	if (c->lan6)
@@ -395,11 +565,25 @@ static void chain_input(struct compiler *c)
 	ks_buf_puts(c->out, "\t}\n");
 }
 
+/* Forward with --partial: guests' protected traffic only through the tunnel, the rest as routed. */
+static void chain_forward_partial(struct compiler *c)
+{
+	protected_out(c, "blocked_fwd");
+	protected_in(c, "blocked_fwd");
+	partial_out_tail(c, "blocked_fwd", true);
+}
+
 static void chain_forward(struct compiler *c)
 {
 	chain_open(c, "forward", "filter hook forward priority 0", "drop");
 	excluded_accept(c);
+	protected_via_out(c, "blocked_fwd");
+	protected_via_in(c, "blocked_fwd");
 	tunnel_fast_lane(c);
+	if (c->partial) {
+		chain_forward_partial(c);
+		return;
+	}
 	dns_rules(c, "oifname");
 	if (c->enabled) {
 		rule(c, "oifname @tunnels accept");
@@ -498,6 +682,11 @@ static int compile_table(const struct ks_policy *policy, const char *table, cons
 			return -EINVAL;
 	}
 	c.enabled = policy->state == KS_STATE_ENABLED;
+	/* Partial without a protected prefix would lock nothing: a kill switch that is not one. */
+	if (policy->partial && !policy->n_protect)
+		return -EINVAL;
+	c.partial = policy->partial;
+	c.paired = policy->n_tunnels > 1 && policy->n_protect;
 	c.lan4 = policy->allow_lan || lan_has_family(policy, AF_INET);
 	c.lan6 = policy->allow_lan || lan_has_family(policy, AF_INET6);
 	c.vouched4 = lan_has_family(policy, AF_INET);

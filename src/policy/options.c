@@ -111,6 +111,13 @@ static int opt_lan(struct ctx *ctx, const char *value)
 	return ks_policy_add_lan(ctx->policy, &cidr);
 }
 
+static int opt_partial(struct ctx *ctx, const char *value)
+{
+	(void)value;
+	ctx->policy->partial = true;
+	return 0;
+}
+
 static int opt_protect(struct ctx *ctx, const char *value)
 {
 	struct ks_cidr cidr;
@@ -325,6 +332,7 @@ static const struct option_spec options[] = {
 	{ "lan", true, CLI_AND_FILE, opt_lan },
 	{ "ipv6", true, CLI_AND_FILE, opt_ipv6 },
 	{ "protect", true, CLI_AND_FILE, opt_protect },
+	{ "partial", false, CLI_AND_FILE, opt_partial },
 	{ "from-wg", true, CLI_ONLY, opt_from_wg },
 	{ "from-openvpn-env", false, CLI_ONLY, opt_from_openvpn_env },
 	{ "json", false, CLI_ONLY, opt_json },
@@ -571,6 +579,8 @@ void ks_options_format(const struct ks_policy *policy, struct ks_buf *out)
 		ks_buf_printf(out, "lan %s\n", text);
 	}
 	ks_buf_printf(out, "ipv6 %s\n", policy->ipv6 == KS_IPV6_ALLOW ? "allow" : "block");
+	if (policy->partial)
+		ks_buf_puts(out, "partial\n");
 	for (size_t i = 0; i < policy->n_tunnel_addrs; i++) {
 		ks_format_addr(&policy->tunnel_addrs[i], text);
 		ks_buf_printf(out, "tunnel-addr %s\n", text);

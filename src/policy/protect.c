@@ -39,6 +39,11 @@ static bool contains(const struct ks_cidr *outer, const struct ks_cidr *inner)
 	       start_of(outer) <= start_of(inner) && end_of(inner) <= end_of(outer);
 }
 
+bool ks_cidr_contains(const struct ks_cidr *outer, const struct ks_cidr *inner)
+{
+	return contains(outer, inner);
+}
+
 static int by_start(const void *a, const void *b)
 {
 	u128 x = start_of(a), y = start_of(b);

@@ -642,6 +642,7 @@ static const char *const vocabulary[] = {
 static const char *const set_names[] = {
 	"tunnels",    "tunnel_addrs4", "tunnel_addrs6", "endpoints4", "endpoints6", "endpoint_addrs4", "endpoint_addrs6", "original", "related", "invalid", "lan_vouched4", "lan_vouched6", "flags", "rst", "&", "==", "icmp", "ipv6-icmp", "resolvers4",
 	"resolvers6", "lan4",	       "lan6",		"lan_mcast4", "lan_mcast6", "excluded_users", "protected4", "protected6",
+	"protected_via4", "protected_via6",
 };
 
 static bool in_list(const char *token, const char *const *list, size_t n)
