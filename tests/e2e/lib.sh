@@ -67,8 +67,8 @@ lab_init() {
 		[[ -e /run/netns/kse-$LAB_ID-c || -e /var/run/wireguard/kse${LAB_ID}c.sock ]] || break
 	done
 	NS_C=kse-$LAB_ID-c NS_I=kse-$LAB_ID-i NS_N=kse-$LAB_ID-n
-	# shellcheck disable=SC2034 # WGQ: wg-quick's interface (wgquick.sh)
-	WGC=kse${LAB_ID}c WGS=kse${LAB_ID}s WGQ=kse${LAB_ID}q
+	# shellcheck disable=SC2034 # WGQ: wg-quick's interface (wgquick.sh) or a second tunnel, WGM its server (mesh.sh)
+	WGC=kse${LAB_ID}c WGS=kse${LAB_ID}s WGQ=kse${LAB_ID}q WGM=kse${LAB_ID}m
 	LAB_TMP=$(mktemp -d "/tmp/ks-e2e.$LAB_ID.XXXXXX")
 	proc_id $$ >"$LAB_TMP/owner"
 	echo "$LAB_ID" >"$LAB_TMP/id"
@@ -111,12 +111,12 @@ lab_destroy_id() {
 		# shellcheck disable=SC2086
 		[[ -z $pids ]] || kill -KILL $pids 2>/dev/null || true
 		# Delete the tun devices before the namespace: they must never end up anywhere else.
-		for wg in "kse${id}c" "kse${id}s" "kse${id}q"; do
+		for wg in "kse${id}c" "kse${id}s" "kse${id}q" "kse${id}m"; do
 			ip -n "$ns" link del "$wg" 2>/dev/null || true
 		done
 		ip netns del "$ns" 2>/dev/null || true
 	done
-	for wg in "kse${id}c" "kse${id}s" "kse${id}q"; do
+	for wg in "kse${id}c" "kse${id}s" "kse${id}q" "kse${id}m"; do
 		rm -f "/var/run/wireguard/$wg.sock"
 	done
 }
