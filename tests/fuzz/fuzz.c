@@ -261,7 +261,7 @@ void fuzz_check_policy(const struct ks_policy *p)
 
 /* ---- the compiled text ---- */
 
-enum kind { K_IFNAME, K_ADDR4, K_ADDR6, K_EP4, K_EP6, K_RANGE4, K_RANGE6, K_CGROUP };
+enum kind { K_IFNAME, K_ADDR4, K_ADDR6, K_EP4, K_EP6, K_RANGE4, K_RANGE6, K_CGROUP, K_VIA4, K_VIA6 };
 
 static const struct set_spec {
 	const char *name;
@@ -274,6 +274,8 @@ static const struct set_spec {
 	{ "lan4", K_RANGE4, true },	 { "lan6", K_RANGE6, true },	      { "lan_vouched4", K_RANGE4, false },
 	{ "lan_vouched6", K_RANGE6, false }, { "lan_mcast4", K_RANGE4, true }, { "lan_mcast6", K_RANGE6, true },
 	{ "protected4", K_RANGE4, false }, { "protected6", K_RANGE6, false },
+	/* Only with two tunnels or more and a protected prefix (paired): tunnel . prefix. */
+	{ "protected_via4", K_VIA4, false }, { "protected_via6", K_VIA6, false },
 	/* Last, and only with v2 split tunnelling in the enabled state (split_rules): the users' groups. */
 	{ "excluded_users", K_CGROUP, false },
 };
@@ -287,6 +289,8 @@ static const char *const set_types[] = {
 	[K_RANGE4] = "ipv4_addr",
 	[K_RANGE6] = "ipv6_addr",
 	[K_CGROUP] = "cgroupsv2",
+	[K_VIA4] = "ifname . ipv4_addr",
+	[K_VIA6] = "ifname . ipv6_addr",
 };
 
 /* The hooks that must drop whatever no rule accepted: the kill switch itself. */
@@ -383,6 +387,11 @@ static bool good_element(const char *s, size_t len, enum kind kind)
 		path[len - 2] = '\0';
 		return safe_cgroup_path(path, &depth);
 	}
+	case K_VIA4:
+	case K_VIA6:
+		dot1 = strstr(s, " . ");
+		return dot1 && (size_t)(dot1 - s) + 3 < len && good_element(s, (size_t)(dot1 - s), K_IFNAME) &&
+		       good_range(dot1 + 3, len - (size_t)(dot1 + 3 - s), kind == K_VIA4 ? AF_INET : AF_INET6);
 	case K_EP4:
 	case K_EP6:
 		dot1 = strstr(s, " . ");
@@ -505,6 +514,23 @@ static void check_set(struct text *t, size_t set)
 		expect_line(t, "\t\tflags interval");
 		expect_line(t, "\t\tauto-merge");
 	}
+	/* The pairs: interval concatenations (no auto-merge there), each element well formed, checked alone. */
+	if (spec->kind == K_VIA4 || spec->kind == K_VIA6) {
+		expect_line(t, "\t\tflags interval");
+		if (t->i < t->n && !strcmp(t->lines[t->i], "\t\telements = {")) {
+			const char *line;
+
+			t->i++;
+			while (strcmp((line = next_line(t)), "\t\t}")) {
+				size_t len = strlen(line);
+
+				CHECK_LINE(len > 4 && !strncmp(line, "\t\t\t", 3) && line[len - 1] == ',', line);
+				CHECK_LINE(good_element(line + 3, len - 4, spec->kind), line);
+			}
+		}
+		expect_line(t, "\t}");
+		return;
+	}
 	expected = expected_elements(t->p, set, &n_expected);
 	first = t->i;
 	if (t->i < t->n && !strcmp(t->lines[t->i], "\t\telements = {")) {
@@ -559,7 +585,8 @@ static void check_rule(struct text *t, const char *line)
 	/* A match, then what to do: never a bare verdict that would take every packet. */
 	for (p = r, words = 1; *p; p++)
 		words += *p == ' ';
-	CHECK_LINE(words >= 3, line);
+	/* --partial alone ends output, input and forward in a bare accept: the rest leaves as routed. */
+	CHECK_LINE(words >= 3 || (t->p->partial && !strcmp(r, "accept")), line);
 	for (p = r; *p; p++) {
 		if (*p == '"') {
 			const char *close = strchr(p + 1, '"');
@@ -718,7 +745,8 @@ static void check_ruleset(const char *text, size_t len, const struct ks_policy *
 		expect_line(&t, "\t}");
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(set_specs); i++)
-		if (set_specs[i].kind != K_CGROUP || (split_rules(p) && p->split.mode == KS_SPLIT_V2))
+		if ((set_specs[i].kind != K_CGROUP || (split_rules(p) && p->split.mode == KS_SPLIT_V2)) &&
+		    ((set_specs[i].kind != K_VIA4 && set_specs[i].kind != K_VIA6) || (p->n_tunnels > 1 && p->n_protect)))
 			check_set(&t, i);
 	for (unsigned i = 0; i < ks_n_chain_specs; i++) {
 		check_chain(&t, i, drops);
@@ -756,8 +784,8 @@ void fuzz_check_compile_table(struct ks_policy *p, const char *table)
 
 	ret = ks_compile(p, table, &a);
 	if (ret == -EINVAL) {
-		/* The one refusal: a v2 split tunnel whose cgroup path or level does not hold together. */
-		CHECK(split_incomplete(p));
+		/* The refusals: a v2 split tunnel whose cgroup path or level does not hold together, a partial one that protects nothing. */
+		CHECK(split_incomplete(p) || (p->partial && !p->n_protect));
 		CHECK(a.len == 0);
 		ks_buf_free(&a);
 		return;
