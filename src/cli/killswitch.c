@@ -20,7 +20,10 @@ const char *program_name = "killswitch";
 	"  --lan CIDR                an extra LAN range you vouch for (repeatable)\n"                \
 	"  --ipv6 block|allow        IPv6 outside the tunnel (default block)\n"                      \
 	"  --protect CIDR            only through the tunnel, whatever else is allowed (repeatable;\n" \
-	"                            the tunnels' own networks and --from-wg's allowed IPs are added)\n" \
+	"                            the tunnels' own networks and --from-wg's allowed IPs are added;\n" \
+	"                            with two tunnels, each one's own prefixes only through it)\n"    \
+	"  --partial                 partial tunnel (split-include): only the protected prefixes and\n" \
+	"                            DNS to --dns are locked to the tunnel, the rest leaves as routed\n" \
 	"  --from-wg IFACE           tunnel, endpoints and fwmark from the WireGuard device\n"       \
 	"  --from-openvpn-env        tunnel, server and DNS from OpenVPN's up/down environment\n"  \
 	"  --persist                 also store the policy for the boot unit (enable, block)\n"    \

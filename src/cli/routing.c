@@ -57,6 +57,23 @@ static int parse(int argc, char *argv[], struct routing_args *args)
 	return KS_EXIT_OK;
 }
 
+/*
+ * Whether the policy killswitch applied is --partial. Its routing is the VPN
+ * client's: routes for the protected prefixes into the tunnel, the rest by
+ * the main table. wg-quick-style fwmark routing is a full tunnel's.
+ */
+static bool applied_partial(void)
+{
+	char err[KS_ERR_LEN] = "";
+	struct ks_policy policy;
+	bool partial;
+
+	ks_policy_init(&policy);
+	partial = ks_state_load(&policy, err) == 0 && policy.partial;
+	ks_policy_free(&policy);
+	return partial;
+}
+
 int routing_main(int argc, char *argv[])
 {
 	struct routing_args args = { .fwmark = KS_DEFAULT_FWMARK };
@@ -70,6 +87,11 @@ int routing_main(int argc, char *argv[])
 	ret = cli_require_net_admin(argv[0]);
 	if (ret)
 		return ret;
+	if (args.add && applied_partial())
+		return cli_error(KS_EXIT_USAGE,
+				 "the kill switch's policy is --partial: a split-include VPN routes only its own networks "
+				 "(its client sets those routes); full-tunnel routing would send everything into it: '%s'",
+				 args.tunnel);
 	ret = args.add ? ks_rtnl_routing_add(args.tunnel, args.fwmark, args.table, &what)
 		       : ks_rtnl_routing_del(args.fwmark, args.table, &what);
 	if (ret < 0)

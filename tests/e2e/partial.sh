@@ -13,7 +13,8 @@
 #   * blocked (block --from-wg ... --partial): nothing enters the closed tunnel, rogue routes leak
 #     nothing, and the internet still works directly;
 #   * --partial without a protected prefix (a /32 tunnel, no --protect) is refused (exit 2) and
-#     changes nothing; with a /24 tunnel address its network is protected.
+#     changes nothing; with a /24 tunnel address its network is protected;
+#   * status says partial; routing add (full-tunnel fwmark routing) is refused.
 # Controls: every leak probe again with the kill switch disabled, which must leak.
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -58,6 +59,15 @@ check "status: $PEERNET4 (allowed IPs of $WGC)" "enabled, partial" listed \
 	status_has "$PEERNET4 (allowed IPs of $WGC)"
 check "status: $PEERNET4B (allowed IPs of $WGC)" "enabled, partial" listed \
 	status_has "$PEERNET4B (allowed IPs of $WGC)"
+# Full-tunnel routing would send everything into the tunnel: refused while the policy is partial.
+routing_refused() {
+	local rc=0 rules_before rules_after
+	rules_before=$(inc ip rule)
+	ks routing add --tunnel "$WGC" || rc=$?
+	rules_after=$(inc ip rule)
+	[[ $rc == 2 && $rules_before == "$rules_after" ]]
+}
+check "routing add --tunnel $WGC: exit 2, no rule added" "enabled, partial" refused routing_refused
 
 # ---- enabled: the VPN's networks through the tunnel, the internet direct -----------------------
 st="enabled, partial"
