@@ -73,13 +73,33 @@ static void discover_split(struct ks_policy *policy, bool create)
 
 void cli_policy_discover(struct ks_policy *policy, bool create, bool fresh_addrs)
 {
+	struct ks_protected *kept = NULL;
+	size_t n_kept = 0;
+
 	if (fresh_addrs) {
+		/* A partial policy may hang on its tunnel's networks alone: keep them at hand (below). */
+		if (policy->partial && policy->n_protect) {
+			kept = calloc(policy->n_protect, sizeof(*kept));
+			for (size_t i = 0; kept && i < policy->n_protect; i++)
+				if (policy->protect[i].source == KS_PROTECT_TUNNEL)
+					kept[n_kept++] = policy->protect[i];
+		}
 		policy->n_tunnel_addrs = 0;
 		ks_policy_drop_protect(policy, KS_PROTECT_TUNNEL);
 	}
 	/* Best effort: without the addresses only the CVE-2019-14899 rule is empty. */
 	if (ks_rtnl_tunnel_addrs(policy) < 0)
 		cli_warn("cannot read the tunnel addresses; the anti-spoofing rule stays empty");
+	/*
+	 * restore and watch: a partial tunnel whose interface lost its addresses
+	 * (re-created, not up yet) keeps the networks it had. Refusing it would
+	 * leave whatever is there, or nothing after a flush, instead of them.
+	 */
+	if (policy->partial && !policy->n_protect)
+		for (size_t i = 0; i < n_kept; i++)
+			if (ks_policy_add_protect(policy, &kept[i].cidr, KS_PROTECT_TUNNEL, kept[i].iface) < 0)
+				break;
+	free(kept);
 	ks_policy_finalize(policy);
 	/* Refused by the caller (cli_partial_unprotected): create nothing for it. */
 	if (cli_partial_unprotected(policy, NULL))

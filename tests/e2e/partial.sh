@@ -14,7 +14,8 @@
 #     nothing, and the internet still works directly;
 #   * --partial without a protected prefix (a /32 tunnel, no --protect) is refused (exit 2) and
 #     changes nothing; with a /24 tunnel address its network is protected;
-#   * status says partial; routing add (full-tunnel fwmark routing) is refused.
+#   * status says partial; routing add (full-tunnel fwmark routing) is refused;
+#   * restore, the tunnel's network gone from it (a /32 again): the network it had stays protected.
 # Controls: every leak probe again with the kill switch disabled, which must leak.
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -133,6 +134,18 @@ check "status: 10.66.0.0/24 (tunnel address of $WGC)" "enabled, partial" listed 
 	status_has "10.66.0.0/24 (tunnel address of $WGC)"
 inc ip route add 10.66.0.50/32 via $GW4 dev phy0
 leak_pair "udp4 $(hp 10.66.0.50 5000) (tunnel network) via a rogue route" "enabled, partial" ks_tunnel_partial phys \
+	send_c udp 10.66.0.50 5000
+# The boot unit's restore (and watch) read the tunnel afresh: when it lost its network, the
+# partial policy keeps the one it had instead of being refused (which would leave it open).
+ks_quiet enable --tunnel "$WGC" --partial --dns $PEERDNS4 --persist || die "enable --persist failed"
+inc ip addr del $TUN4/24 dev "$WGC"
+inc ip addr add $TUN4/32 dev "$WGC"
+ks_restore() { ks_quiet restore; }
+check "restore, $WGC now /32 only: applied" "enabled, partial" applied ks_restore
+check "status: 10.66.0.0/24 (tunnel address of $WGC) kept" "enabled, partial" listed \
+	status_has "10.66.0.0/24 (tunnel address of $WGC)"
+inc ip route add 10.66.0.50/32 via $GW4 dev phy0
+leak_pair "udp4 $(hp 10.66.0.50 5000) (the network it had) via a rogue route" "restored, partial" ks_restore phys \
 	send_c udp 10.66.0.50 5000
 inc ip route del 10.66.0.50/32 via $GW4 dev phy0
 lab_finish
