@@ -135,6 +135,7 @@ check "status: 10.66.0.0/24 (tunnel address of $WGC)" "enabled, partial" listed 
 inc ip route add 10.66.0.50/32 via $GW4 dev phy0
 leak_pair "udp4 $(hp 10.66.0.50 5000) (tunnel network) via a rogue route" "enabled, partial" ks_tunnel_partial phys \
 	send_c udp 10.66.0.50 5000
+inc ip route del 10.66.0.50/32 via $GW4 dev phy0
 # The boot unit's restore (and watch) read the tunnel afresh: when it lost its network, the
 # partial policy keeps the one it had instead of being refused (which would leave it open).
 ks_quiet enable --tunnel "$WGC" --partial --dns $PEERDNS4 --persist || die "enable --persist failed"
