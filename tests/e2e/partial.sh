@@ -99,6 +99,16 @@ for s in "enabled, partial:ks_partial" "blocked, partial:ks_partial_block"; do
 done
 rogue_routes del
 
+# A resolver outside the protected prefixes (a public one the VPN carries for its clients): DNS to
+# it never leaves off the tunnel, here by the default route; only the resolver lock stops it.
+ks_partial_pubdns() { ks_quiet enable --from-wg "$WGC" --partial --dns $RESOLVER4; }
+leak_pair "dns udp $(hp $RESOLVER4 53) (--dns, not protected) off the tunnel" "enabled, partial" \
+	ks_partial_pubdns phys dns_c $RESOLVER4
+leak_pair "dns tcp $(hp $RESOLVER4 53) (--dns, not protected) off the tunnel" "enabled, partial" \
+	ks_partial_pubdns phys dns_c $RESOLVER4 --tcp
+ks_partial_pubdns || die "enable failed"
+run_probe "dns udp $(hp $RESOLVER6 53) (another resolver) direct" "enabled, partial" pass phys dns_c $RESOLVER6 --aaaa
+
 # ---- blocked: the protected networks stay in, the internet is untouched ------------------------
 st="blocked, partial"
 leak_pair "icmp4 $PEERDNS4 (peer network) into the closed tunnel" "$st" ks_partial_block tun ping4 $PEERDNS4
