@@ -15,7 +15,8 @@
 #   * --partial without a protected prefix (a /32 tunnel, no --protect) is refused (exit 2) and
 #     changes nothing; with a /24 tunnel address its network is protected;
 #   * status says partial; routing add (full-tunnel fwmark routing) is refused;
-#   * restore, the tunnel's network gone from it (a /32 again): the network it had stays protected.
+#   * restore, the tunnel's network gone from it (a /32 again): the network it had stays protected;
+#   * a --dns resolver outside the protected prefixes: its DNS never leaves off the tunnel.
 # Controls: every leak probe again with the kill switch disabled, which must leak.
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
