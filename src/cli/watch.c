@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "killswitch/env.h"
 #include "killswitch/netlink.h"
 #include "killswitch/nft.h"
+#include "killswitch/notify.h"
 #include "killswitch/rundir.h"
 
 struct watch {
@@ -120,6 +122,9 @@ static void announce(struct watch *w)
 	ks_nft_holding(&persist);
 	fprintf(stderr, "%s: watch: guarding table inet %s with inet %s" KS_GUARD_SUFFIX " (%s)\n", program_name,
 		w->table, w->table, persist ? "persistent" : "held while watch runs");
+	/* Units ordered after watch (the firewall managers) start only now: their flush meets the guard. */
+	if (ks_notify("READY=1") < 0)
+		cli_warn("watch: cannot tell the service manager it is ready: '%s'", getenv("NOTIFY_SOCKET"));
 }
 
 /*
