@@ -75,14 +75,35 @@ static int lock_lists(int *fd, char err[KS_ERR_LEN])
 	return 0;
 }
 
+/*
+ * A user's units, at most: each one listed costs every apply a stat, and
+ * watch a directory to follow; a user must not make that unbounded.
+ */
+#define UNITS_PER_USER_MAX 32
+
+static size_t users_units(const struct ks_units *units, uid_t uid)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < units->n; i++)
+		n += ks_unit_path_is_users(units->paths[i], uid);
+	return n;
+}
+
 /* Adds or removes path in dir's list; *changed says whether it was (not) there. */
-static int edit_list(const char *dir, const char *path, bool add, bool durable, bool *changed, char err[KS_ERR_LEN])
+static int edit_list(const struct split_ctx *ctx, const char *dir, const char *path, bool add, bool durable,
+		     bool *changed, char err[KS_ERR_LEN])
 {
 	struct ks_units units = { 0 };
 	int ret;
 
 	*changed = false;
 	ret = ks_units_load(dir, &units, err);
+	if (ret == 0 && add && ctx->who.uid != 0 && !ks_units_has(&units, path) &&
+	    users_units(&units, ctx->who.uid) >= UNITS_PER_USER_MAX) {
+		snprintf(err, KS_ERR_LEN, "you have excluded as many units as a user may: '%d'", UNITS_PER_USER_MAX);
+		ret = -EDQUOT;
+	}
 	if (ret == 0) {
 		ret = add ? ks_units_add(&units, path) : ks_units_del(&units, path);
 		if (ret < 0)
@@ -167,10 +188,10 @@ int split_unit_main(int argc, char *argv[], bool add)
 		return cli_error(KS_EXIT_SYSTEM, "not your own user unit: '%s'", ks_escape(a.name, escaped, sizeof(escaped)));
 	ret = lock_lists(&lock, err);
 	if (ret == 0)
-		ret = edit_list(ks_env()->rundir, path, add, false, &in_run, err);
+		ret = edit_list(&ctx, ks_env()->rundir, path, add, false, &in_run, err);
 	/* del takes it off both lists: not excluded now, nor after the next boot. */
 	if (ret == 0 && (a.persist || !add))
-		ret = edit_list(ks_env()->confdir, path, add, true, &in_conf, err);
+		ret = edit_list(&ctx, ks_env()->confdir, path, add, true, &in_conf, err);
 	if (ret < 0) {
 		ret = cli_error(KS_EXIT_SYSTEM, "%s", err);
 		goto cleanup;
