@@ -70,6 +70,17 @@ int ks_unit_cgroup(const char *name, enum ks_unit_kind kind, bool user, uid_t ui
  */
 int ks_unit_check_path(const char *path, unsigned *level);
 
+/*
+ * What `systemctl show -p ControlGroup --value NAME` printed, where systemd
+ * runs: "/system.slice/NAME.service\n" for a running unit, "" for one that
+ * is not. Its cgroup, without the leading "/", in out, when it is a unit
+ * path (ks_unit_check_path) ending in name itself (completed as for
+ * ks_unit_cgroup). -ENOENT for an empty answer (not running: use the
+ * layout), -EINVAL for anything else.
+ */
+int ks_unit_parse_control_group(const char *text, const char *name, enum ks_unit_kind kind, char *out, size_t size,
+				unsigned *level);
+
 /* Whether path is inside uid's own user slice (user.slice/user-UID.slice/...): theirs to exclude. */
 bool ks_unit_path_is_users(const char *path, uid_t uid);
 

@@ -219,6 +219,40 @@ int ks_unit_check_path(const char *path, unsigned *level)
 	return 0;
 }
 
+int ks_unit_parse_control_group(const char *text, const char *name, enum ks_unit_kind kind, char *out, size_t size,
+				unsigned *level)
+{
+	char full[KS_UNIT_NAME_MAX + 1], path[KS_UNIT_PATH_MAX];
+	size_t len, name_len;
+
+	if (!text || !name)
+		return -EINVAL;
+	len = strcspn(text, "\n");
+	/* One line at most, nothing after it. */
+	if (text[len] && text[len + 1])
+		return -EINVAL;
+	if (len == 0)
+		return -ENOENT;
+	if (text[0] != '/' || len - 1 >= sizeof(path))
+		return -EINVAL;
+	memcpy(path, text + 1, len - 1);
+	path[len - 1] = '\0';
+	if (kind == KS_UNIT_SERVICE && !strchr(name, '.') && strlen(name) + strlen(".service") <= KS_UNIT_NAME_MAX) {
+		snprintf(full, sizeof(full), "%s.service", name);
+		name = full;
+	}
+	if (ks_unit_check(name, kind) < 0 || ks_unit_check_path(path, level) < 0)
+		return -EINVAL;
+	/* The unit's own cgroup: its last component is the unit. */
+	name_len = strlen(name);
+	len = strlen(path);
+	if (len < name_len || strcmp(path + len - name_len, name) || (len > name_len && path[len - name_len - 1] != '/'))
+		return -EINVAL;
+	if (snprintf(out, size, "%s", path) >= (int)size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 bool ks_unit_path_is_users(const char *path, uid_t uid)
 {
 	char prefix[64];

@@ -6,12 +6,14 @@
  * directory too, read again at boot); whoever applies the table puts the
  * current ids in (a restart makes a new cgroup: see killswitch watch).
  */
+#define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "killswitch/env.h"
@@ -155,6 +157,100 @@ static void tell_table(const struct split_ctx *ctx, const char *path, unsigned l
 			program_name);
 }
 
+/*
+ * Where systemd runs (/run/systemd/system, as sd_booted() checks), what it
+ * says of the unit: `systemctl show -p ControlGroup --value NAME`, run with
+ * a fixed path and environment. For root alone (never set-user-ID, never
+ * for a user's --user unit: their manager is not ours to ask). The answer
+ * in out; -ENOENT where systemd does not run, -EIO when systemctl failed.
+ */
+static int ask_systemd(const char *name, char *out, size_t size)
+{
+	static const char *const exes[] = { "/usr/bin/systemctl", "/bin/systemctl" };
+	char *argv[] = { "systemctl", "show", "-p", "ControlGroup", "--value", "--", (char *)name, NULL };
+	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "SYSTEMD_PAGER=", "SYSTEMD_COLORS=0", NULL };
+	const char *exe = NULL;
+	struct stat st;
+	size_t len = 0;
+	int fds[2], status = 0;
+	pid_t pid;
+
+	if (stat("/run/systemd/system", &st) < 0 || !S_ISDIR(st.st_mode))
+		return -ENOENT;
+	for (size_t i = 0; i < sizeof(exes) / sizeof(*exes) && !exe; i++)
+		if (access(exes[i], X_OK) == 0)
+			exe = exes[i];
+	if (!exe || pipe2(fds, O_CLOEXEC) < 0)
+		return -ENOENT;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		if (null < 0 || dup2(null, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(null, 2) < 0)
+			_exit(127);
+		execve(exe, argv, envp);
+		_exit(127);
+	}
+	close(fds[1]);
+	while (len + 1 < size) {
+		ssize_t n = read(fds[0], out + len, size - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	out[len] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 && len + 1 < size ? 0 : -EIO;
+}
+
+/* del of a unit whose path is not the layout's (systemd placed it): the listed one that ends in its name. */
+static void find_listed(const struct split_ctx *ctx, bool user, const char *name, enum ks_unit_kind kind, char *path,
+			size_t size)
+{
+	struct ks_units units = { 0 };
+	char err[KS_ERR_LEN] = "", full[KS_UNIT_NAME_MAX + 2];
+
+	if (kind == KS_UNIT_SERVICE && !strchr(name, '.'))
+		snprintf(full, sizeof(full), "/%s.service", name);
+	else
+		snprintf(full, sizeof(full), "/%s", name);
+	if (cli_units_load_all(&units, err) == 0)
+		for (size_t i = 0; i < units.n; i++) {
+			size_t len = strlen(units.paths[i]), n = strlen(full);
+
+			if (len > n && !strcmp(units.paths[i] + len - n, full) &&
+			    (user ? ks_unit_path_is_users(units.paths[i], ctx->who.uid) : ctx->who.uid == 0)) {
+				snprintf(path, size, "%s", units.paths[i]);
+				break;
+			}
+		}
+	ks_units_free(&units);
+}
+
+/* del: the layout's path when it is listed, else a listed path of the same unit. */
+static void find_listed_if_absent(const struct split_ctx *ctx, const struct unit_args *a, char *path, size_t size,
+				  unsigned *level)
+{
+	struct ks_units units = { 0 };
+	char err[KS_ERR_LEN] = "";
+	bool listed = cli_units_load_all(&units, err) == 0 && ks_units_has(&units, path);
+
+	ks_units_free(&units);
+	if (!listed)
+		find_listed(ctx, a->user, a->name, a->kind, path, size);
+	ks_unit_check_path(path, level);
+}
+
 int split_unit_main(int argc, char *argv[], bool add)
 {
 	struct unit_args a;
@@ -186,7 +282,22 @@ int split_unit_main(int argc, char *argv[], bool add)
 	/* By construction; checked again, this is the line between one user's units and another's. */
 	if (ret < 0 || (a.user && !ks_unit_path_is_users(path, ctx.who.uid)))
 		return cli_error(KS_EXIT_SYSTEM, "not your own user unit: '%s'", ks_escape(a.name, escaped, sizeof(escaped)));
+	/* Where systemd runs, a running unit is where it says (a Slice= of its own), not where the layout would put it. */
+	if (!a.user && ctx.who.mode == KS_PRIV_ROOT) {
+		char answer[KS_UNIT_PATH_MAX + 2];
+
+		if (ask_systemd(a.name, answer, sizeof(answer)) == 0) {
+			ret = ks_unit_parse_control_group(answer, a.name, a.kind, path, sizeof(path), &level);
+			if (ret < 0 && ret != -ENOENT)
+				return cli_error(KS_EXIT_SYSTEM, "systemd names a cgroup that is not the unit's own: '%s'",
+						 ks_escape(answer, escaped, sizeof(escaped)));
+			if (ret == -ENOENT)
+				ks_unit_cgroup(a.name, a.kind, false, 0, path, sizeof(path), &level);
+		}
+	}
 	ret = lock_lists(&lock, err);
+	if (ret == 0 && !add)
+		find_listed_if_absent(&ctx, &a, path, sizeof(path), &level);
 	if (ret == 0)
 		ret = edit_list(&ctx, ks_env()->rundir, path, add, false, &in_run, err);
 	/* del takes it off both lists: not excluded now, nor after the next boot. */

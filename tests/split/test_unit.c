@@ -135,6 +135,47 @@ static void test_units_file(void **state)
 	ks_units_free(&units);
 }
 
+/* What systemctl show -p ControlGroup --value says, where systemd runs. */
+static void test_control_group(void **state)
+{
+	char out[KS_UNIT_PATH_MAX];
+	unsigned level = 0;
+
+	(void)state;
+	assert_int_equal(ks_unit_parse_control_group("/system.slice/backup.service\n", "backup.service", KS_UNIT_SERVICE,
+						     out, sizeof(out), &level),
+			 0);
+	assert_string_equal(out, "system.slice/backup.service");
+	assert_int_equal(level, 2);
+	/* Slice= elsewhere: systemd knows better than the layout. */
+	assert_int_equal(ks_unit_parse_control_group("/machine.slice/games.slice/steam.service", "steam", KS_UNIT_SERVICE, out,
+						     sizeof(out), &level),
+			 0);
+	assert_string_equal(out, "machine.slice/games.slice/steam.service");
+	assert_int_equal(level, 3);
+	assert_int_equal(ks_unit_parse_control_group("\n", "backup.service", KS_UNIT_SERVICE, out, sizeof(out), &level),
+			 -ENOENT);
+	assert_int_equal(ks_unit_parse_control_group("", "backup.service", KS_UNIT_SERVICE, out, sizeof(out), &level), -ENOENT);
+	/* Not the unit's own cgroup, not a path, more than one line, not a unit path at all. */
+	assert_int_equal(ks_unit_parse_control_group("/system.slice/other.service\n", "backup.service", KS_UNIT_SERVICE, out,
+						     sizeof(out), &level),
+			 -EINVAL);
+	assert_int_equal(ks_unit_parse_control_group("/system.slice/xbackup.service\n", "backup.service", KS_UNIT_SERVICE,
+						     out, sizeof(out), &level),
+			 -EINVAL);
+	assert_int_equal(ks_unit_parse_control_group("system.slice/backup.service\n", "backup.service", KS_UNIT_SERVICE, out,
+						     sizeof(out), &level),
+			 -EINVAL);
+	assert_int_equal(ks_unit_parse_control_group("/system.slice/backup.service\n/x\n", "backup.service",
+						     KS_UNIT_SERVICE, out, sizeof(out), &level),
+			 -EINVAL);
+	assert_int_equal(ks_unit_parse_control_group("/../backup.service\n", "backup.service", KS_UNIT_SERVICE, out,
+						     sizeof(out), &level),
+			 -EINVAL);
+	assert_int_equal(ks_unit_parse_control_group("/\n", "backup.service", KS_UNIT_SERVICE, out, sizeof(out), &level),
+			 -EINVAL);
+}
+
 static void test_hierarchy(void **state)
 {
 	char out[256];
@@ -153,7 +194,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),	   cmocka_unit_test(test_cgroups),  cmocka_unit_test(test_paths),
-		cmocka_unit_test(test_units_file), cmocka_unit_test(test_hierarchy),
+		cmocka_unit_test(test_units_file), cmocka_unit_test(test_hierarchy), cmocka_unit_test(test_control_group),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
