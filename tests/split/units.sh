@@ -19,9 +19,9 @@
 # shellcheck disable=SC1091,SC2016
 source "$(dirname "$0")/../e2e/lib.sh"
 
+# shellcheck disable=SC2034 # KILLSWITCH and KS_ARGV (below) are the lab library's
 KILLSWITCH=${1:?usage: units.sh KILLSWITCH SPLIT_TUNNEL}
 SPLIT=${2:?usage: units.sh KILLSWITCH SPLIT_TUNNEL}
-MODE=v2
 export KILLSWITCH_SPLIT_TUNNEL=v2
 
 lab_init "split-units"
@@ -82,6 +82,7 @@ mkdir_tracked() {
 in_c() { nsenter --net="/run/netns/$NS_C" "$@"; }
 # killswitch (and watch) with the host's mounts: the units' cgroups must be visible to it.
 ks_argv() {
+	# shellcheck disable=SC2034
 	KS_ARGV=(nsenter --net="/run/netns/$NS_C" env KILLSWITCH_RUNDIR="$LAB_TMP/run" KILLSWITCH_CONFDIR="$LAB_TMP/conf"
 		KILLSWITCH_CGROUP_NAME="$CG_NAME" KILLSWITCH_SPLIT_TUNNEL=v2)
 }
