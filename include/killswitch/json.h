@@ -29,6 +29,7 @@ void ks_json_close(struct ks_json *json, char bracket);
 void ks_json_key(struct ks_json *json, const char *key);
 void ks_json_string(struct ks_json *json, const char *text);
 void ks_json_int(struct ks_json *json, long long value);
+void ks_json_bool(struct ks_json *json, bool value);
 
 /*
  * Appends text as a JSON string, quotes included. JSON text is UTF-8, and

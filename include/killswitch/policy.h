@@ -117,6 +117,12 @@ struct ks_policy {
 	 */
 	struct ks_cgroup_path *user_groups;
 	size_t n_user_groups;
+	/*
+	 * v2: the levels of the units excluded by split-tunnel add --unit|--slice
+	 * (bit N for level N, 1..31): one set excluded_units_lN and one rule per
+	 * level, the sets filled by cgroup id after the table is loaded.
+	 */
+	uint32_t unit_levels;
 
 	/* Addresses of the tunnel interfaces (CVE-2019-14899 anti-spoof rule). */
 	struct ks_addr *tunnel_addrs;

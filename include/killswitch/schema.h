@@ -15,6 +15,8 @@
 #define KS_SET_ENDPOINT_ADDRS4 "endpoint_addrs4" /* ipv4_addr */
 #define KS_SET_ENDPOINT_ADDRS6 "endpoint_addrs6" /* ipv6_addr */
 #define KS_SET_EXCLUDED_USERS "excluded_users"	 /* cgroupsv2: the exclusion groups in users' slices, by id */
+/* cgroupsv2: the cgroups of excluded systemd units at level N, by id: "excluded_units_l" N (killswitch/unit.h). */
+#define KS_SET_EXCLUDED_UNITS_PREFIX "excluded_units_l"
 #define KS_SET_PROTECTED4 "protected4"		 /* ipv4_addr, interval: only through the tunnel */
 #define KS_SET_PROTECTED6 "protected6"		 /* ipv6_addr, interval */
 /* With two tunnels or more: which tunnel each protected prefix may use (ifname . ipv4_addr, interval). */

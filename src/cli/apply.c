@@ -18,6 +18,42 @@
 #include "killswitch/netlink.h"
 #include "killswitch/nft.h"
 #include "killswitch/rundir.h"
+#include "units.h"
+
+/* The levels of the excluded units (split-tunnel add --unit): a set and a rule each. v2 only. */
+static void discover_units(struct ks_policy *policy)
+{
+	struct ks_units units = { 0 };
+	char err[KS_ERR_LEN] = "";
+
+	policy->unit_levels = 0;
+	if (policy->split.mode != KS_SPLIT_V2)
+		return;
+	if (cli_units_load_all(&units, err) < 0)
+		cli_warn("%s; excluded units stay in the tunnel", err);
+	else
+		policy->unit_levels = ks_units_levels(&units);
+	ks_units_free(&units);
+}
+
+/*
+ * After the table is in: the ids of the excluded units' cgroups that exist
+ * now. Until then (a few milliseconds) their packets go through the tunnel,
+ * or, for a connection already excluded, nowhere: never around it unasked.
+ */
+static void sync_units(const struct ks_policy *policy, const char *table)
+{
+	struct ks_units units = { 0 };
+	char err[KS_ERR_LEN] = "", hierarchy[KS_UNIT_PATH_MAX];
+
+	if (!policy->unit_levels || policy->split.mode != KS_SPLIT_V2 || policy->state != KS_STATE_ENABLED)
+		return;
+	if (ks_unit_hierarchy(policy->split.path, policy->split.level, hierarchy, sizeof(hierarchy)) < 0 ||
+	    cli_units_load_all(&units, err) < 0 || cli_units_sync(table, hierarchy, &units, NULL, err) < 0)
+		cli_warn("cannot add the excluded units' cgroups to the table; they stay in the tunnel: %s",
+			 err[0] ? err : "bad cgroup path");
+	ks_units_free(&units);
+}
 
 /*
  * Split tunnelling is an extra: without it the kill switch still holds, so
@@ -69,6 +105,7 @@ static void discover_split(struct ks_policy *policy, bool create)
 	policy->n_user_groups = 0;
 	if (ks_cgroup_find_user_groups(&policy->split, policy) < 0)
 		cli_warn("cannot list the exclusion groups in users' slices; their programs stay in the tunnel");
+	discover_units(policy);
 }
 
 void cli_policy_discover(struct ks_policy *policy, bool create, bool fresh_addrs)
@@ -182,6 +219,8 @@ int cli_apply_locked_then(struct ks_policy *policy, const char *table, bool fres
 	ret = ks_nft_apply(text.data, table, err);
 	if (ret == 0 || ret == -ENOTRECOVERABLE)
 		record_applied(policy, table, ret == 0);
+	if (ret == 0)
+		sync_units(policy, table);
 	else if (ret == -EUCLEAN && ks_state_clear(state_err) < 0)
 		cli_warn("%s (status may show the previous policy)", state_err);
 cleanup:

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/* killswitch: the table of subcommands, --help and --version, and the dispatch to each. */
 #include <stdio.h>
 #include <string.h>
 

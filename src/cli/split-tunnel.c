@@ -19,7 +19,10 @@ static const struct {
 	{ "exec", split_exec_main, "[--] CMD [ARG...]", "run CMD (and all its children) outside the tunnel" },
 	{ "add", split_add_main, "PID", "move a running process into the exclusion group" },
 	{ "del", split_del_main, "PID", "move it back (its new connections use the tunnel again)" },
-	{ "list", split_list_main, "[--json]", "excluded PIDs with their command names" },
+	{ "add", split_add_main, "--unit|--slice NAME [--user] [--persist]",
+	  "exclude a systemd unit by its cgroup, at each start (root; --user: yours)" },
+	{ "del", split_del_main, "--unit|--slice NAME [--user]", "put the unit back in the tunnel, now and at boot" },
+	{ "list", split_list_main, "[--json]", "excluded PIDs with their command names, and the excluded units" },
 };
 #define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
 
@@ -30,7 +33,13 @@ static void show_usage(FILE *file)
 		      "network directly, outside the VPN tunnel; everything else stays in it.\n\n");
 	fprintf(file, "Commands:\n");
 	for (size_t i = 0; i < N_SUBCOMMANDS; i++)
-		fprintf(file, "  %-5s %-18s %s\n", subcommands[i].name, subcommands[i].args, subcommands[i].description);
+		/* A long form on a line of its own, its description below it. */
+		if (strlen(subcommands[i].args) > 18)
+			fprintf(file, "  %-5s %s\n  %-24s %s\n", subcommands[i].name, subcommands[i].args, "",
+				subcommands[i].description);
+		else
+			fprintf(file, "  %-5s %-18s %s\n", subcommands[i].name, subcommands[i].args,
+				subcommands[i].description);
 	fprintf(file, "\nExit status: 0 done, 1 the system refused, 2 bad usage; exec: the command's\n"
 		      "own status, 126 when it cannot be run, 127 when it is not found. See split-tunnel(1).\n");
 }
@@ -65,8 +74,11 @@ int main(int argc, char *argv[])
 		/* For exec only right after it: later ones belong to the command. */
 		for (int a = 2; a < argc && (a == 2 || i != 0); a++)
 			if (is_help(argv[a])) {
-				printf("Usage: %s %s %s\n\n%s\n", program_name, subcommands[i].name, subcommands[i].args,
-				       subcommands[i].description);
+				/* Every form of the command (add PID, add --unit ...). */
+				for (size_t j = i; j < N_SUBCOMMANDS; j++)
+					if (!strcmp(argv[1], subcommands[j].name))
+						printf("Usage: %s %s %s\n  %s\n", program_name, subcommands[j].name,
+						       subcommands[j].args, subcommands[j].description);
 				return KS_EXIT_OK;
 			}
 		return subcommands[i].fn(argc - 1, argv + 1);

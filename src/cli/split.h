@@ -17,6 +17,8 @@ int split_exec_main(int argc, char *argv[]);
 int split_add_main(int argc, char *argv[]);
 int split_del_main(int argc, char *argv[]);
 int split_list_main(int argc, char *argv[]);
+/* add|del --unit NAME | --slice NAME [--user] [--persist] (split_unit.c); argv[0] is "add" or "del". */
+int split_unit_main(int argc, char *argv[], bool add);
 
 /* The group whose members may use a set-user-ID install (docs/split-tunnel.1). */
 #ifndef KS_SPLIT_TUNNEL_GROUP

@@ -6,10 +6,69 @@
 #include <string.h>
 
 #include "killswitch/cgroup.h"
+#include "killswitch/env.h"
 #include "killswitch/json.h"
 #include "killswitch/parse.h"
 #include "killswitch/proc.h"
 #include "split.h"
+#include "units.h"
+
+/*
+ * The excluded units after the processes: "unit<TAB>PATH<TAB>running|stopped[<TAB>persistent]",
+ * or the JSON's "units" list. A user sees their own (in their user slice) only.
+ */
+static int list_units(const struct split_ctx *ctx, struct ks_json *json, bool as_json)
+{
+	struct ks_units run = { 0 }, conf = { 0 }, all = { 0 };
+	char err[KS_ERR_LEN] = "", hierarchy[KS_UNIT_PATH_MAX], escaped[KS_UNIT_PATH_MAX * 4];
+	int ret;
+
+	ret = ks_units_load(ks_env()->rundir, &run, err);
+	if (ret == 0)
+		ret = ks_units_load(ks_env()->confdir, &conf, err);
+	if (ret == 0)
+		ret = cli_units_load_all(&all, err);
+	if (ret == 0 && ks_unit_hierarchy(ctx->split.path, ctx->split.level, hierarchy, sizeof(hierarchy)) < 0)
+		hierarchy[0] = '\0';
+	if (ret < 0) {
+		ret = cli_error(KS_EXIT_SYSTEM, "%s", err);
+		goto cleanup;
+	}
+	if (as_json) {
+		ks_json_key(json, "units");
+		ks_json_open(json, '[');
+	}
+	for (size_t i = 0; i < all.n; i++) {
+		const char *path = all.paths[i];
+		uint64_t id;
+		bool running = hierarchy[0] && ks_unit_id(hierarchy, path, &id) == 0;
+		bool persistent = ks_units_has(&conf, path);
+
+		if (ctx->who.uid != 0 && !ks_unit_path_is_users(path, ctx->who.uid))
+			continue;
+		if (as_json) {
+			ks_json_open(json, '{');
+			ks_json_key(json, "cgroup");
+			ks_json_string(json, path);
+			ks_json_key(json, "running");
+			ks_json_bool(json, running);
+			ks_json_key(json, "persistent");
+			ks_json_bool(json, persistent);
+			ks_json_close(json, '}');
+		} else {
+			/* Held to systemd's alphabet when read; escaped all the same, as everything printed. */
+			printf("unit\t%s\t%s%s\n", ks_escape(path, escaped, sizeof(escaped)), running ? "running" : "stopped",
+			       persistent ? "\tpersistent" : "");
+		}
+	}
+	if (as_json)
+		ks_json_close(json, ']');
+cleanup:
+	ks_units_free(&run);
+	ks_units_free(&conf);
+	ks_units_free(&all);
+	return ret;
+}
 
 int split_list_main(int argc, char *argv[])
 {
@@ -71,8 +130,14 @@ int split_list_main(int argc, char *argv[])
 			printf("%d\t%s\n", (int)pids[i], ks_escape(comm, escaped, sizeof(escaped)));
 		}
 	}
-	if (opts.json) {
+	if (opts.json)
 		ks_json_close(&json, ']');
+	if (ctx.split.mode == KS_SPLIT_V2) {
+		ret = list_units(&ctx, &json, opts.json);
+		if (ret)
+			goto cleanup;
+	}
+	if (opts.json) {
 		ks_json_close(&json, '}');
 		text = ks_buf_steal(&json.buf);
 		if (!text) {

@@ -195,12 +195,18 @@ cleanup:
 	return ret;
 }
 
+/* "--unit", "--slice", "--user", "--persist": a unit's cgroup, not a process. */
+static bool names_unit(int argc, char *argv[])
+{
+	return argc > 1 && !strncmp(argv[1], "--", 2);
+}
+
 int split_add_main(int argc, char *argv[])
 {
-	return move_main(argc, argv, true);
+	return names_unit(argc, argv) ? split_unit_main(argc, argv, true) : move_main(argc, argv, true);
 }
 
 int split_del_main(int argc, char *argv[])
 {
-	return move_main(argc, argv, false);
+	return names_unit(argc, argv) ? split_unit_main(argc, argv, false) : move_main(argc, argv, false);
 }

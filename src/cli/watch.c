@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,7 +24,9 @@
 #include "killswitch/env.h"
 #include "killswitch/netlink.h"
 #include "killswitch/nft.h"
+#include "killswitch/notify.h"
 #include "killswitch/rundir.h"
+#include "watch_units.h"
 
 struct watch {
 	const char *table;
@@ -120,6 +123,9 @@ static void announce(struct watch *w)
 	ks_nft_holding(&persist);
 	fprintf(stderr, "%s: watch: guarding table inet %s with inet %s" KS_GUARD_SUFFIX " (%s)\n", program_name,
 		w->table, w->table, persist ? "persistent" : "held while watch runs");
+	/* Units ordered after watch (the firewall managers) start only now: their flush meets the guard. */
+	if (ks_notify("READY=1") < 0)
+		cli_warn("watch: cannot tell the service manager it is ready: '%s'", getenv("NOTIFY_SOCKET"));
 }
 
 /*
@@ -238,6 +244,7 @@ int watch_main(int argc, char *argv[])
 	struct ks_options opts = { 0 };
 	struct ks_nfnl_monitor *monitor = NULL;
 	struct watch w = { .listen_fd = -1 };
+	struct watch_units units = { .fd = -1 };
 	int ret;
 
 	ret = cli_parse_json_only(argc, argv, &opts);
@@ -253,23 +260,33 @@ int watch_main(int argc, char *argv[])
 		goto cleanup;
 	/* Restores race the clock: no fork per restore (see ks_nft_in_process). */
 	ks_nft_in_process(true);
+	/* Before the first restore: a unit that starts meanwhile changes what watch_units_changed() sees. */
+	ret = watch_units_open(&units);
+	if (ret < 0) {
+		ret = cli_error(KS_EXIT_SYSTEM, "cannot follow the excluded units' cgroups: '%s'", strerror(-ret));
+		goto cleanup;
+	}
 	ret = start(&w, &monitor);
 	if (ret)
 		goto cleanup;
 	while (!w.broken) {
-		struct pollfd fds[2] = {
+		struct pollfd fds[3] = {
 			{ .fd = ks_nfnl_monitor_fd(monitor), .events = POLLIN },
 			{ .fd = w.listen_fd, .events = POLLIN },
+			{ .fd = units.fd, .events = POLLIN },
 		};
 
 		/* A restore that waits for the lock is tried again every 20 ms. */
-		ret = poll(fds, 2, w.pending ? 20 : -1);
+		ret = poll(fds, 3, w.pending ? 20 : -1);
 		if (ret < 0 && errno != EINTR) {
 			ret = cli_error(KS_EXIT_SYSTEM, "cannot wait for events: '%s'", strerror(errno));
 			goto cleanup;
 		}
 		if (ret > 0 && fds[1].revents)
 			serve(&w);
+		/* An excluded unit (re)started, or the lists changed: the table gets the new ids. */
+		if (ret > 0 && fds[2].revents && watch_units_changed(&units))
+			restore(&w, "excluded units changed", false, now_ms());
 		if (ret > 0 && fds[0].revents) {
 			ret = ks_nfnl_monitor_next(monitor, on_message, &w);
 			if (ret == -ENOBUFS) {
@@ -293,5 +310,6 @@ cleanup:
 	if (w.listen_fd >= 0)
 		close(w.listen_fd);
 	ks_nfnl_monitor_close(monitor);
+	watch_units_close(&units);
 	return ret;
 }

@@ -29,6 +29,7 @@ struct compiler {
 	/* Split tunnelling: the match for excluded sockets, "" when off or blocked. */
 	char excluded[KS_CGROUP_PATH_MAX + 48];
 	unsigned user_level; /* v2: the level of the groups in users' slices */
+	uint32_t unit_levels; /* v2: the levels of excluded units' cgroups (bit N: level N) */
 	bool guard;	     /* the guard table: the filter chains only (see ks_compile_guard) */
 	bool partial;	     /* --partial: only the protected prefixes and the resolvers are locked */
 	bool paired;	     /* two tunnels or more: each protected prefix only through its own */
@@ -229,6 +230,18 @@ static void set_protected_via(struct compiler *c, const char *name, int family)
 	ks_buf_puts(c->out, "\t}\n");
 }
 
+/*
+ * One set per level of excluded units, empty: their ids are added after the
+ * table is loaded. Only beside the rules that use them (not blocked, not the guard).
+ */
+static void declare_unit_sets(struct compiler *c)
+{
+	for (unsigned level = 1; level <= 31; level++)
+		if (c->unit_levels & (UINT32_C(1) << level) && *c->excluded && !c->guard)
+			ks_buf_printf(c->out, "\n\tset %s%u {\n\t\ttype cgroupsv2\n\t}\n", KS_SET_EXCLUDED_UNITS_PREFIX,
+				      level);
+}
+
 static void declarations(struct compiler *c)
 {
 	const struct ks_policy *p = c->p;
@@ -262,6 +275,7 @@ static void declarations(struct compiler *c)
 	if (c->user_level && !c->guard)
 		set_quoted(c, KS_SET_EXCLUDED_USERS, "cgroupsv2", p->user_groups ? p->user_groups[0].path : NULL,
 			   p->n_user_groups, sizeof(*p->user_groups));
+	declare_unit_sets(c);
 }
 
 static void chain_open(struct compiler *c, const char *name, const char *type_hook, const char *policy)
@@ -612,6 +626,11 @@ static void chain_split_tunnel(struct compiler *c)
 		if (c->user_level)
 			ks_buf_printf(c->out, "\t\tsocket cgroupv2 level %u @%s goto excluded\n", c->user_level,
 				      KS_SET_EXCLUDED_USERS);
+		/* Each excluded unit's own cgroup, at its level: its processes stay where systemd put them. */
+		for (unsigned level = 1; level <= 31; level++)
+			if (c->unit_levels & (UINT32_C(1) << level))
+				ks_buf_printf(c->out, "\t\tsocket cgroupv2 level %u @%s%u goto excluded\n", level,
+					      KS_SET_EXCLUDED_UNITS_PREFIX, level);
 	}
 	ks_buf_puts(c->out, "\t}\n");
 	if (*ex) {
@@ -665,6 +684,8 @@ static int excluded_match(struct compiler *c)
 	}
 	/* "user.slice/user-UID.slice/" before the group's own components (ks_cgroup_plan_in). */
 	c->user_level = split->level + 2;
+	/* Level 0 is the root: never a unit's. */
+	c->unit_levels = c->p->unit_levels & ~UINT32_C(1);
 	return 0;
 }
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/* nftables change events for watch: the subscription, and the pure classifier of each message. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>

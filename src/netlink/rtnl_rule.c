@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/* wg-quick-style policy routing over rtnetlink (killswitch routing add|del): rules and the tunnel's default route. */
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/* The strict parsers: every value from the command line, a file or a VPN client becomes a typed value here, or is refused. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>

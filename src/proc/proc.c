@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/* /proc: pure parsers of status and stat, and reads through a directory opened while the process is known alive. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

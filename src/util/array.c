@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/* A growable array of fixed-size elements: append, with overflow-checked growth. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

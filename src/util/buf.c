@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/* A growable text buffer whose first allocation failure sticks (checked once, at the end). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>

@@ -136,3 +136,9 @@ void ks_json_int(struct ks_json *json, long long value)
 	start_value(json);
 	ks_buf_printf(&json->buf, "%lld", value);
 }
+
+void ks_json_bool(struct ks_json *json, bool value)
+{
+	start_value(json);
+	ks_buf_puts(&json->buf, value ? "true" : "false");
+}

@@ -20,7 +20,8 @@ prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$BUILD/CMakeCache.txt")
 root=$TMP/root$prefix
 for f in sbin/killswitch bin/split-tunnel share/man/man8/killswitch.8 share/man/man1/split-tunnel.1 \
 	lib/systemd/system/killswitch.service lib/systemd/system/killswitch-watch.service \
-	libexec/killswitch/killswitch-openvpn share/bash-completion/completions/killswitch; do
+	libexec/killswitch/killswitch-openvpn share/bash-completion/completions/killswitch \
+	share/bash-completion/completions/split-tunnel; do
 	check "installed $f" test -f "$root/$f"
 done
 check "installed the NetworkManager hook" test -x "$(find "$TMP/root" -path '*NetworkManager/dispatcher.d/90-killswitch')"
@@ -50,5 +51,6 @@ fi
 check "NetworkManager hook parses" sh -n "$(find "$TMP/root" -path '*dispatcher.d/90-killswitch')"
 check "OpenVPN script parses" sh -n "$root/libexec/killswitch/killswitch-openvpn"
 check "bash completion loads" bash -c "source '$root/share/bash-completion/completions/killswitch' && complete -p killswitch"
+check "split-tunnel's bash completion loads" bash -c "source '$root/share/bash-completion/completions/split-tunnel' && complete -p split-tunnel"
 check "man pages render without warnings" bash -c "groff -man -Tutf8 -ww -z '$root/share/man/man8/killswitch.8' 2>&1 | (! grep .) && groff -man -Tutf8 -ww -z '$root/share/man/man1/split-tunnel.1' 2>&1 | (! grep .)"
 finish

@@ -169,6 +169,9 @@ done
 # filter chains a second time, beside the table of ks-N.
 declare -A WATCH=()
 watch_start() { # PATH
+	# Emptied here, not by the background job's redirection, which may come after the first poll:
+	# the last round's "guarding" would then be read as this one's.
+	: >"$TMP/watch-$1.log"
 	KILLSWITCH_RUNDIR=$RUNDIR/$1 ip netns exec "$(nsc "$1")" "$KS" watch 2>"$TMP/watch-$1.log" &
 	WATCH[$1]=$!
 	wait_for 10 grep -q guarding "$TMP/watch-$1.log" || { cat "$TMP/watch-$1.log" >&2; die "watch did not start"; }

@@ -779,6 +779,9 @@ fails_fast() {
 WATCH_PID=
 watch_start() {
 	WATCH_LOG=$LAB_TMP/$1
+	# Emptied now, not by the background redirection, which may come after the first poll (a log
+	# reused from an earlier watch would say "guarding" at once).
+	: >"$WATCH_LOG"
 	ks_argv
 	"${KS_ARGV[@]}" "$KILLSWITCH" watch 2>"$WATCH_LOG" &
 	WATCH_PID=$!

@@ -643,6 +643,7 @@ static const char *const set_names[] = {
 	"tunnels",    "tunnel_addrs4", "tunnel_addrs6", "endpoints4", "endpoints6", "endpoint_addrs4", "endpoint_addrs6", "original", "related", "invalid", "lan_vouched4", "lan_vouched6", "flags", "rst", "&", "==", "icmp", "ipv6-icmp", "resolvers4",
 	"resolvers6", "lan4",	       "lan6",		"lan_mcast4", "lan_mcast6", "excluded_users", "protected4", "protected6",
 	"protected_via4", "protected_via6",
+	"excluded_units_l2", "excluded_units_l5",
 };
 
 static bool in_list(const char *token, const char *const *list, size_t n)
@@ -879,6 +880,52 @@ static void test_split_v2_user_groups(void **state)
 }
 
 /*
+ * Units excluded by split-tunnel add --unit (issue 16): one empty set and one
+ * rule per level in use, after the shared group's match; nothing of a unit's
+ * name in the text (the sets are filled by id). Blocked, or the guard: none.
+ */
+static void test_split_v2_units(void **state)
+{
+	struct ks_policy policy;
+	struct ks_buf guard = KS_BUF_INIT;
+	char *text;
+
+	(void)state;
+	policy_from_args(&policy, ARGS(FULL_ARGS));
+	policy.split.mode = KS_SPLIT_V2;
+	strcpy(policy.split.path, "unified/killswitch-exclude");
+	policy.split.level = 1;
+	policy.unit_levels = (1u << 2) | (1u << 5) | 1u;
+	text = compile_text(&policy);
+	assert_non_null(strstr(text, "\n\tset excluded_units_l2 {\n\t\ttype cgroupsv2\n\t}\n"));
+	assert_non_null(strstr(text, "\n\tset excluded_units_l5 {\n\t\ttype cgroupsv2\n\t}\n"));
+	assert_non_null(strstr(text, "\t\tsocket cgroupv2 level 1 \"unified/killswitch-exclude\" goto excluded\n"
+				     "\t\tsocket cgroupv2 level 3 @excluded_users goto excluded\n"
+				     "\t\tsocket cgroupv2 level 2 @excluded_units_l2 goto excluded\n"
+				     "\t\tsocket cgroupv2 level 5 @excluded_units_l5 goto excluded\n"));
+	/* Level 0 is the root cgroup, every process's: never a unit's. */
+	assert_null(strstr(text, "excluded_units_l0"));
+	assert_null(strstr(text, "excluded_units_l1"));
+	check_tokens(&policy, text);
+	free(text);
+	assert_int_equal(ks_compile_guard_transaction(&policy, "killswitch", false, &guard), 0);
+	assert_null(strstr(guard.data, "excluded_units"));
+	ks_buf_free(&guard);
+
+	policy.state = KS_STATE_BLOCKED;
+	text = compile_text(&policy);
+	assert_null(strstr(text, "excluded_units"));
+	free(text);
+	policy.state = KS_STATE_ENABLED;
+	policy.split.mode = KS_SPLIT_V1;
+	policy.split.classid = 0x100001;
+	text = compile_text(&policy);
+	assert_null(strstr(text, "excluded_units"));
+	free(text);
+	ks_policy_free(&policy);
+}
+
+/*
  * Blocked means blocked for excluded programs too (issue 11, finding 4). Their
  * packets must not get the VPN's fwmark: with it they pass the endpoint
  * exemption and reach the VPN server's address and port off the tunnel.
@@ -1006,6 +1053,7 @@ int main(void)
 		cmocka_unit_test(test_split_v1),
 		cmocka_unit_test(test_split_v2),
 		cmocka_unit_test(test_split_v2_user_groups),
+		cmocka_unit_test(test_split_v2_units),
 		cmocka_unit_test(test_split_blocked),
 		cmocka_unit_test(test_split_needs_fwmark),
 		cmocka_unit_test(test_split_bad_path),
