@@ -41,8 +41,8 @@ inc ip route add $PEERNET4B dev "$WGC"
 ini ip addr add $POSER4/32 dev isp0
 delivery_oracle_install c
 
-ks_partial() { ks_quiet enable --from-wg "$WGC" --partial --dns $PEERDNS4 "$@"; }
-ks_partial_block() { ks_quiet block --from-wg "$WGC" --partial --dns $PEERDNS4 "$@"; }
+ks_partial() { ks_quiet enable --from-wg "$WGC" --partial --dns $PEERDNS4; }
+ks_partial_block() { ks_quiet block --from-wg "$WGC" --partial --dns $PEERDNS4; }
 
 # Rogue routes, more specific than the tunnel's: into the peer networks and to the resolver.
 rogue_routes() { # rogue_routes add|del
