@@ -17,6 +17,9 @@
 #define KS_SET_EXCLUDED_USERS "excluded_users"	 /* cgroupsv2: the exclusion groups in users' slices, by id */
 #define KS_SET_PROTECTED4 "protected4"		 /* ipv4_addr, interval: only through the tunnel */
 #define KS_SET_PROTECTED6 "protected6"		 /* ipv6_addr, interval */
+#define KS_SET_GATEWAYS "gateways"		 /* ifname: --gateway, the LAN interfaces routed into the tunnel */
+/* The nat chain on prerouting: the gateway's clients' DNS redirected (empty without --gateway). */
+#define KS_CHAIN_NAT_PREROUTING "nat_prerouting"
 
 /* Names of the named counters, in status order. */
 enum ks_counter {

@@ -192,6 +192,8 @@ static void declarations(struct compiler *c)
 	set_ranges(c, "lan_mcast6", AF_INET6, mcast6_fixed, N(mcast6_fixed), p->allow_lan, NULL, 0, 0);
 	set_ranges(c, KS_SET_PROTECTED4, AF_INET, NULL, 0, false, p->protect, p->n_protect, sizeof(*p->protect));
 	set_ranges(c, KS_SET_PROTECTED6, AF_INET6, NULL, 0, false, p->protect, p->n_protect, sizeof(*p->protect));
+	set_quoted(c, KS_SET_GATEWAYS, "ifname", p->gateways ? p->gateways[0].name : NULL, p->n_gateways,
+		   sizeof(*p->gateways));
 	if (c->user_level && !c->guard)
 		set_quoted(c, KS_SET_EXCLUDED_USERS, "cgroupsv2", p->user_groups ? p->user_groups[0].path : NULL,
 			   p->n_user_groups, sizeof(*p->user_groups));
@@ -395,9 +397,65 @@ static void chain_input(struct compiler *c)
 	ks_buf_puts(c->out, "\t}\n");
 }
 
+/* The forward chain's final reject, for the packets of MATCH only (which ends with a blank). */
+static void gateway_refuse(struct compiler *c, const char *match)
+{
+	ks_buf_printf(c->out, "\t\t%smeta l4proto tcp counter name blocked_fwd ct mark set 0x%x reject with tcp reset\n",
+		      match, KS_REJECT_CT_MARK);
+	ks_buf_printf(c->out, "\t\t%scounter name blocked_fwd ct mark set 0x%x reject with icmpx admin-prohibited\n",
+		      match, KS_REJECT_CT_MARK);
+}
+
+/* Whether the tunnel carries IPv6: one of its addresses is IPv6 (read when the table is applied). */
+static bool tunnel_has_ipv6(const struct ks_policy *p)
+{
+	for (size_t i = 0; i < p->n_tunnel_addrs; i++)
+		if (p->tunnel_addrs[i].family == AF_INET6)
+			return true;
+	return false;
+}
+
+/*
+ * --gateway: this host routes the clients on the gateway interfaces into
+ * the tunnel (a VPN router). First in forward, before every accept: what
+ * the other rules let a container or VM do, a gateway's client may do only
+ * through the tunnel (docs/ruleset.md, "Gateway mode").
+ */
+static void gateway_forward(struct compiler *c)
+{
+	if (!c->p->n_gateways)
+		return;
+	/* No conntrack entry, so no NAT: it would leave with the client's private source ("NAT leakage"). */
+	rule(c, "iifname @gateways ct state invalid counter name blocked_fwd drop");
+	if (!c->enabled) {
+		/* Blocked and connecting: the clients get nothing, and nothing reaches them. */
+		gateway_refuse(c, "iifname @gateways ");
+		rule(c, "oifname @gateways counter name blocked_fwd drop");
+		return;
+	}
+	/* Off the tunnel only to the LAN ranges the policy allows (--allow-lan, --lan); the rest of forward decides those. */
+	gateway_refuse(c, "iifname @gateways oifname != @tunnels ip daddr != @lan4 ");
+	gateway_refuse(c, "iifname @gateways oifname != @tunnels ip6 daddr != @lan6 ");
+	/* IPv6 only through a tunnel that carries it: through one that does not, it would leave unmasqueraded. */
+	if (!tunnel_has_ipv6(c->p))
+		gateway_refuse(c, "iifname @gateways meta nfproto ipv6 ");
+	/* Nothing reaches the clients from off the tunnel but the LAN (not even with --ipv6 allow). */
+	rule(c, "oifname @gateways iifname != @tunnels ip saddr != @lan4 counter name blocked_fwd drop");
+	rule(c, "oifname @gateways iifname != @tunnels ip6 saddr != @lan6 counter name blocked_fwd drop");
+	/*
+	 * The MSS of SYNs both ways between the clients and the tunnel, to the
+	 * smaller MTU of the routes to either end: a 1500-byte LAN behind a
+	 * 1420-byte tunnel otherwise stalls on large transfers (the router's
+	 * "fragmentation needed" never reaches the client). The kernel only lowers it.
+	 */
+	rule(c, "iifname @gateways oifname @tunnels tcp flags syn tcp option maxseg size set rt mtu");
+	rule(c, "iifname @tunnels oifname @gateways tcp flags syn tcp option maxseg size set rt mtu");
+}
+
 static void chain_forward(struct compiler *c)
 {
 	chain_open(c, "forward", "filter hook forward priority 0", "drop");
+	gateway_forward(c);
 	excluded_accept(c);
 	tunnel_fast_lane(c);
 	dns_rules(c, "oifname");
@@ -415,6 +473,48 @@ static void chain_forward(struct compiler *c)
 	if (c->p->ipv6 == KS_IPV6_ALLOW)
 		rule(c, "meta nfproto ipv6 accept");
 	final_reject(c, "blocked_fwd", true);
+}
+
+/* The gateway's clients leave through the tunnel with its address: the VPN server knows no other. */
+static void gateway_masquerade(struct compiler *c)
+{
+	if (c->p->n_gateways && c->enabled)
+		rule(c, "iifname @gateways oifname @tunnels masquerade");
+}
+
+/* The first resolver of family, "" for none (resolvers are sorted: the lowest address). */
+static void first_resolver(const struct ks_policy *p, int family, char text[KS_ADDR_STRLEN])
+{
+	*text = '\0';
+	for (size_t i = 0; i < p->n_resolvers; i++)
+		if (p->resolvers[i].family == family) {
+			ks_format_addr(&p->resolvers[i], text);
+			return;
+		}
+}
+
+/*
+ * nat prerouting, empty without --gateway: the clients' DNS, to whatever
+ * resolver they name on port 53, goes to the first --dns resolver of its
+ * family, through the tunnel (forward's DNS rules then accept it). 853 is
+ * left to forward's DNS reject.
+ */
+static void chain_nat_prerouting(struct compiler *c)
+{
+	char text[KS_ADDR_STRLEN];
+
+	chain_open(c, KS_CHAIN_NAT_PREROUTING, "nat hook prerouting priority dstnat", "accept");
+	if (c->p->n_gateways && c->enabled) {
+		first_resolver(c->p, AF_INET, text);
+		if (*text)
+			ks_buf_printf(c->out, "\t\tiifname @gateways meta nfproto ipv4 meta l4proto { tcp, udp } th dport 53 dnat ip to %s\n",
+				      text);
+		first_resolver(c->p, AF_INET6, text);
+		if (*text)
+			ks_buf_printf(c->out, "\t\tiifname @gateways meta nfproto ipv6 meta l4proto { tcp, udp } th dport 53 dnat ip6 to %s\n",
+				      text);
+	}
+	ks_buf_puts(c->out, "\t}\n");
 }
 
 static void chain_split_tunnel(struct compiler *c)
@@ -450,6 +550,7 @@ static void chain_split_tunnel(struct compiler *c)
 		ks_buf_printf(c->out, "\t\tct mark 0x%x oifname @tunnels drop\n", c->p->split.ct_mark);
 		ks_buf_printf(c->out, "\t\tct mark 0x%x oifname != \"lo\" masquerade\n", c->p->split.ct_mark);
 	}
+	gateway_masquerade(c);
 	ks_buf_puts(c->out, "\t}\n");
 }
 
@@ -484,6 +585,21 @@ static int excluded_match(struct compiler *c)
 	return 0;
 }
 
+/* Gateway names are pasted between quotes too; and a gateway is never a tunnel (its clients leave through it). */
+static int gateways_check(const struct ks_policy *p)
+{
+	for (size_t i = 0; i < p->n_gateways; i++) {
+		struct ks_ifname check;
+
+		if (ks_parse_ifname(p->gateways[i].name, &check) < 0 || !strcmp(check.name, "lo"))
+			return -EINVAL;
+		for (size_t t = 0; t < p->n_tunnels; t++)
+			if (!strcmp(p->gateways[i].name, p->tunnels[t].name))
+				return -EINVAL;
+	}
+	return 0;
+}
+
 /* The table named table (checked by the caller), whole or as the guard (flags: its "flags" line, or NULL). */
 static int compile_table(const struct ks_policy *policy, const char *table, const char *flags, struct ks_buf *out)
 {
@@ -497,6 +613,8 @@ static int compile_table(const struct ks_policy *policy, const char *table, cons
 		if (ks_parse_ifname(policy->tunnels[i].name, &check) < 0)
 			return -EINVAL;
 	}
+	if (gateways_check(policy) < 0)
+		return -EINVAL;
 	c.enabled = policy->state == KS_STATE_ENABLED;
 	c.lan4 = policy->allow_lan || lan_has_family(policy, AF_INET);
 	c.lan6 = policy->allow_lan || lan_has_family(policy, AF_INET6);
@@ -527,8 +645,10 @@ static int compile_table(const struct ks_policy *policy, const char *table, cons
 	chain_input(&c);
 	chain_forward(&c);
 	/* The guard leaves marking and NAT to the table: it only refuses what the table refuses. */
-	if (!flags)
+	if (!flags) {
 		chain_split_tunnel(&c);
+		chain_nat_prerouting(&c);
+	}
 	ks_buf_puts(out, "}\n");
 	if (out->err) {
 		out->len = start;

@@ -274,6 +274,7 @@ static const struct set_spec {
 	{ "lan4", K_RANGE4, true },	 { "lan6", K_RANGE6, true },	      { "lan_vouched4", K_RANGE4, false },
 	{ "lan_vouched6", K_RANGE6, false }, { "lan_mcast4", K_RANGE4, true }, { "lan_mcast6", K_RANGE6, true },
 	{ "protected4", K_RANGE4, false }, { "protected6", K_RANGE6, false },
+	{ "gateways", K_IFNAME, false },
 	/* Last, and only with v2 split tunnelling in the enabled state (split_rules): the users' groups. */
 	{ "excluded_users", K_CGROUP, false },
 };
@@ -429,6 +430,11 @@ static char **expected_elements(const struct ks_policy *p, size_t set, size_t *n
 	if (!strcmp(name, "tunnels")) {
 		for (size_t i = 0; i < p->n_tunnels; i++) {
 			snprintf(line, sizeof(line), "\t\t\t\"%s\",", p->tunnels[i].name);
+			add_expected(&list, n, line);
+		}
+	} else if (!strcmp(name, "gateways")) {
+		for (size_t i = 0; i < p->n_gateways; i++) {
+			snprintf(line, sizeof(line), "\t\t\t\"%s\",", p->gateways[i].name);
 			add_expected(&list, n, line);
 		}
 	} else if (!strncmp(name, "tunnel_addrs", 12) || !strncmp(name, "resolvers", 9)) {
@@ -600,6 +606,12 @@ static void check_rule(struct text *t, const char *line)
 	last = last ? last + 1 : r;
 	if (!strcmp(last, "accept") || !strcmp(last, "drop") || !strcmp(last, "reject") || !strcmp(last, "return") ||
 	    !strcmp(last, "masquerade"))
+		return;
+	/* --gateway: MSS clamping, and the DNS redirect to a resolver's address. */
+	if (!strcmp(last, "mtu") && strstr(r, " tcp option maxseg size set rt mtu"))
+		return;
+	if ((last - r >= 12 && !strncmp(last - 12, " dnat ip to ", 12)) ||
+	    (last - r >= 13 && !strncmp(last - 13, " dnat ip6 to ", 13)))
 		return;
 	/* The one jump: from mangle to the chain of excluded packets. */
 	if (!strcmp(last, "excluded") && last - r >= 6 && !strncmp(last - 6, " goto ", 6))
