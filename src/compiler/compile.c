@@ -315,6 +315,20 @@ static void protected_in(struct compiler *c, const char *counter)
 	ks_buf_printf(c->out, "\t\tiifname != @tunnels ip6 saddr @%s counter name %s drop\n", KS_SET_PROTECTED6, counter);
 }
 
+/*
+ * The router's DHCP server for its gateway's clients, in both states (they
+ * keep their addresses while blocked, as this host keeps its own): requests
+ * come from 0.0.0.0 before a lease, which no LAN rule accepts; the answers
+ * go to the client's new address or to broadcast, which without --allow-lan
+ * no rule accepts either.
+ */
+static void gateway_dhcp_server(struct compiler *c, bool out)
+{
+	if (c->p->n_gateways)
+		rule(c, out ? "oifname @gateways udp sport 67 udp dport 68 accept"
+			    : "iifname @gateways udp sport 68 udp dport 67 accept");
+}
+
 static void chain_output(struct compiler *c)
 {
 	chain_open(c, "output", "filter hook output priority 0", "drop");
@@ -328,6 +342,7 @@ static void chain_output(struct compiler *c)
 	 */
 	rule(c, "oifname != @tunnels meta nfproto ipv4 udp sport 68 udp dport 67 accept");
 	rule(c, "oifname != @tunnels ip6 saddr fe80::/10 udp sport 546 ip6 daddr { ff02::1:2, ff05::1:3 } udp dport 547 accept");
+	gateway_dhcp_server(c, true);
 	rule(c, "ip6 daddr ff02::2 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept");
 	/* Any destination: a neighbour that solicits from its global address gets its answer there. */
 	rule(c, "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept");
@@ -378,6 +393,7 @@ static void chain_input(struct compiler *c)
 	rule(c, "iifname != @tunnels udp sport 67 ip daddr 255.255.255.255 udp dport 68 accept");
 	rule(c, "iifname != @tunnels meta nfproto ipv4 udp sport 67 udp dport 68 ct state established accept");
 	rule(c, "iifname != @tunnels ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept");
+	gateway_dhcp_server(c, false);
 	rule(c, "ip6 saddr fe80::/10 icmpv6 type nd-router-advert ip6 hoplimit 255 accept");
 	rule(c, "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept");
 	/* Replies only: never a generic "established", which would keep pre-existing connections alive. */

@@ -13,6 +13,8 @@
 #   - the SYN that reaches the far end carries an MSS that fits the 1420-byte tunnel;
 #   - conntrack-invalid packets do not escape NAT (control: the rule removed by hand);
 #   - IPv6 only through a tunnel that carries it;
+#   - the router's DHCP server answers its clients, enabled and connecting (control: without
+#     --gateway their DISCOVERs, from 0.0.0.0, are dropped);
 #   - blocked and connecting: nothing, in or out of the tunnel; tunnel crashes and restarts, and
 #     state changes, under a flood from the client: zero packets off the tunnel.
 # shellcheck source=tests/e2e/lib.sh
@@ -198,6 +200,23 @@ leak_pair "client icmp6 $NET6 (tunnel without IPv6)" enabled ks_gw tun ping6_n $
 leak_pair "client tcp6 $(hp $NET6 80) (tunnel without IPv6)" enabled ks_gw tun send_n tcp $NET6 80
 inc ip addr add $TUN6/128 dev "$WGC" nodad
 routes_tunnel
+
+# ---- the router's DHCP server on the LAN (dnsmasq on ctr0; busybox udhcpc in the client) ----
+if command -v dnsmasq >/dev/null && command -v busybox >/dev/null; then
+	bg dnsmasq-lan inc dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 --interface=$LAN \
+		--bind-interfaces --no-ping --dhcp-authoritative --dhcp-range=10.99.0.100,10.99.0.150,255.255.255.0,1h \
+		--log-dhcp --log-facility=- --dhcp-leasefile="$LAB_TMP/dnsmasq-lan.leases" --pid-file="$LAB_TMP/dnsmasq-lan.pid"
+	wait_for 10 test -s "$LAB_TMP/dnsmasq-lan.pid" || die "dnsmasq on $LAN did not start"
+	# One exchange, nothing configured from it (-s /bin/true): exit 0 with a lease.
+	lease() { inn busybox udhcpc -i eth0 -f -q -n -t 3 -T 1 -s /bin/true; }
+	ks_gw
+	check "client DHCP lease from the router" enabled lease lease
+	ks_gw_connecting
+	check "client DHCP lease from the router" connecting lease lease
+	ks_enable
+	check_control "client DHCP lease, the kill switch without --gateway" "enabled (control)" "no-lease" not lease
+	kill "$(<"$LAB_TMP/dnsmasq-lan.pid")" 2>/dev/null || true
+fi
 
 # ---- tunnel crashes and restarts, and state changes, under a flood from the client ----
 wg_pid() {

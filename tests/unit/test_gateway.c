@@ -62,7 +62,7 @@ static void add_addr(struct ks_policy *policy, const char *text)
 static void test_enabled_rules(void **state)
 {
 	struct ks_policy policy;
-	char *text, *fwd, *nat, *pre;
+	char *text, *fwd, *nat, *pre, *out, *in;
 
 	(void)state;
 	policy_from_args(&policy, ARGS(ARGS_GW));
@@ -92,6 +92,13 @@ static void test_enabled_rules(void **state)
 	       "oifname @tunnels th dport != { 53, 853 } accept");
 	before(fwd, "iifname @tunnels oifname @gateways tcp flags syn tcp option maxseg size set rt mtu",
 	       "iifname @tunnels ct state established,related accept");
+	/* The router's DHCP server answers its clients, before any reject. */
+	out = chain_of(text, "output");
+	in = chain_of(text, "input");
+	before(out, "oifname @gateways udp sport 67 udp dport 68 accept", "counter name blocked_dns reject");
+	before(in, "iifname @gateways udp sport 68 udp dport 67 accept", "ip saddr @lan4 accept");
+	free(out);
+	free(in);
 	/* The tunnel carries IPv6: the clients' IPv6 goes through it. */
 	lacks(fwd, "iifname @gateways meta nfproto ipv6");
 	has(nat, "\t\tiifname @gateways oifname @tunnels masquerade");
@@ -151,6 +158,9 @@ static void test_blocked(void **state)
 		 "\t\tiifname @gateways counter name blocked_fwd ct mark set 0x4b52 reject with icmpx admin-prohibited\n"
 		 "\t\toifname @gateways counter name blocked_fwd drop\n");
 	lacks(fwd, "maxseg");
+	/* The DHCP server still answers: the clients keep their addresses while blocked. */
+	has(text, "iifname @gateways udp sport 68 udp dport 67 accept");
+	has(text, "oifname @gateways udp sport 67 udp dport 68 accept");
 	lacks(nat, "gateways");
 	lacks(pre, "gateways");
 	free(fwd);
