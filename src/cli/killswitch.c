@@ -22,6 +22,8 @@ const char *program_name = "killswitch";
 	"  --ipv6 block|allow        IPv6 outside the tunnel (default block)\n"                      \
 	"  --protect CIDR            only through the tunnel, whatever else is allowed (repeatable;\n" \
 	"                            the tunnels' own networks and --from-wg's allowed IPs are added)\n" \
+	"  --gateway IFACE           route the clients on IFACE into the tunnel (VPN router): only\n" \
+	"                            through it, masqueraded, DNS to the first --dns (repeatable)\n" \
 	"  --from-wg IFACE           tunnel, endpoints and fwmark from the WireGuard device\n"       \
 	"  --from-openvpn-env        tunnel, server and DNS from OpenVPN's up/down environment\n"  \
 	"  --persist                 also store the policy for the boot unit (enable, block)\n"    \
