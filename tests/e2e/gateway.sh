@@ -158,6 +158,9 @@ for st in "enabled:ks_gw" "enabled, allow-lan:ks_gw --allow-lan"; do
 	leak_pair "client icmp6 $NET6 via a rogue route" "$state" "$apply" phys ping6_n $NET6
 	leak_pair "client tcp6 $(hp $NET6 80) via a rogue route" "$state" "$apply" phys send_n tcp $NET6 80
 done
+# --ipv6 allow accepts forwarded IPv6 off the tunnel: not the gateway's.
+leak_pair "client icmp6 $NET6 via a rogue route" "enabled, ipv6 allow" "ks_gw --ipv6 allow" phys ping6_n $NET6
+leak_pair "client udp6 $(hp $NET6 7) via a rogue route" "enabled, ipv6 allow" "ks_gw --ipv6 allow" phys send_n udp $NET6 7
 inc ip route del 198.51.100.0/25 via $GW4 dev phy0
 inc ip -6 route del 2001:db8:100::/64 via $GW6LL dev phy0
 routes_off
@@ -184,6 +187,9 @@ ini ip route add 10.99.0.0/24 via $C4 dev isp0
 ks_gw --allow-lan
 run_probe "client tcp4 $(hp $LANHOST4 22) (LAN)" "enabled, allow-lan" pass phys send_n tcp $LANHOST4 22
 leak_pair "client tcp4 $(hp $LANHOST4 22) (LAN)" enabled ks_gw phys send_n tcp $LANHOST4 22
+# Blocked means nothing for the clients, their LAN through this host too.
+leak_pair "client tcp4 $(hp $LANHOST4 22) (LAN)" "connecting, allow-lan" "ks_gw_connecting --allow-lan" phys \
+	send_n tcp $LANHOST4 22
 # Nothing from off the tunnel reaches the client, not even with --ipv6 allow (forward's IPv6 accept).
 delivery_oracle_install n
 ini ip -6 route add fd99::/64 via $CULA6 dev isp0
