@@ -154,7 +154,6 @@ json_t *cli_policy_json(const struct ks_policy *p)
 
 	for (size_t i = 0; i < p->n_gateways; i++)
 		json_array_append_new(gateways, json_string(p->gateways[i].name));
-
 	for (size_t i = 0; i < p->n_tunnels; i++)
 		json_array_append_new(tunnels, json_string(p->tunnels[i].name));
 	for (size_t i = 0; i < p->n_endpoints; i++) {
