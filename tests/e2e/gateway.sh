@@ -30,6 +30,7 @@ inc nft delete table inet labnat
 ini wg set "$WGS" peer "$CKEY_PUB" allowed-ips $TUN4/32,$TUN6/128,10.99.0.0/24,fd99::/64
 ks_gw() { ks_quiet enable --tunnel "$WGC" --endpoint "$ENDPOINT" --dns $VPNDNS4 --dns $VPNDNS6 --gateway $LAN "$@"; }
 ks_gw_block() { ks_quiet block --tunnel "$WGC" --dns $VPNDNS4 --gateway $LAN "$@"; }
+# shellcheck disable=SC2120 # called through "$apply" with --allow-lan
 ks_gw_connecting() { ks_gw_block --endpoint "$ENDPOINT" "$@"; }
 
 # The far end: what comes out of the tunnel at the VPN server, by source, and its DNS, and the MSS
