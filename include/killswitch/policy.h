@@ -131,6 +131,14 @@ struct ks_policy {
 	/* Protected prefixes, each once (the first source kept): rejected off the tunnel before any accept. */
 	struct ks_protected *protect;
 	size_t n_protect;
+
+	/*
+	 * --gateway: interfaces whose clients this host routes into the tunnel
+	 * (a VPN router). Forwarded from them only through the tunnel, masqueraded;
+	 * their DNS redirected to the first --dns resolver of its family.
+	 */
+	struct ks_ifname *gateways;
+	size_t n_gateways;
 };
 
 void ks_policy_init(struct ks_policy *policy);
@@ -138,6 +146,7 @@ void ks_policy_free(struct ks_policy *policy);
 
 /* Each returns 0 or -ENOMEM. Duplicates are removed by ks_policy_finalize(). */
 int ks_policy_add_tunnel(struct ks_policy *policy, const char *name);
+int ks_policy_add_gateway(struct ks_policy *policy, const char *name);
 int ks_policy_add_endpoint(struct ks_policy *policy, const struct ks_endpoint *endpoint);
 int ks_policy_add_resolver(struct ks_policy *policy, const struct ks_addr *addr);
 int ks_policy_add_lan(struct ks_policy *policy, const struct ks_cidr *cidr);

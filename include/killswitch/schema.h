@@ -22,6 +22,9 @@
 /* With two tunnels or more: which tunnel each protected prefix may use (ifname . ipv4_addr, interval). */
 #define KS_SET_PROTECTED_VIA4 "protected_via4"
 #define KS_SET_PROTECTED_VIA6 "protected_via6" /* ifname . ipv6_addr, interval */
+#define KS_SET_GATEWAYS "gateways"		 /* ifname: --gateway, the LAN interfaces routed into the tunnel */
+/* The nat chain on prerouting: the gateway's clients' DNS redirected (empty without --gateway). */
+#define KS_CHAIN_NAT_PREROUTING "nat_prerouting"
 
 /* Names of the named counters, in status order. */
 enum ks_counter {

@@ -149,8 +149,11 @@ static json_t *split_json(const struct ks_split *split)
 json_t *cli_policy_json(const struct ks_policy *p)
 {
 	json_t *obj = json_object(), *tunnels = json_array(), *eps = json_array(), *lan = json_array();
+	json_t *gateways = json_array();
 	char text[KS_ENDPOINT_STRLEN];
 
+	for (size_t i = 0; i < p->n_gateways; i++)
+		json_array_append_new(gateways, json_string(p->gateways[i].name));
 	for (size_t i = 0; i < p->n_tunnels; i++)
 		json_array_append_new(tunnels, json_string(p->tunnels[i].name));
 	for (size_t i = 0; i < p->n_endpoints; i++) {
@@ -179,6 +182,7 @@ json_t *cli_policy_json(const struct ks_policy *p)
 	json_object_set_new(obj, "protected", protected_array(p));
 	json_object_set_new(obj, "partial", json_boolean(p->partial));
 	json_object_set_new(obj, "split_tunnel", split_json(&p->split));
+	json_object_set_new(obj, "gateways", gateways);
 	return obj;
 }
 

@@ -25,6 +25,8 @@ const char *program_name = "killswitch";
 	"                            with two tunnels, each one's own prefixes only through it)\n"    \
 	"  --partial                 partial tunnel (split-include): only the protected prefixes and\n" \
 	"                            DNS to --dns are locked to the tunnel, the rest leaves as routed\n" \
+	"  --gateway IFACE           route the clients on IFACE into the tunnel (VPN router): only\n" \
+	"                            through it, masqueraded, DNS to the first --dns (repeatable)\n" \
 	"  --from-wg IFACE           tunnel, endpoints and fwmark from the WireGuard device\n"       \
 	"  --from-openvpn-env        tunnel, server and DNS from OpenVPN's up/down environment\n"  \
 	"  --persist                 also store the policy for the boot unit (enable, block)\n"    \

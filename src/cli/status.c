@@ -75,6 +75,12 @@ static void print_policy(const struct ks_policy *p)
 			printf(" via %s", p->protect[i].iface[0] ? p->protect[i].iface : "any tunnel");
 	}
 	putchar('\n');
+	printf("  gateway for:");
+	if (!p->n_gateways)
+		printf(" none");
+	for (size_t i = 0; i < p->n_gateways; i++)
+		printf(" %s", p->gateways[i].name);
+	printf(p->n_gateways ? " (their clients only through the tunnel, masqueraded; DNS to the first --dns)\n" : "\n");
 	if (p->split.mode == KS_SPLIT_V2)
 		printf("  split tunnel: cgroup v2 \"%s\" (level %u), ct mark 0x%x\n", p->split.path, p->split.level,
 		       p->split.ct_mark);

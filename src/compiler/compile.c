@@ -272,6 +272,8 @@ static void declarations(struct compiler *c)
 		set_protected_via(c, KS_SET_PROTECTED_VIA4, AF_INET);
 		set_protected_via(c, KS_SET_PROTECTED_VIA6, AF_INET6);
 	}
+	set_quoted(c, KS_SET_GATEWAYS, "ifname", p->gateways ? p->gateways[0].name : NULL, p->n_gateways,
+		   sizeof(*p->gateways));
 	if (c->user_level && !c->guard)
 		set_quoted(c, KS_SET_EXCLUDED_USERS, "cgroupsv2", p->user_groups ? p->user_groups[0].path : NULL,
 			   p->n_user_groups, sizeof(*p->user_groups));
@@ -474,6 +476,20 @@ static void partial_out_tail(struct compiler *c, const char *counter, bool forwa
 	ks_buf_puts(c->out, "\t}\n");
 }
 
+/*
+ * The router's DHCP server for its gateway's clients, in both states (they
+ * keep their addresses while blocked, as this host keeps its own): requests
+ * come from 0.0.0.0 before a lease, which no LAN rule accepts; the answers
+ * go to the client's new address or to broadcast, which without --allow-lan
+ * no rule accepts either.
+ */
+static void gateway_dhcp_server(struct compiler *c, bool out)
+{
+	if (c->p->n_gateways)
+		rule(c, out ? "oifname @gateways udp sport 67 udp dport 68 accept"
+			    : "iifname @gateways udp sport 68 udp dport 67 accept");
+}
+
 static void chain_output(struct compiler *c)
 {
 	chain_open(c, "output", "filter hook output priority 0", "drop");
@@ -488,6 +504,7 @@ static void chain_output(struct compiler *c)
 	 */
 	rule(c, "oifname != @tunnels meta nfproto ipv4 udp sport 68 udp dport 67 accept");
 	rule(c, "oifname != @tunnels ip6 saddr fe80::/10 udp sport 546 ip6 daddr { ff02::1:2, ff05::1:3 } udp dport 547 accept");
+	gateway_dhcp_server(c, true);
 	rule(c, "ip6 daddr ff02::2 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept");
 	/* Any destination: a neighbour that solicits from its global address gets its answer there. */
 	rule(c, "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept");
@@ -556,6 +573,7 @@ static void chain_input(struct compiler *c)
 	rule(c, "iifname != @tunnels udp sport 67 ip daddr 255.255.255.255 udp dport 68 accept");
 	rule(c, "iifname != @tunnels meta nfproto ipv4 udp sport 67 udp dport 68 ct state established accept");
 	rule(c, "iifname != @tunnels ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept");
+	gateway_dhcp_server(c, false);
 	rule(c, "ip6 saddr fe80::/10 icmpv6 type nd-router-advert ip6 hoplimit 255 accept");
 	rule(c, "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept");
 	/* Replies only: never a generic "established", which would keep pre-existing connections alive. */
@@ -587,9 +605,76 @@ static void chain_forward_partial(struct compiler *c)
 	partial_out_tail(c, "blocked_fwd", true);
 }
 
+/* The forward chain's final reject, for the packets of MATCH only (which ends with a blank). */
+static void gateway_refuse(struct compiler *c, const char *match)
+{
+	ks_buf_printf(c->out, "\t\t%smeta l4proto tcp counter name blocked_fwd ct mark set 0x%x reject with tcp reset\n",
+		      match, KS_REJECT_CT_MARK);
+	ks_buf_printf(c->out, "\t\t%scounter name blocked_fwd ct mark set 0x%x reject with icmpx admin-prohibited\n",
+		      match, KS_REJECT_CT_MARK);
+}
+
+/* Whether the tunnel carries IPv6: one of its addresses is IPv6 (read when the table is applied). */
+static bool tunnel_has_ipv6(const struct ks_policy *p)
+{
+	for (size_t i = 0; i < p->n_tunnel_addrs; i++)
+		if (p->tunnel_addrs[i].family == AF_INET6)
+			return true;
+	return false;
+}
+
+/*
+ * --gateway: this host routes the clients on the gateway interfaces into
+ * the tunnel (a VPN router). First in forward, before every accept: what
+ * the other rules let a container or VM do, a gateway's client may do only
+ * through the tunnel (docs/ruleset.md, "Gateway mode").
+ */
+static void gateway_forward(struct compiler *c)
+{
+	if (!c->p->n_gateways)
+		return;
+	/* No conntrack entry, so no NAT: it would leave with the client's private source ("NAT leakage"). */
+	rule(c, "iifname @gateways ct state invalid counter name blocked_fwd drop");
+	if (!c->enabled) {
+		/* Blocked and connecting: the clients get nothing, and nothing reaches them. */
+		gateway_refuse(c, "iifname @gateways ");
+		rule(c, "oifname @gateways counter name blocked_fwd drop");
+		return;
+	}
+	/*
+	 * Off the tunnel only to the LAN ranges the policy allows (--allow-lan,
+	 * --lan); the rest of forward decides those. With --partial (a site
+	 * joined to another through the tunnel) the clients' other traffic
+	 * leaves as routed, and only the protected prefixes are locked, by the
+	 * rules that follow.
+	 */
+	if (!c->partial) {
+		gateway_refuse(c, "iifname @gateways oifname != @tunnels ip daddr != @lan4 ");
+		gateway_refuse(c, "iifname @gateways oifname != @tunnels ip6 daddr != @lan6 ");
+	}
+	/* IPv6 only through a tunnel that carries it: through one that does not, it would leave unmasqueraded. */
+	if (!tunnel_has_ipv6(c->p))
+		gateway_refuse(c, c->partial ? "iifname @gateways oifname @tunnels meta nfproto ipv6 "
+					     : "iifname @gateways meta nfproto ipv6 ");
+	/* Nothing reaches the clients from off the tunnel but the LAN (not even with --ipv6 allow). */
+	if (!c->partial) {
+		rule(c, "oifname @gateways iifname != @tunnels ip saddr != @lan4 counter name blocked_fwd drop");
+		rule(c, "oifname @gateways iifname != @tunnels ip6 saddr != @lan6 counter name blocked_fwd drop");
+	}
+	/*
+	 * The MSS of SYNs both ways between the clients and the tunnel, to the
+	 * smaller MTU of the routes to either end: a 1500-byte LAN behind a
+	 * 1420-byte tunnel otherwise stalls on large transfers (the router's
+	 * "fragmentation needed" never reaches the client). The kernel only lowers it.
+	 */
+	rule(c, "iifname @gateways oifname @tunnels tcp flags syn tcp option maxseg size set rt mtu");
+	rule(c, "iifname @tunnels oifname @gateways tcp flags syn tcp option maxseg size set rt mtu");
+}
+
 static void chain_forward(struct compiler *c)
 {
 	chain_open(c, "forward", "filter hook forward priority 0", "drop");
+	gateway_forward(c);
 	excluded_accept(c);
 	protected_via_out(c, "blocked_fwd");
 	protected_via_in(c, "blocked_fwd");
@@ -613,6 +698,48 @@ static void chain_forward(struct compiler *c)
 	if (c->p->ipv6 == KS_IPV6_ALLOW)
 		rule(c, "meta nfproto ipv6 accept");
 	final_reject(c, "blocked_fwd", true);
+}
+
+/* The gateway's clients leave through the tunnel with its address: the VPN server knows no other. */
+static void gateway_masquerade(struct compiler *c)
+{
+	if (c->p->n_gateways && c->enabled)
+		rule(c, "iifname @gateways oifname @tunnels masquerade");
+}
+
+/* The first resolver of family, "" for none (resolvers are sorted: the lowest address). */
+static void first_resolver(const struct ks_policy *p, int family, char text[KS_ADDR_STRLEN])
+{
+	*text = '\0';
+	for (size_t i = 0; i < p->n_resolvers; i++)
+		if (p->resolvers[i].family == family) {
+			ks_format_addr(&p->resolvers[i], text);
+			return;
+		}
+}
+
+/*
+ * nat prerouting, empty without --gateway: the clients' DNS, to whatever
+ * resolver they name on port 53, goes to the first --dns resolver of its
+ * family, through the tunnel (forward's DNS rules then accept it). 853 is
+ * left to forward's DNS reject.
+ */
+static void chain_nat_prerouting(struct compiler *c)
+{
+	char text[KS_ADDR_STRLEN];
+
+	chain_open(c, KS_CHAIN_NAT_PREROUTING, "nat hook prerouting priority dstnat", "accept");
+	if (c->p->n_gateways && c->enabled) {
+		first_resolver(c->p, AF_INET, text);
+		if (*text)
+			ks_buf_printf(c->out, "\t\tiifname @gateways meta nfproto ipv4 meta l4proto { tcp, udp } th dport 53 dnat ip to %s\n",
+				      text);
+		first_resolver(c->p, AF_INET6, text);
+		if (*text)
+			ks_buf_printf(c->out, "\t\tiifname @gateways meta nfproto ipv6 meta l4proto { tcp, udp } th dport 53 dnat ip6 to %s\n",
+				      text);
+	}
+	ks_buf_puts(c->out, "\t}\n");
 }
 
 static void chain_split_tunnel(struct compiler *c)
@@ -653,6 +780,7 @@ static void chain_split_tunnel(struct compiler *c)
 		ks_buf_printf(c->out, "\t\tct mark 0x%x oifname @tunnels drop\n", c->p->split.ct_mark);
 		ks_buf_printf(c->out, "\t\tct mark 0x%x oifname != \"lo\" masquerade\n", c->p->split.ct_mark);
 	}
+	gateway_masquerade(c);
 	ks_buf_puts(c->out, "\t}\n");
 }
 
@@ -689,6 +817,21 @@ static int excluded_match(struct compiler *c)
 	return 0;
 }
 
+/* Gateway names are pasted between quotes too; and a gateway is never a tunnel (its clients leave through it). */
+static int gateways_check(const struct ks_policy *p)
+{
+	for (size_t i = 0; i < p->n_gateways; i++) {
+		struct ks_ifname check;
+
+		if (ks_parse_ifname(p->gateways[i].name, &check) < 0 || !strcmp(check.name, "lo"))
+			return -EINVAL;
+		for (size_t t = 0; t < p->n_tunnels; t++)
+			if (!strcmp(p->gateways[i].name, p->tunnels[t].name))
+				return -EINVAL;
+	}
+	return 0;
+}
+
 /* The table named table (checked by the caller), whole or as the guard (flags: its "flags" line, or NULL). */
 static int compile_table(const struct ks_policy *policy, const char *table, const char *flags, struct ks_buf *out)
 {
@@ -702,6 +845,8 @@ static int compile_table(const struct ks_policy *policy, const char *table, cons
 		if (ks_parse_ifname(policy->tunnels[i].name, &check) < 0)
 			return -EINVAL;
 	}
+	if (gateways_check(policy) < 0)
+		return -EINVAL;
 	c.enabled = policy->state == KS_STATE_ENABLED;
 	/* Partial without a protected prefix would lock nothing: a kill switch that is not one. */
 	if (policy->partial && !policy->n_protect)
@@ -737,8 +882,10 @@ static int compile_table(const struct ks_policy *policy, const char *table, cons
 	chain_input(&c);
 	chain_forward(&c);
 	/* The guard leaves marking and NAT to the table: it only refuses what the table refuses. */
-	if (!flags)
+	if (!flags) {
 		chain_split_tunnel(&c);
+		chain_nat_prerouting(&c);
+	}
 	ks_buf_puts(out, "}\n");
 	if (out->err) {
 		out->len = start;

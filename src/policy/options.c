@@ -48,6 +48,18 @@ static int opt_tunnel(struct ctx *ctx, const char *value)
 	return ks_policy_add_tunnel(ctx->policy, name.name);
 }
 
+/* A LAN interface whose clients this host routes into the tunnel (a VPN router). */
+static int opt_gateway(struct ctx *ctx, const char *value)
+{
+	struct ks_ifname name;
+
+	if (ks_parse_ifname(value, &name) < 0)
+		return bad(ctx, "invalid interface name (1-15 of A-Z a-z 0-9 _ . -)", value);
+	if (!strcmp(name.name, "lo"))
+		return bad(ctx, "--gateway names a LAN interface, not loopback", value);
+	return ks_policy_add_gateway(ctx->policy, name.name);
+}
+
 static int opt_endpoint(struct ctx *ctx, const char *value)
 {
 	struct ks_endpoint ep;
@@ -224,6 +236,12 @@ static int check_sources(struct ctx *ctx)
 		if (!ctx->fwmark_given)
 			ctx->policy->fwmark = ctx->wg_fwmark;
 	}
+	/* The clients of a gateway interface leave through the tunnel: it cannot be one. */
+	for (size_t g = 0; g < ctx->policy->n_gateways; g++)
+		for (size_t t = 0; t < ctx->policy->n_tunnels; t++)
+			if (!strcmp(ctx->policy->gateways[g].name, ctx->policy->tunnels[t].name))
+				return bad(ctx, "an interface cannot be both --tunnel and --gateway",
+					   ctx->policy->gateways[g].name);
 	if (ctx->from_openvpn && !ctx->fwmark_given)
 		return bad(ctx, "OpenVPN marks nothing by default: run it with --mark MARK and pass --fwmark MARK "
 				"(or --fwmark none)",
@@ -333,6 +351,7 @@ static const struct option_spec options[] = {
 	{ "ipv6", true, CLI_AND_FILE, opt_ipv6 },
 	{ "protect", true, CLI_AND_FILE, opt_protect },
 	{ "partial", false, CLI_AND_FILE, opt_partial },
+	{ "gateway", true, CLI_AND_FILE, opt_gateway },
 	{ "from-wg", true, CLI_ONLY, opt_from_wg },
 	{ "from-openvpn-env", false, CLI_ONLY, opt_from_openvpn_env },
 	{ "json", false, CLI_ONLY, opt_json },
@@ -594,6 +613,8 @@ void ks_options_format(const struct ks_policy *policy, struct ks_buf *out)
 		ks_format_cidr(&p->cidr, text);
 		ks_buf_printf(out, "%s %s%s%s\n", keys[p->source], text, p->iface[0] ? " " : "", p->iface);
 	}
+	for (size_t i = 0; i < policy->n_gateways; i++)
+		ks_buf_printf(out, "gateway %s\n", policy->gateways[i].name);
 	if (policy->split.mode == KS_SPLIT_OFF)
 		return;
 	ks_buf_printf(out, "split-tunnel %s\nsplit-ctmark 0x%x\n", policy->split.mode == KS_SPLIT_V1 ? "v1" : "v2",

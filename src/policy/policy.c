@@ -26,6 +26,7 @@ void ks_policy_free(struct ks_policy *policy)
 	free(policy->tunnel_addrs);
 	free(policy->user_groups);
 	free(policy->protect);
+	free(policy->gateways);
 	ks_policy_init(policy);
 }
 
@@ -35,6 +36,14 @@ int ks_policy_add_tunnel(struct ks_policy *policy, const char *name)
 
 	strncpy(ifname.name, name, sizeof(ifname.name) - 1);
 	return ks_array_append((void **)&policy->tunnels, &policy->n_tunnels, sizeof(ifname), &ifname);
+}
+
+int ks_policy_add_gateway(struct ks_policy *policy, const char *name)
+{
+	struct ks_ifname ifname = { 0 };
+
+	strncpy(ifname.name, name, sizeof(ifname.name) - 1);
+	return ks_array_append((void **)&policy->gateways, &policy->n_gateways, sizeof(ifname), &ifname);
 }
 
 int ks_policy_add_endpoint(struct ks_policy *policy, const struct ks_endpoint *endpoint)
@@ -184,6 +193,7 @@ void ks_policy_finalize(struct ks_policy *policy)
 	sort_unique(policy->lan, &policy->n_lan, sizeof(*policy->lan), cmp_cidr);
 	sort_unique(policy->tunnel_addrs, &policy->n_tunnel_addrs, sizeof(*policy->tunnel_addrs), cmp_addr_v);
 	sort_protected(policy);
+	sort_unique(policy->gateways, &policy->n_gateways, sizeof(*policy->gateways), cmp_ifname);
 }
 
 const char *ks_state_name(enum ks_state state)

@@ -6,7 +6,7 @@
 #   KILLSWITCH=build/killswitch tests/e2e/run.sh [-j N] [THEME...]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-all=(states-ipv4 states-ipv6 bound tunnelvision tunnelcrack dns lan protect partial mesh forward preexisting wgquick fromwg openvpn boot atomic watch guard tunnel_restart coexist_nftables coexist_iptables coexist_firewalld coexist_ufw coexist_docker findings)
+all=(states-ipv4 states-ipv6 bound tunnelvision tunnelcrack dns lan protect partial mesh forward gateway preexisting wgquick fromwg openvpn boot atomic watch guard tunnel_restart coexist_nftables coexist_iptables coexist_firewalld coexist_ufw coexist_docker findings)
 jobs=2
 
 usage() {

@@ -276,6 +276,7 @@ static const struct set_spec {
 	{ "protected4", K_RANGE4, false }, { "protected6", K_RANGE6, false },
 	/* Only with two tunnels or more and a protected prefix (paired): tunnel . prefix. */
 	{ "protected_via4", K_VIA4, false }, { "protected_via6", K_VIA6, false },
+	{ "gateways", K_IFNAME, false },
 	/* Last, and only with v2 split tunnelling in the enabled state (split_rules): the users' groups. */
 	{ "excluded_users", K_CGROUP, false },
 };
@@ -438,6 +439,11 @@ static char **expected_elements(const struct ks_policy *p, size_t set, size_t *n
 	if (!strcmp(name, "tunnels")) {
 		for (size_t i = 0; i < p->n_tunnels; i++) {
 			snprintf(line, sizeof(line), "\t\t\t\"%s\",", p->tunnels[i].name);
+			add_expected(&list, n, line);
+		}
+	} else if (!strcmp(name, "gateways")) {
+		for (size_t i = 0; i < p->n_gateways; i++) {
+			snprintf(line, sizeof(line), "\t\t\t\"%s\",", p->gateways[i].name);
 			add_expected(&list, n, line);
 		}
 	} else if (!strncmp(name, "tunnel_addrs", 12) || !strncmp(name, "resolvers", 9)) {
@@ -627,6 +633,12 @@ static void check_rule(struct text *t, const char *line)
 	last = last ? last + 1 : r;
 	if (!strcmp(last, "accept") || !strcmp(last, "drop") || !strcmp(last, "reject") || !strcmp(last, "return") ||
 	    !strcmp(last, "masquerade"))
+		return;
+	/* --gateway: MSS clamping, and the DNS redirect to a resolver's address. */
+	if (!strcmp(last, "mtu") && strstr(r, " tcp option maxseg size set rt mtu"))
+		return;
+	if ((last - r >= 12 && !strncmp(last - 12, " dnat ip to ", 12)) ||
+	    (last - r >= 13 && !strncmp(last - 13, " dnat ip6 to ", 13)))
 		return;
 	/* The one jump: from mangle to the chain of excluded packets. */
 	if (!strcmp(last, "excluded") && last - r >= 6 && !strncmp(last - 6, " goto ", 6))

@@ -135,7 +135,7 @@ static void in_every_state(int argc, char *const argv[], void (*check)(const cha
 
 static void chain_policies(const char *text)
 {
-	assert_int_equal(ks_n_chain_specs, 6);
+	assert_int_equal(ks_n_chain_specs, 7);
 	for (unsigned i = 0; i < ks_n_chain_specs; i++) {
 		char *body = chain(text, ks_chain_specs[i].name);
 		char want[64];
@@ -638,12 +638,15 @@ static const char *const vocabulary[] = {
 	"direction", "reply",
 	"blocked_out", "blocked_dns", "blocked_in", "blocked_fwd", "cgroup", "socket", "cgroupv2", "level", "return",
 	"masquerade", "goto", "excluded", "cgroupsv2",
+	/* --gateway: the DNS redirect, MSS clamping */
+	"nat_prerouting", "dstnat", "dnat", "to", "syn", "option", "maxseg", "size", "rt", "mtu",
 };
 static const char *const set_names[] = {
 	"tunnels",    "tunnel_addrs4", "tunnel_addrs6", "endpoints4", "endpoints6", "endpoint_addrs4", "endpoint_addrs6", "original", "related", "invalid", "lan_vouched4", "lan_vouched6", "flags", "rst", "&", "==", "icmp", "ipv6-icmp", "resolvers4",
 	"resolvers6", "lan4",	       "lan6",		"lan_mcast4", "lan_mcast6", "excluded_users", "protected4", "protected6",
 	"protected_via4", "protected_via6",
 	"excluded_units_l2", "excluded_units_l5",
+	"gateways",
 };
 
 static bool in_list(const char *token, const char *const *list, size_t n)
@@ -690,6 +693,13 @@ static void check_token(const struct ks_policy *policy, const char *token)
 		char quoted[IFNAMSIZ + 2];
 
 		snprintf(quoted, sizeof(quoted), "\"%s\"", policy->tunnels[i].name);
+		if (!strcmp(token, quoted))
+			return;
+	}
+	for (size_t i = 0; token[0] == '"' && i < policy->n_gateways; i++) {
+		char quoted[IFNAMSIZ + 2];
+
+		snprintf(quoted, sizeof(quoted), "\"%s\"", policy->gateways[i].name);
 		if (!strcmp(token, quoted))
 			return;
 	}

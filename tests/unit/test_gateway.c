@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Gateway mode (--gateway IFACE, issue 14 part 3): the option, its state
+ * file line, and the rules: forward refuses the gateway's clients off the
+ * tunnel before any accept, drops their invalid packets, clamps the MSS;
+ * nat masquerades them into the tunnel; nat_prerouting redirects their DNS
+ * to the first resolver of each family; blocked refuses them everything;
+ * the guard holds the same forward chain but no NAT.
+ */
+#include "killswitch/schema.h"
+#include "unit.h"
+
+#define ARGS_GW                                                                                               \
+	"--tunnel", "wg0", "--endpoint", "198.51.100.10:51820", "--dns", "10.64.0.1", "--dns", "10.64.0.2",   \
+		"--dns", "fd00:64::1", "--gateway", "eth1", "--gateway", "br-lan", "--allow-lan", "--ipv6", "allow"
+
+/* The body of chain name in text, as a new string (NULL when absent). */
+static char *chain_of(const char *text, const char *name)
+{
+	char head[64];
+	const char *start, *end;
+
+	snprintf(head, sizeof(head), "\n\tchain %s {\n", name);
+	start = strstr(text, head);
+	if (!start)
+		return NULL;
+	end = strstr(start + 1, "\n\t}\n");
+	assert_non_null(end);
+	return strndup(start, (size_t)(end - start));
+}
+
+/* first comes before second in body, each once. */
+static void before(const char *body, const char *first, const char *second)
+{
+	const char *a = strstr(body, first), *b = strstr(body, second);
+
+	if (!a || !b || strstr(a + 1, first) || strstr(b + 1, second) || a > b)
+		fail_msg("\"%s\" should come once, before \"%s\", in\n%s", first, second, body);
+}
+
+static void has(const char *body, const char *what)
+{
+	if (!strstr(body, what))
+		fail_msg("\"%s\" missing in\n%s", what, body);
+}
+
+static void lacks(const char *body, const char *what)
+{
+	if (strstr(body, what))
+		fail_msg("\"%s\" unexpected in\n%s", what, body);
+}
+
+static void add_addr(struct ks_policy *policy, const char *text)
+{
+	struct ks_addr addr;
+
+	assert_int_equal(ks_parse_unicast_addr(text, &addr), 0);
+	assert_int_equal(ks_policy_add_tunnel_addr(policy, &addr), 0);
+}
+
+/* Enabled: the gateway's rules stand before every accept of forward, and NAT does its part. */
+static void test_enabled_rules(void **state)
+{
+	struct ks_policy policy;
+	char *text, *fwd, *nat, *pre, *out, *in;
+
+	(void)state;
+	policy_from_args(&policy, ARGS(ARGS_GW));
+	add_addr(&policy, "10.66.0.2");
+	add_addr(&policy, "fd00:66::2");
+	ks_policy_finalize(&policy);
+	text = compile_text(&policy);
+	has(text, "\tset gateways {\n\t\ttype ifname\n\t\telements = {\n\t\t\t\"br-lan\",\n\t\t\t\"eth1\",\n\t\t}\n\t}\n");
+	fwd = chain_of(text, "forward");
+	nat = chain_of(text, "nat");
+	pre = chain_of(text, KS_CHAIN_NAT_PREROUTING);
+	assert_non_null(fwd);
+	assert_non_null(nat);
+	assert_non_null(pre);
+	/* First in forward: invalid state, then the refusals, then the clamp, then the accepts. */
+	has(fwd, "policy drop;\n\t\tiifname @gateways ct state invalid counter name blocked_fwd drop\n");
+	before(fwd, "iifname @gateways ct state invalid", "iifname @gateways oifname != @tunnels ip daddr != @lan4 meta");
+	before(fwd, "iifname @gateways oifname != @tunnels ip daddr != @lan4 counter name blocked_fwd ct mark set 0x4b52 "
+		    "reject with icmpx admin-prohibited",
+	       "oifname @tunnels th dport != { 53, 853 } accept");
+	before(fwd, "iifname @gateways oifname != @tunnels ip6 daddr != @lan6 counter", "meta nfproto ipv6 accept");
+	before(fwd, "oifname @gateways iifname != @tunnels ip6 saddr != @lan6 counter name blocked_fwd drop",
+	       "meta nfproto ipv6 accept");
+	before(fwd, "oifname @gateways iifname != @tunnels ip saddr != @lan4 counter name blocked_fwd drop",
+	       "ip saddr @lan4 ip daddr @lan4 accept");
+	before(fwd, "iifname @gateways oifname @tunnels tcp flags syn tcp option maxseg size set rt mtu",
+	       "oifname @tunnels th dport != { 53, 853 } accept");
+	before(fwd, "iifname @tunnels oifname @gateways tcp flags syn tcp option maxseg size set rt mtu",
+	       "iifname @tunnels ct state established,related accept");
+	/* The router's DHCP server answers its clients, before any reject. */
+	out = chain_of(text, "output");
+	in = chain_of(text, "input");
+	before(out, "oifname @gateways udp sport 67 udp dport 68 accept", "counter name blocked_dns reject");
+	before(in, "iifname @gateways udp sport 68 udp dport 67 accept", "ip saddr @lan4 accept");
+	free(out);
+	free(in);
+	/* The tunnel carries IPv6: the clients' IPv6 goes through it. */
+	lacks(fwd, "iifname @gateways meta nfproto ipv6");
+	has(nat, "\t\tiifname @gateways oifname @tunnels masquerade");
+	/* The first resolver of each family (sorted: the lowest address), port 53 over UDP and TCP. */
+	has(pre, "type nat hook prerouting priority dstnat; policy accept;\n");
+	has(pre, "\t\tiifname @gateways meta nfproto ipv4 meta l4proto { tcp, udp } th dport 53 dnat ip to 10.64.0.1\n");
+	has(pre, "\t\tiifname @gateways meta nfproto ipv6 meta l4proto { tcp, udp } th dport 53 dnat ip6 to fd00:64::1");
+	lacks(pre, "10.64.0.2");
+	lacks(pre, "853");
+	free(fwd);
+	free(nat);
+	free(pre);
+	free(text);
+	ks_policy_free(&policy);
+}
+
+/* A tunnel without an IPv6 address: the clients' IPv6 is refused; without a v6 resolver, no v6 redirect. */
+static void test_tunnel_without_ipv6(void **state)
+{
+	struct ks_policy policy;
+	char *text, *fwd, *pre;
+
+	(void)state;
+	policy_from_args(&policy, ARGS("--tunnel", "wg0", "--dns", "10.64.0.1", "--gateway", "eth1"));
+	add_addr(&policy, "10.66.0.2");
+	ks_policy_finalize(&policy);
+	text = compile_text(&policy);
+	fwd = chain_of(text, "forward");
+	pre = chain_of(text, KS_CHAIN_NAT_PREROUTING);
+	before(fwd, "iifname @gateways meta nfproto ipv6 meta l4proto tcp counter name blocked_fwd ct mark set 0x4b52 "
+		    "reject with tcp reset",
+	       "oifname @tunnels th dport != { 53, 853 } accept");
+	has(fwd, "iifname @gateways meta nfproto ipv6 counter name blocked_fwd ct mark set 0x4b52 reject with icmpx "
+		 "admin-prohibited\n");
+	has(pre, "dnat ip to 10.64.0.1");
+	lacks(pre, "dnat ip6");
+	free(fwd);
+	free(pre);
+	free(text);
+	ks_policy_free(&policy);
+}
+
+/* Blocked (and connecting): the clients get nothing and nothing reaches them; no NAT, no redirect. */
+static void test_blocked(void **state)
+{
+	struct ks_policy policy;
+	char *text, *fwd, *nat, *pre;
+
+	(void)state;
+	policy_from_args(&policy, ARGS(ARGS_GW, "--state", "blocked"));
+	text = compile_text(&policy);
+	fwd = chain_of(text, "forward");
+	nat = chain_of(text, "nat");
+	pre = chain_of(text, KS_CHAIN_NAT_PREROUTING);
+	has(fwd, "policy drop;\n\t\tiifname @gateways ct state invalid counter name blocked_fwd drop\n"
+		 "\t\tiifname @gateways meta l4proto tcp counter name blocked_fwd ct mark set 0x4b52 reject with tcp reset\n"
+		 "\t\tiifname @gateways counter name blocked_fwd ct mark set 0x4b52 reject with icmpx admin-prohibited\n"
+		 "\t\toifname @gateways counter name blocked_fwd drop\n");
+	lacks(fwd, "maxseg");
+	/* The DHCP server still answers: the clients keep their addresses while blocked. */
+	has(text, "iifname @gateways udp sport 68 udp dport 67 accept");
+	has(text, "oifname @gateways udp sport 67 udp dport 68 accept");
+	lacks(nat, "gateways");
+	lacks(pre, "gateways");
+	free(fwd);
+	free(nat);
+	free(pre);
+	free(text);
+	ks_policy_free(&policy);
+}
+
+/* Without --gateway: an empty set, an empty nat_prerouting, no rule names it. */
+static void test_without_gateway(void **state)
+{
+	struct ks_policy policy;
+	char *text, *pre;
+
+	(void)state;
+	policy_from_args(&policy, ARGS("--tunnel", "wg0", "--dns", "10.64.0.1"));
+	text = compile_text(&policy);
+	has(text, "\tset gateways {\n\t\ttype ifname\n\t}\n");
+	assert_null(strstr(text, "@gateways"));
+	pre = chain_of(text, KS_CHAIN_NAT_PREROUTING);
+	assert_string_equal(pre, "\n\tchain nat_prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;");
+	free(pre);
+	free(text);
+	ks_policy_free(&policy);
+}
+
+/* The guard has the table's forward chain, gateway rules included, but neither NAT chain nor redirect. */
+static void test_guard(void **state)
+{
+	struct ks_buf a = KS_BUF_INIT, b = KS_BUF_INIT;
+	struct ks_policy policy;
+	char *table, *guard, *t, *g;
+
+	(void)state;
+	policy_from_args(&policy, ARGS(ARGS_GW));
+	assert_int_equal(ks_compile_transaction(&policy, KS_TABLE_NAME, &a), 0);
+	assert_int_equal(ks_compile_guard_transaction(&policy, KS_TABLE_NAME, false, &b), 0);
+	table = ks_buf_steal(&a);
+	guard = ks_buf_steal(&b);
+	t = chain_of(table, "forward");
+	g = chain_of(guard, "forward");
+	assert_string_equal(g, t);
+	has(g, "@gateways");
+	has(guard, "\tset gateways {");
+	assert_null(chain_of(guard, KS_CHAIN_NAT_PREROUTING));
+	assert_null(chain_of(guard, "nat"));
+	lacks(guard, "masquerade");
+	lacks(guard, "dnat");
+	free(t);
+	free(g);
+	free(table);
+	free(guard);
+	ks_policy_free(&policy);
+}
+
+/* The option: interface names only, not loopback, never a tunnel; each once, sorted. */
+static void test_option(void **state)
+{
+	static const struct refused_args refused[] = {
+		{ { "--gateway", "eth1 }" }, "eth1 }" },
+		{ { "--gateway", "" }, "" },
+		{ { "--gateway", "0123456789abcdef" }, "0123456789abcdef" },
+		{ { "--gateway", "lo" }, "lo" },
+		{ { "--tunnel", "wg0", "--gateway", "wg0" }, "wg0" },
+		{ { "--gateway" }, "--gateway" },
+	};
+	struct ks_policy policy;
+
+	(void)state;
+	run_refused_args(refused, ARRAY_SIZE(refused), false, SAID_VALUE);
+	policy_from_args(&policy, ARGS("--gateway", "eth1", "--gateway=br-lan", "--gateway", "eth1"));
+	assert_int_equal(policy.n_gateways, 2);
+	assert_string_equal(policy.gateways[0].name, "br-lan");
+	assert_string_equal(policy.gateways[1].name, "eth1");
+	ks_policy_free(&policy);
+}
+
+/* The compiler refuses a policy it was handed with a bad gateway name, or a gateway that is a tunnel. */
+static void test_compiler_checks(void **state)
+{
+	const char *bad[] = { "eth1\"; flush ruleset", "lo", "wg0" };
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct ks_buf buf = KS_BUF_INIT;
+		struct ks_policy policy;
+
+		ks_policy_init(&policy);
+		assert_int_equal(ks_policy_add_tunnel(&policy, "wg0"), 0);
+		assert_int_equal(ks_policy_add_gateway(&policy, bad[i]), 0);
+		assert_int_equal(ks_compile(&policy, KS_TABLE_NAME, &buf), -EINVAL);
+		assert_int_equal(buf.len, 0);
+		ks_buf_free(&buf);
+		ks_policy_free(&policy);
+	}
+}
+
+/* The state file keeps the gateways; read back, the policy formats the same. */
+static void test_round_trip(void **state)
+{
+	struct ks_buf first = KS_BUF_INIT, second = KS_BUF_INIT;
+	struct ks_policy policy, back;
+	char path[64], err[KS_ERR_LEN] = "";
+
+	(void)state;
+	policy_from_args(&policy, ARGS(ARGS_GW));
+	ks_options_format(&policy, &first);
+	assert_non_null(strstr(first.data, "\ngateway br-lan\ngateway eth1\n"));
+	write_temp(first.data, first.len, path);
+	ks_policy_init(&back);
+	if (ks_options_parse_file(&back, path, err))
+		fail_msg("%s\n%s", err, first.data);
+	unlink(path);
+	ks_policy_finalize(&back);
+	assert_int_equal(back.n_gateways, 2);
+	assert_memory_equal(back.gateways, policy.gateways, 2 * sizeof(*back.gateways));
+	ks_options_format(&back, &second);
+	assert_string_equal(first.data, second.data);
+	ks_buf_free(&first);
+	ks_buf_free(&second);
+	ks_policy_free(&back);
+	ks_policy_free(&policy);
+
+	/* A bad name in a policy file: refused with its line. */
+	ks_policy_init(&policy);
+	write_temp("gateway eth1;x\n", 15, path);
+	assert_int_equal(ks_options_parse_file(&policy, path, err), -EINVAL);
+	unlink(path);
+	assert_one_line(err);
+	assert_non_null(strstr(err, ":1: "));
+	ks_policy_free(&policy);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_enabled_rules), cmocka_unit_test(test_tunnel_without_ipv6),
+		cmocka_unit_test(test_blocked),	      cmocka_unit_test(test_without_gateway),
+		cmocka_unit_test(test_guard),	      cmocka_unit_test(test_option),
+		cmocka_unit_test(test_compiler_checks), cmocka_unit_test(test_round_trip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
