@@ -141,6 +141,36 @@ static void test_tunnel_without_ipv6(void **state)
 	ks_policy_free(&policy);
 }
 
+/*
+ * With --partial (a site joined to another through the tunnel): the clients'
+ * other traffic leaves as routed, so no off-tunnel refusal and no inbound
+ * drop for them; their protected destinations are refused off the tunnel by
+ * the partial rules, and the invalid drop, the MSS clamp and IPv6 into a
+ * tunnel without IPv6 stay.
+ */
+static void test_partial(void **state)
+{
+	struct ks_policy policy;
+	char *text, *fwd;
+
+	(void)state;
+	policy_from_args(&policy, ARGS("--tunnel", "wg0", "--dns", "10.64.0.1", "--gateway", "eth1", "--partial",
+				       "--protect", "192.168.2.0/24"));
+	add_addr(&policy, "10.66.0.2");
+	ks_policy_finalize(&policy);
+	text = compile_text(&policy);
+	fwd = chain_of(text, "forward");
+	has(fwd, "iifname @gateways ct state invalid counter name blocked_fwd drop\n");
+	has(fwd, "iifname @gateways oifname @tunnels tcp flags syn tcp option maxseg size set rt mtu\n");
+	has(fwd, "iifname @gateways oifname @tunnels meta nfproto ipv6 counter name blocked_fwd");
+	lacks(fwd, "iifname @gateways oifname != @tunnels ip daddr != @lan4");
+	lacks(fwd, "oifname @gateways iifname != @tunnels ip saddr != @lan4");
+	before(fwd, "iifname @gateways ct state invalid", "oifname != @tunnels ip daddr @protected4 counter name blocked_fwd reject");
+	free(fwd);
+	free(text);
+	ks_policy_free(&policy);
+}
+
 /* Blocked (and connecting): the clients get nothing and nothing reaches them; no NAT, no redirect. */
 static void test_blocked(void **state)
 {
@@ -302,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_blocked),	      cmocka_unit_test(test_without_gateway),
 		cmocka_unit_test(test_guard),	      cmocka_unit_test(test_option),
 		cmocka_unit_test(test_compiler_checks), cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_partial),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
