@@ -9,6 +9,8 @@
 # is what is left. All times are wall clock, as bash sees the command (fork, exec, exit).
 #
 # Usage: incremental.sh KILLSWITCH [ROUNDS] [FULL_ROUNDS]   (root; a Release build)
+# KS_BENCH_BEFORE=OLD_KILLSWITCH adds OLD's endpoint add and del (of a third endpoint) to every
+# round; the ratio new/old of the whole command is taken within each round (before/after).
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/bench/lib.sh
@@ -19,6 +21,7 @@ ROUNDS=${2:-100}
 FULL_ROUNDS=${3:-5}
 read -r -a SIZES <<<"${KS_BENCH_INC_SIZES:-1000 10000 100000}"
 REF=${KS_BENCH_INC_REF:-10000} # the size the goal is stated at
+BEFORE=${KS_BENCH_BEFORE:+$(readlink -f "$KS_BENCH_BEFORE")}
 
 bench_need_root incremental.sh
 need_tools incremental.sh nsenter
@@ -65,6 +68,7 @@ timed() {
 }
 # The element nft adds and deletes is another than ours: each tool finds its own absent first.
 steps=(start add del nft_add nft_del)
+[[ -z $BEFORE ]] || steps+=(old_add old_del)
 step() { # STEP SIZE
 	case $1 in
 	start) timed start "$2" "$KS" --version ;;
@@ -72,6 +76,8 @@ step() { # STEP SIZE
 	del) timed del "$2" "$KS" endpoint del 192.0.2.1:51820 ;;
 	nft_add) timed nft_add "$2" nft add element inet killswitch endpoints4 '{ 192.0.2.2 . udp . 51820 }' ;;
 	nft_del) timed nft_del "$2" nft delete element inet killswitch endpoints4 '{ 192.0.2.2 . udp . 51820 }' ;;
+	old_add) timed old_add "$2" "$BEFORE" endpoint add 192.0.2.3:51820 ;;
+	old_del) timed old_del "$2" "$BEFORE" endpoint del 192.0.2.3:51820 ;;
 	esac
 }
 ns=${#SIZES[@]}
@@ -84,6 +90,10 @@ for ((r = 0; r < ROUNDS; r++)); do
 		1) order=(add start del nft_add nft_del) ;;
 		2) order=(add del start nft_add nft_del) ;;
 		esac
+		# The old binary's pair before or after the new one's, alternately.
+		if [[ -n $BEFORE ]]; then
+			if ((r % 2)); then order=(old_add old_del "${order[@]}"); else order+=(old_add old_del); fi
+		fi
 		for s in "${order[@]}"; do step "$s" "$n"; done
 	done
 done
@@ -118,4 +128,12 @@ for s in add del; do
 	result "3 endpoint $s, $large / $small endpoints" "~1 (independent)" "$(fmt "$(median "$TMP/indep-$s")" 2)" \
 		"p10-p90 $(fmt "$(pct "$TMP/indep-$s" 10)" 2)-$(fmt "$(pct "$TMP/indep-$s" 90)" 2)" \
 		"$(ms "$(median "$TMP/$s-$large")") ms vs $(ms "$(median "$TMP/$s-$small")") ms"
+	[[ -n $BEFORE ]] || continue
+	# Before/after: the whole command, new over old, within each round.
+	# Per block of 5 rounds: one round's ratio swings by 2x either way on a loaded machine.
+	block_ratios "$TMP/$s-$REF" "$TMP/old_$s-$REF" 5 >"$TMP/vs-old-$s"
+	result "3 endpoint $s at $REF, whole command / before (KS_BENCH_BEFORE)" "(before/after)" \
+		"$(fmt "$(median "$TMP/vs-old-$s")" 2)" \
+		"blocks of 5 rounds: p10-p90 $(fmt "$(pct "$TMP/vs-old-$s" 10)" 2)-$(fmt "$(pct "$TMP/vs-old-$s" 90)" 2)" \
+		"$(ms "$tot") ms vs $(ms "$(median "$TMP/old_$s-$REF")") ms before; operation $(ms "$(minus "$tot" "$start")") ms vs $(ms "$(minus "$(median "$TMP/old_$s-$REF")" "$start")") ms before"
 done
