@@ -28,6 +28,8 @@
 # lookups are), Mullvad's layout, the tunnel's endpoint in the middle of the list.
 #
 # Usage: packet_path.sh KILLSWITCH [ROUNDS] [SECONDS]   (root; a Release build)
+# KS_BENCH_PKT_SIZES, _REF_SIZES, _GUARD_SIZES, _TRIM_SIZES: the sizes of each configuration;
+# KS_BENCH_PKT_CT_ONLY=0 leaves the conntrack-only host out.
 # KS_BENCH_BEFORE=OLD_KILLSWITCH adds OLD's table at the same sizes to the rounds (before/after).
 # KS_BENCH_PERF=0 skips the profile (perf record) of the path's CPU time by kernel function.
 set -euo pipefail
@@ -42,6 +44,9 @@ read -r -a SIZES <<<"${KS_BENCH_PKT_SIZES:-1 1000 10000}"
 read -r -a REF_SIZES <<<"${KS_BENCH_PKT_REF_SIZES:-10000}"
 read -r -a GUARD_SIZES <<<"${KS_BENCH_PKT_GUARD_SIZES:-10000}"
 CT_ONLY=${KS_BENCH_PKT_CT_ONLY:-1} # 0 leaves the conntrack-only host out
+# trim-N: a compiler proposal measured by hand, our table without the route and nat chains that
+# split tunnelling needs (present and empty when it is off). Off unless sizes are given.
+read -r -a TRIM_SIZES <<<"${KS_BENCH_PKT_TRIM_SIZES:-}"
 BEFORE=${KS_BENCH_BEFORE:+$(readlink -f "$KS_BENCH_BEFORE")}
 
 bench_need_root packet_path.sh
@@ -173,6 +178,20 @@ PY
 	done
 done
 
+# trim-N: the compiled table without its two split-tunnelling chains (empty with split tunnelling off).
+for p in "${PATHS[@]}"; do
+	for n in "${TRIM_SIZES[@]}"; do
+		# shellcheck disable=SC2046
+		{ printf 'table inet killswitch\ndelete table inet killswitch\n'; "$KS" compile $(policy "$p" "$n"); } |
+			python3 -c '
+import re, sys
+text = sys.stdin.read()
+out = re.sub(r"\n\tchain (mangle|nat) \{\n\t\ttype (route|nat) hook [^\n]*\n\t\}\n", "\n", text)
+assert out != text and "chain mangle" not in out and "chain nat" not in out, "the split-tunnelling chains were not found empty"
+sys.stdout.write(out)' >"$TMP/trim-$p-$n.nft" || die "the trimmed layout was not built"
+	done
+done
+
 # The guard (guard-N): killswitch watch runs in the client and holds inet killswitch_guard, the
 # filter chains a second time, beside the table of ks-N.
 declare -A WATCH=()
@@ -209,6 +228,7 @@ apply_config() { # PATH none | ks-N | guard-N | ref-N | before-N
 		;;
 	before-*) inc "$p" "$BEFORE" enable $(policy "$p" "${2#before-}") >/dev/null 2>&1 ;;
 	ref-*) inc "$p" nft -f "$TMP/ref-$p-${2#ref-}.nft" ;;
+	trim-*) inc "$p" nft -f "$TMP/trim-$p-${2#trim-}.nft" ;;
 	esac
 }
 
@@ -259,6 +279,7 @@ CONFIGS=()
 for n in "${SIZES[@]}"; do CONFIGS+=("ks-$n"); done
 for n in "${REF_SIZES[@]}"; do CONFIGS+=("ref-$n"); done
 for n in "${GUARD_SIZES[@]}"; do CONFIGS+=("guard-$n"); done
+for n in "${TRIM_SIZES[@]}"; do CONFIGS+=("trim-$n"); done
 if [[ -n $BEFORE ]]; then
 	for n in "${SIZES[@]}"; do CONFIGS+=("before-$n"); done
 fi
@@ -329,6 +350,9 @@ for c in "${CONFIGS[@]}"; do
 		result "1 packet path, $n endpoints" ">= 0.95" "$(fmt "$m")" "p10-p90 $(spread "$TMP/ratio-$c")" "$context"
 	elif [[ $c == guard-* ]]; then
 		result "1 packet path, $n endpoints, with watch's guard table" "(guard)" "$(fmt "$m")" \
+			"p10-p90 $(spread "$TMP/ratio-$c")" "$context"
+	elif [[ $c == trim-* ]]; then
+		result "1 proposal: $n endpoints without the empty route and nat chains" "(proposal)" "$(fmt "$m")" \
 			"p10-p90 $(spread "$TMP/ratio-$c")" "$context"
 	elif [[ $c == ct-only ]]; then
 		result "1 reference: conntrack only (ct state established accept)" "(reference)" "$(fmt "$m")" \
