@@ -54,6 +54,21 @@ struct ks_nft_event {
 int ks_nfnl_classify(const void *msg, size_t len, const char *table, struct ks_nft_event *event);
 
 /*
+ * The dumps below (chains, rules, counters, handle) over one socket kept
+ * for the process's life, from the next dump on, instead of a socket each.
+ * After a transaction that removed anything (a table replaced, elements
+ * deleted), the last close of a process's nfnetlink socket waits until
+ * the kernel has freed the removed objects, an RCU grace period (5-30 ms
+ * here); a close per dump would pay it on the first dump after it. With
+ * detach, the socket is closed at exit by a process no one waits for
+ * (ks_mnl_close_detached): for when this process, or watch for it,
+ * committed a removal and no child of ours holds the socket.
+ */
+void ks_nfnl_keep(bool detach);
+/* The kept socket's descriptor, opened now if it is not yet (before a fork), or -errno. */
+int ks_nfnl_kept_fd(void);
+
+/*
  * A hash of (chain, handle) of every rule of table inet TABLE in order, and
  * their number, from an NFT_MSG_GETRULE dump. Equal before and after means
  * no rule was added, removed or replaced in between.

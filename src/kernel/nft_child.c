@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "killswitch/compile.h"
+#include "killswitch/netlink.h"
 #include "killswitch/nft.h"
 #include "killswitch/parse.h"
 #include "nft_child.h"
@@ -139,15 +140,42 @@ bool ks_nft_holding(bool *persist)
  * handlers, no stdio flush of the parent's buffers). Whatever libnftables
  * prints goes to errfd, which the parent reads if the child dies.
  */
-static void __attribute__((noreturn)) child(const char *cmd, const char *refused, struct report *report, int errfd)
+static void __attribute__((noreturn)) child(const char *cmd, const char *refused, struct report *report, int errfd,
+					   int donefd, int keepfd)
 {
-	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int keep[2] = { donefd < keepfd ? donefd : keepfd, donefd < keepfd ? keepfd : donefd };
+	unsigned from = STDERR_FILENO + 1;
 
-	if (devnull >= 0)
+	if (devnull >= 0) {
+		dup2(devnull, STDIN_FILENO);
 		dup2(devnull, STDOUT_FILENO);
+	}
 	dup2(errfd, STDERR_FILENO);
+	/*
+	 * The parent goes on before this process has ended (below), so it holds
+	 * nothing of the caller's: not the lock, nor a pipe someone reads to
+	 * its end. It keeps the parent's dump socket (ks_nfnl_kept_fd), so that
+	 * the parent's close of it is never the last.
+	 */
+	for (unsigned k = 0; k < 2; k++) {
+		if (keep[k] < (int)from)
+			continue;
+		if ((unsigned)keep[k] > from)
+			close_range(from, (unsigned)keep[k] - 1, 0);
+		from = (unsigned)keep[k] + 1;
+	}
+	close_range(from, ~0u, 0);
 	report->ret = run_cmd(cmd, refused, false, report->err);
 	__atomic_store_n(&report->done, 1, __ATOMIC_RELEASE);
+	/*
+	 * Reported: the parent goes on now. Leaving takes as long again as an
+	 * RCU grace period when the transaction removed anything (a table
+	 * replaced): the last close of libnftables' socket waits until the
+	 * kernel has freed it. Committed is committed before that.
+	 */
+	if (write(donefd, "", 1) < 0)
+		_exit(0);
 	_exit(0);
 }
 
@@ -175,6 +203,7 @@ static void describe_end(int status, int errfd, char *out, size_t size)
 }
 
 static bool in_process;
+static pid_t lingering;
 
 void ks_nft_in_process(bool yes)
 {
@@ -204,19 +233,40 @@ int ks_nft_run_isolated(const char *cmd, const char *refused, char err[KS_ERR_LE
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, saved;
 	struct report *report = MAP_FAILED;
 	bool restore_sigchld = false;
-	int errfd = -1, status = 0, ret;
+	int errfd = -1, status = 0, ret, done[2] = { -1, -1 }, keepfd;
+	ssize_t got;
+	char byte;
 	pid_t pid;
 
+	/* The one left running after its report last time, reaped if it has ended. */
+	if (lingering > 0 && waitpid(lingering, &status, WNOHANG) != 0)
+		lingering = 0;
 	/* watch runs it, when it runs: in the context that owns the guard. */
 	ret = ks_nft_remote_run(cmd, refused, err);
-	if (ret != -ENOTCONN)
-		return ret;
-	if (in_process || held)
-		return run_cmd(cmd, refused, true, err);
+	if (ret != -ENOTCONN || in_process || held) {
+		/*
+		 * No child of ours holds the dump socket: closed at exit by a
+		 * process no one waits for (the kernel may be freeing what this
+		 * text removed).
+		 */
+		ks_nfnl_keep(true);
+		return ret != -ENOTCONN ? ret : run_cmd(cmd, refused, true, err);
+	}
+	ks_nfnl_keep(false);
+	/*
+	 * Opened now, for the child to hold. Without it nothing starts: the
+	 * question after a child that died (did it commit?) is asked over it.
+	 */
+	keepfd = ks_nfnl_kept_fd();
+	if (keepfd < 0) {
+		ret = keepfd;
+		snprintf(err, KS_ERR_LEN, "cannot run libnftables; nothing changed: '%s'", strerror(-ret));
+		goto cleanup;
+	}
 
 	report = mmap(NULL, sizeof(*report), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	errfd = memfd_create("killswitch-nft-stderr", MFD_CLOEXEC);
-	if (report == MAP_FAILED || errfd < 0) {
+	if (report == MAP_FAILED || errfd < 0 || pipe2(done, O_CLOEXEC) < 0) {
 		ret = -errno;
 		snprintf(err, KS_ERR_LEN, "cannot run libnftables; nothing changed: '%s'", strerror(-ret));
 		goto cleanup;
@@ -236,7 +286,21 @@ int ks_nft_run_isolated(const char *cmd, const char *refused, char err[KS_ERR_LE
 		goto cleanup;
 	}
 	if (pid == 0)
-		child(cmd, refused, report, errfd);
+		child(cmd, refused, report, errfd, done[1], keepfd);
+	close(done[1]);
+	done[1] = -1;
+	/* A byte once the report is written; the end of the pipe when the child ended without one. */
+	do
+		got = read(done[0], &byte, 1);
+	while (got < 0 && errno == EINTR);
+	if (got == 1 && __atomic_load_n(&report->done, __ATOMIC_ACQUIRE)) {
+		ret = report->ret;
+		if (ret < 0)
+			memcpy(err, report->err, KS_ERR_LEN);
+		/* Not waited for: it is still leaving (see child()); reaped next time, or by init after us. */
+		lingering = pid;
+		goto cleanup;
+	}
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
 			/* Cannot happen with SIGCHLD at its default; the caller asks the kernel what became of it. */
@@ -257,6 +321,9 @@ int ks_nft_run_isolated(const char *cmd, const char *refused, char err[KS_ERR_LE
 cleanup:
 	if (restore_sigchld)
 		sigaction(SIGCHLD, &saved, NULL);
+	for (int i = 0; i < 2; i++)
+		if (done[i] >= 0)
+			close(done[i]);
 	if (errfd >= 0)
 		close(errfd);
 	if (report != MAP_FAILED)

@@ -161,7 +161,10 @@ int ks_nft_set_elements(const char *table, const struct ks_nft_elem *elems, size
 fail:
 	snprintf(err, KS_ERR_LEN, "nftables refused the change; nothing changed: '%s'", strerror(-ret));
 cleanup:
-	if (nl)
+	/* After a removal, the close would wait for the kernel to free the removed elements. */
+	if (nl && !add && ret == 0)
+		ks_mnl_close_detached(nl);
+	else if (nl)
 		mnl_socket_close(nl);
 	free(buf);
 	return ret;

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* libmnl plumbing every netlink user shares: open a socket, build a request, send it and read the answers. */
+#define _GNU_SOURCE /* close_range */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <unistd.h>
 
 #include "killswitch/mnl.h"
 
@@ -18,6 +21,39 @@ struct mnl_socket *ks_mnl_open(int bus)
 		return NULL;
 	}
 	return nl;
+}
+
+void ks_mnl_close_detached(struct mnl_socket *nl)
+{
+	int fd = mnl_socket_get_fd(nl), go[2];
+	pid_t pid;
+
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		mnl_socket_close(nl);
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		int keep[2] = { go[0] < fd ? go[0] : fd, go[0] < fd ? fd : go[0] };
+		unsigned from = 0;
+		char byte;
+
+		/* Nothing else: not the caller's lock, nor a pipe someone reads to its end. */
+		for (unsigned k = 0; k < 2; k++) {
+			if ((unsigned)keep[k] > from)
+				close_range(from, (unsigned)keep[k] - 1, 0);
+			from = (unsigned)keep[k] + 1;
+		}
+		close_range(from, ~0u, 0);
+		/* The caller's close first (the pipe's end says it is done): this one is the last, and waits. */
+		while (read(go[0], &byte, 1) < 0 && errno == EINTR)
+			;
+		close(fd);
+		_exit(0);
+	}
+	close(go[0]);
+	mnl_socket_close(nl);
+	close(go[1]);
 }
 
 int ks_mnl_talk(struct mnl_socket *nl, const struct nlmsghdr *nlh, mnl_cb_t cb, void *data)

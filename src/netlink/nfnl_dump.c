@@ -15,7 +15,9 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "killswitch/mnl.h"
@@ -70,21 +72,85 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+static struct {
+	bool on, detach, registered;
+	struct mnl_socket *nl;
+	unsigned seq;
+} keep;
+
+static void close_kept(void)
+{
+	if (!keep.nl)
+		return;
+	if (keep.detach)
+		ks_mnl_close_detached(keep.nl);
+	else
+		mnl_socket_close(keep.nl);
+	keep.nl = NULL;
+}
+
+/* Close-on-exec: split-tunnel execs its program, killswitch its hooks. */
+static struct mnl_socket *kept_socket(void)
+{
+	struct mnl_socket *nl = keep.nl;
+
+	if (nl)
+		return nl;
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int saved = errno;
+
+		mnl_socket_close(nl);
+		errno = saved;
+		return NULL;
+	}
+	if (nl && !keep.registered)
+		keep.registered = atexit(close_kept) == 0;
+	keep.nl = nl;
+	return nl;
+}
+
+void ks_nfnl_keep(bool detach)
+{
+	keep.on = true;
+	keep.detach |= detach;
+}
+
+int ks_nfnl_kept_fd(void)
+{
+	struct mnl_socket *nl = keep.on ? kept_socket() : NULL;
+
+	if (!keep.on)
+		return -EINVAL;
+	return nl ? mnl_socket_get_fd(nl) : -errno;
+}
+
 /* Asks (NFT_MSG_GET*, with flags) and runs cb over the answers; table inet TABLE when table_attr. */
 static int request(uint16_t type, uint16_t flags, uint16_t table_attr, const char *table, mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl = ks_mnl_open(NETLINK_NETFILTER);
+	struct mnl_socket *nl = keep.on ? kept_socket() : ks_mnl_open(NETLINK_NETFILTER);
 	struct nlmsghdr *nlh;
 	int ret;
 
 	if (!nl)
 		return -errno;
-	nlh = ks_nfnl_msg(buf, 0, (NFNL_SUBSYS_NFTABLES << 8) | type, flags, NFPROTO_INET, 0, (unsigned)time(NULL));
+	nlh = ks_nfnl_msg(buf, 0, (NFNL_SUBSYS_NFTABLES << 8) | type, flags, NFPROTO_INET, 0,
+			  (unsigned)time(NULL) + keep.seq++);
 	if (table_attr)
 		mnl_attr_put_strz(nlh, table_attr, table);
 	ret = ks_mnl_talk(nl, nlh, cb, data);
-	mnl_socket_close(nl);
+	if (nl != keep.nl)
+		mnl_socket_close(nl);
+	else if (ret < 0 && ret != -ENOENT) {
+		/*
+		 * A dump cut short may still be running on it (the next would get
+		 * EBUSY): a fresh socket next time. Closed here, waiting if it must:
+		 * a child for it would be a zombie in watch, which does not exit.
+		 */
+		mnl_socket_close(nl);
+		keep.nl = NULL;
+	}
 	return ret;
 }
 

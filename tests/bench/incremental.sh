@@ -9,6 +9,12 @@
 # is what is left. All times are wall clock, as bash sees the command (fork, exec, exit).
 #
 # Usage: incremental.sh KILLSWITCH [ROUNDS] [FULL_ROUNDS]   (root; a Release build)
+# KS_BENCH_INC_WATCH=1 (the default) adds a namespace at the reference size where `killswitch
+# watch` runs, so that add and del go as nftables text to watch's guard-owning libnftables context
+# (both tables' sets in one transaction): timed in the same rounds, against the same commands
+# without watch.
+# KS_BENCH_BEFORE=OLD_KILLSWITCH adds OLD's endpoint add and del (of a third endpoint) to every
+# round; the ratio new/old of the whole command is taken within each round (before/after).
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/bench/lib.sh
@@ -19,13 +25,17 @@ ROUNDS=${2:-100}
 FULL_ROUNDS=${3:-5}
 read -r -a SIZES <<<"${KS_BENCH_INC_SIZES:-1000 10000 100000}"
 REF=${KS_BENCH_INC_REF:-10000} # the size the goal is stated at
+BEFORE=${KS_BENCH_BEFORE:+$(readlink -f "$KS_BENCH_BEFORE")}
+WATCH=${KS_BENCH_INC_WATCH:-1}
+WATCH_PID=
 
 bench_need_root incremental.sh
 need_tools incremental.sh nsenter
 TMP=$(mktemp -d /tmp/ks-bench-inc.XXXXXX)
 RUNDIR=$(bench_rundir)
 cleanup() {
-	for n in "${SIZES[@]}"; do ip netns del "ks-bench-inc-$$-$n" 2>/dev/null || true; done
+	[[ -z $WATCH_PID ]] || { kill "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null || true; }
+	for n in "${SIZES[@]}" watch; do ip netns del "ks-bench-inc-$$-$n" 2>/dev/null || true; done
 	rm -rf "$TMP" "$RUNDIR"
 }
 trap cleanup EXIT
@@ -52,6 +62,16 @@ for n in "${SIZES[@]}"; do
 		--endpoints-file "$TMP/eps-$n" --allow-lan "${EXTRA[@]}" 2>/dev/null
 done
 
+if ((WATCH)); then
+	ip netns add "ks-bench-inc-$$-watch"
+	mkdir -m 0700 "$RUNDIR/watch"
+	KILLSWITCH_RUNDIR=$RUNDIR/watch ip netns exec "ks-bench-inc-$$-watch" "$KS" enable --tunnel wg0 \
+		--endpoints-file "$TMP/eps-$REF" --allow-lan "${EXTRA[@]}" 2>/dev/null
+	KILLSWITCH_RUNDIR=$RUNDIR/watch ip netns exec "ks-bench-inc-$$-watch" "$KS" watch 2>"$TMP/watch.log" &
+	WATCH_PID=$!
+	wait_for 30 grep -q guarding "$TMP/watch.log" || { cat "$TMP/watch.log" >&2; die "watch did not start"; }
+fi
+
 # inns SIZE CMD...: CMD in that size's namespace (nsenter: setns only, cheaper than ip netns exec).
 inns() { local n=$1; shift; KILLSWITCH_RUNDIR=$RUNDIR/$n nsenter --net="/run/netns/ks-bench-inc-$$-$n" "$@"; }
 # timed NAME SIZE CMD...: appends the wall time in microseconds to $TMP/NAME-SIZE.
@@ -65,6 +85,7 @@ timed() {
 }
 # The element nft adds and deletes is another than ours: each tool finds its own absent first.
 steps=(start add del nft_add nft_del)
+[[ -z $BEFORE ]] || steps+=(old_add old_del)
 step() { # STEP SIZE
 	case $1 in
 	start) timed start "$2" "$KS" --version ;;
@@ -72,6 +93,8 @@ step() { # STEP SIZE
 	del) timed del "$2" "$KS" endpoint del 192.0.2.1:51820 ;;
 	nft_add) timed nft_add "$2" nft add element inet killswitch endpoints4 '{ 192.0.2.2 . udp . 51820 }' ;;
 	nft_del) timed nft_del "$2" nft delete element inet killswitch endpoints4 '{ 192.0.2.2 . udp . 51820 }' ;;
+	old_add) timed old_add "$2" "$BEFORE" endpoint add 192.0.2.3:51820 ;;
+	old_del) timed old_del "$2" "$BEFORE" endpoint del 192.0.2.3:51820 ;;
 	esac
 }
 ns=${#SIZES[@]}
@@ -84,8 +107,16 @@ for ((r = 0; r < ROUNDS; r++)); do
 		1) order=(add start del nft_add nft_del) ;;
 		2) order=(add del start nft_add nft_del) ;;
 		esac
+		# The old binary's pair before or after the new one's, alternately.
+		if [[ -n $BEFORE ]]; then
+			if ((r % 2)); then order=(old_add old_del "${order[@]}"); else order+=(old_add old_del); fi
+		fi
 		for s in "${order[@]}"; do step "$s" "$n"; done
 	done
+	if ((WATCH)); then
+		timed add watch "$KS" endpoint add 192.0.2.1:51820
+		timed del watch "$KS" endpoint del 192.0.2.1:51820
+	fi
 done
 for ((r = 0; r < FULL_ROUNDS; r++)); do
 	timed full "$REF" "$KS" enable --tunnel wg0 --endpoints-file "$TMP/eps-$REF" --allow-lan "${EXTRA[@]}"
@@ -104,6 +135,18 @@ done
 full=$(median "$TMP/full-$REF")
 printf '# full re-apply at %s endpoints: %s ms (median of %d)\n' "$REF" "$(ms "$full" 1)" "$FULL_ROUNDS"
 
+if ((WATCH)); then
+	printf '%-9s %9s %9s %9s   (median ms; watch holds the guard)\n' "watch" - "$(ms "$(median "$TMP/add-watch")")" \
+		"$(ms "$(median "$TMP/del-watch")")"
+	for s in add del; do
+		block_ratios "$TMP/$s-watch" "$TMP/$s-$REF" 5 >"$TMP/watch-ratio-$s"
+		result "3 endpoint $s at $REF under watch (guard): whole command / without watch" "(context)" \
+			"$(fmt "$(median "$TMP/watch-ratio-$s")" 2)" \
+			"blocks of 5 rounds: p10-p90 $(fmt "$(pct "$TMP/watch-ratio-$s" 10)" 2)-$(fmt "$(pct "$TMP/watch-ratio-$s" 90)" 2)" \
+			"$(ms "$(median "$TMP/$s-watch")") ms vs $(ms "$(median "$TMP/$s-$REF")") ms; whole command p10-p90 $(ms "$(pct "$TMP/$s-watch" 10)")-$(ms "$(pct "$TMP/$s-watch" 90)") ms"
+	done
+fi
+
 small=${SIZES[0]} large=${SIZES[-1]}
 start=$(median "$TMP/start-$REF")
 for s in add del; do
@@ -118,4 +161,12 @@ for s in add del; do
 	result "3 endpoint $s, $large / $small endpoints" "~1 (independent)" "$(fmt "$(median "$TMP/indep-$s")" 2)" \
 		"p10-p90 $(fmt "$(pct "$TMP/indep-$s" 10)" 2)-$(fmt "$(pct "$TMP/indep-$s" 90)" 2)" \
 		"$(ms "$(median "$TMP/$s-$large")") ms vs $(ms "$(median "$TMP/$s-$small")") ms"
+	[[ -n $BEFORE ]] || continue
+	# Before/after: the whole command, new over old, within each round.
+	# Per block of 5 rounds: one round's ratio swings by 2x either way on a loaded machine.
+	block_ratios "$TMP/$s-$REF" "$TMP/old_$s-$REF" 5 >"$TMP/vs-old-$s"
+	result "3 endpoint $s at $REF, whole command / before (KS_BENCH_BEFORE)" "(before/after)" \
+		"$(fmt "$(median "$TMP/vs-old-$s")" 2)" \
+		"blocks of 5 rounds: p10-p90 $(fmt "$(pct "$TMP/vs-old-$s" 10)" 2)-$(fmt "$(pct "$TMP/vs-old-$s" 90)" 2)" \
+		"$(ms "$tot") ms vs $(ms "$(median "$TMP/old_$s-$REF")") ms before; operation $(ms "$(minus "$tot" "$start")") ms vs $(ms "$(minus "$(median "$TMP/old_$s-$REF")" "$start")") ms before"
 done

@@ -16,11 +16,20 @@
 # With watch's guard (guard-N): the table and the guard, the filter chains twice, against the bare
 # path like the others; its cost is the ratio next to ks-N's.
 #
+# Beside the rate, the CPU time the sender side spends per packet (iperf3's own CPU from its JSON,
+# plus wireguard-go's from /proc, over the packets that reached the server), firewalled over bare:
+# the cost per packet, less dependent than the rate on who else gets the CPU.
+#
+# The conntrack-only host (ct-only): a table whose only rule is `ct state established accept` in
+# an output chain, what any stateful firewall costs, as a floor for ours.
+#
 # The reference: the same table with the endpoint exemptions as one rule per endpoint
 # (`ip daddr X udp dport P meta mark M accept` in output, its reply twin in input, where the set
 # lookups are), Mullvad's layout, the tunnel's endpoint in the middle of the list.
 #
 # Usage: packet_path.sh KILLSWITCH [ROUNDS] [SECONDS]   (root; a Release build)
+# KS_BENCH_PKT_SIZES, _REF_SIZES, _GUARD_SIZES, _TRIM_SIZES: the sizes of each configuration;
+# KS_BENCH_PKT_CT_ONLY=0 leaves the conntrack-only host out.
 # KS_BENCH_BEFORE=OLD_KILLSWITCH adds OLD's table at the same sizes to the rounds (before/after).
 # KS_BENCH_PERF=0 skips the profile (perf record) of the path's CPU time by kernel function.
 set -euo pipefail
@@ -34,6 +43,10 @@ SECS=${3:-2}
 read -r -a SIZES <<<"${KS_BENCH_PKT_SIZES:-1 1000 10000}"
 read -r -a REF_SIZES <<<"${KS_BENCH_PKT_REF_SIZES:-10000}"
 read -r -a GUARD_SIZES <<<"${KS_BENCH_PKT_GUARD_SIZES:-10000}"
+CT_ONLY=${KS_BENCH_PKT_CT_ONLY:-1} # 0 leaves the conntrack-only host out
+# trim-N: a compiler proposal measured by hand, our table without the route and nat chains that
+# split tunnelling needs (present and empty when it is off). Off unless sizes are given.
+read -r -a TRIM_SIZES <<<"${KS_BENCH_PKT_TRIM_SIZES:-}"
 BEFORE=${KS_BENCH_BEFORE:+$(readlink -f "$KS_BENCH_BEFORE")}
 
 bench_need_root packet_path.sh
@@ -165,6 +178,20 @@ PY
 	done
 done
 
+# trim-N: the compiled table without its two split-tunnelling chains (empty with split tunnelling off).
+for p in "${PATHS[@]}"; do
+	for n in "${TRIM_SIZES[@]}"; do
+		# shellcheck disable=SC2046
+		{ printf 'table inet killswitch\ndelete table inet killswitch\n'; "$KS" compile $(policy "$p" "$n"); } |
+			python3 -c '
+import re, sys
+text = sys.stdin.read()
+out = re.sub(r"\n\tchain (mangle|nat) \{\n\t\ttype (route|nat) hook [^\n]*\n\t\}\n", "\n", text)
+assert out != text and "chain mangle" not in out and "chain nat" not in out, "the split-tunnelling chains were not found empty"
+sys.stdout.write(out)' >"$TMP/trim-$p-$n.nft" || die "the trimmed layout was not built"
+	done
+done
+
 # The guard (guard-N): killswitch watch runs in the client and holds inet killswitch_guard, the
 # filter chains a second time, beside the table of ks-N.
 declare -A WATCH=()
@@ -190,7 +217,9 @@ apply_config() { # PATH none | ks-N | guard-N | ref-N | before-N
 	none)
 		watch_stop "$p"
 		inc "$p" "$KS" disable >/dev/null 2>&1
+		inc "$p" nft delete table inet ksbench_ct_only 2>/dev/null || true
 		;;
+	ct-only) inc "$p" nft -f - <<<'table inet ksbench_ct_only { chain output { type filter hook output priority 0; policy accept; ct state established accept; }; }' ;;
 	ks-*) inc "$p" "$KS" enable $(policy "$p" "${2#ks-}") >/dev/null 2>&1 ;;
 	guard-*)
 		inc "$p" "$KS" enable $(policy "$p" "${2#guard-}") >/dev/null 2>&1
@@ -199,33 +228,58 @@ apply_config() { # PATH none | ks-N | guard-N | ref-N | before-N
 		;;
 	before-*) inc "$p" "$BEFORE" enable $(policy "$p" "${2#before-}") >/dev/null 2>&1 ;;
 	ref-*) inc "$p" nft -f "$TMP/ref-$p-${2#ref-}.nft" ;;
+	trim-*) inc "$p" nft -f "$TMP/trim-$p-${2#trim-}.nft" ;;
 	esac
 }
 
-# Both paths at once: packets per second that reached each server, "A B".
+# The CPU time (clock ticks) wireguard-go of the client of path P has used so far.
+wg_ticks() { # PATH
+	local pid
+	pid=$(pgrep -f "^wireguard-go $(wgc "$1")\$" | head -1)
+	[[ -n $pid ]] && awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0
+}
+TICK=$(getconf CLK_TCK)
+
+# Both paths at once: packets per second that reached each server, and the sender side's CPU
+# microseconds per packet that did: "A_PPS B_PPS A_CPU B_CPU".
 measure() {
-	local p pids=()
+	local p pids=() w0=() w1=()
+	for p in "${PATHS[@]}"; do w0+=("$(wg_ticks "$p")"); done
 	for p in "${PATHS[@]}"; do
 		inc "$p" iperf3 -c "10.201.$(net "$p").2" -u -b 0 -l 64 -t "$SECS" -J >"$TMP/iperf3-$p.json" 2>&1 &
 		pids+=($!)
 	done
 	wait "${pids[@]}" || true
+	for p in "${PATHS[@]}"; do w1+=("$(wg_ticks "$p")"); done
+	local i=0 rates=() cpus=()
 	for p in "${PATHS[@]}"; do
-		python3 - "$TMP/iperf3-$p.json" <<'PY'
+		read -r rate cpu < <(python3 - "$TMP/iperf3-$p.json" "$((w1[i] - w0[i]))" "$TICK" <<'PY'
 import json, sys
 try:
-    s = json.load(open(sys.argv[1]))["end"]["sum"]
-    print(f"{(s['packets'] - s['lost_packets']) / s['seconds']:.1f}")
+    j = json.load(open(sys.argv[1]))["end"]
+    s = j["sum"]
+    # iperf3's own CPU over the test, and wireguard-go's: the sender side of the path.
+    cpu_s = j["cpu_utilization_percent"]["host_total"] / 100 * s["seconds"] + int(sys.argv[2]) / int(sys.argv[3])
+    got = s["packets"] - s["lost_packets"]
+    # Per packet delivered: iperf3 sends more than a slow path carries (the rest is dropped at the
+    # tunnel's queue, cheaply), so per packet sent would flatter the slowest layouts.
+    print(f"{got / s['seconds']:.1f} {cpu_s / got * 1e6 if got else 0:.4f}")
 except Exception:
-    print("0")
+    print("0 0")
 PY
-	done | tr '\n' ' '
+		)
+		rates+=("$rate") cpus+=("$cpu")
+		i=$((i + 1))
+	done
+	echo "${rates[*]} ${cpus[*]}"
 }
 
 CONFIGS=()
+((CT_ONLY)) && CONFIGS+=(ct-only)
 for n in "${SIZES[@]}"; do CONFIGS+=("ks-$n"); done
 for n in "${REF_SIZES[@]}"; do CONFIGS+=("ref-$n"); done
 for n in "${GUARD_SIZES[@]}"; do CONFIGS+=("guard-$n"); done
+for n in "${TRIM_SIZES[@]}"; do CONFIGS+=("trim-$n"); done
 if [[ -n $BEFORE ]]; then
 	for n in "${SIZES[@]}"; do CONFIGS+=("before-$n"); done
 fi
@@ -238,16 +292,21 @@ for ((r = 0; r < ROUNDS; r++)); do
 	for c in "${CONFIGS[@]}"; do
 		apply_config a "$c"
 		apply_config b none
-		read -r a1 b1 <<<"$(measure)"
+		read -r a1 b1 ca1 cb1 <<<"$(measure)"
 		apply_config a none
 		apply_config b "$c"
-		read -r a2 b2 <<<"$(measure)"
+		read -r a2 b2 ca2 cb2 <<<"$(measure)"
 		echo "$a1 $b2" | tr ' ' '\n' >>"$TMP/pps-$c"
 		echo "$b1 $a2" | tr ' ' '\n' >>"$TMP/pps-none"
+		echo "$ca1 $cb2" | tr ' ' '\n' >>"$TMP/cpu-$c"
+		echo "$cb1 $ca2" | tr ' ' '\n' >>"$TMP/cpu-none"
 		# The geometric mean of with/without on A and with/without on B: the paths' own difference cancels.
 		awk -v a1="$a1" -v b1="$b1" -v a2="$a2" -v b2="$b2" \
 			'BEGIN {printf "%.4f\n", (b1 > 0 && a2 > 0) ? sqrt((a1 / b1) * (b2 / a2)) : 0}' >>"$TMP/ratio-$c"
-		printf ' %s=%.3f' "$c" "$(tail -1 "$TMP/ratio-$c")"
+		# CPU per packet, firewalled over bare, the same way.
+		awk -v a1="$ca1" -v b1="$cb1" -v a2="$ca2" -v b2="$cb2" \
+			'BEGIN {printf "%.4f\n", (b1 > 0 && a2 > 0) ? sqrt((a1 / b1) * (b2 / a2)) : 0}' >>"$TMP/cpuratio-$c"
+		printf ' %s=%.3f/%.3f' "$c" "$(tail -1 "$TMP/ratio-$c")" "$(tail -1 "$TMP/cpuratio-$c")"
 	done
 	echo
 done
@@ -277,18 +336,26 @@ if [[ ${KS_BENCH_PERF:-1} != 0 ]] && command -v perf >/dev/null; then
 fi
 
 spread() { echo "$(fmt "$(pct "$1" 10)")-$(fmt "$(pct "$1" 90)")"; }
-printf '%-12s %12s %8s %15s\n' config "pps median" ratio "ratio p10-p90"
-printf '%-12s %12.0f %8s %15s\n' none "$(median "$TMP/pps-none")" - -
+printf '%-12s %12s %8s %15s %10s %9s %15s\n' config "pps median" ratio "ratio p10-p90" "us/packet" "cpu ratio" "cpu p10-p90"
+printf '%-12s %12.0f %8s %15s %10.3f %9s %15s\n' none "$(median "$TMP/pps-none")" - - "$(median "$TMP/cpu-none")" - -
 for c in "${CONFIGS[@]}"; do
 	m=$(median "$TMP/ratio-$c")
-	printf '%-12s %12.0f %8s %15s\n' "$c" "$(median "$TMP/pps-$c")" "$(fmt "$m")" "$(spread "$TMP/ratio-$c")"
+	printf '%-12s %12.0f %8s %15s %10.3f %9s %15s\n' "$c" "$(median "$TMP/pps-$c")" "$(fmt "$m")" "$(spread "$TMP/ratio-$c")" \
+		"$(median "$TMP/cpu-$c")" "$(fmt "$(median "$TMP/cpuratio-$c")")" "$(spread "$TMP/cpuratio-$c")"
 	n=${c#*-}
-	context="$(fmt "$(median "$TMP/pps-$c")" 0) pps vs $(fmt "$(median "$TMP/pps-none")" 0) pps bare"
+	cpu="sender CPU per packet $(fmt "$(median "$TMP/cpuratio-$c")") of bare (p10-p90 $(spread "$TMP/cpuratio-$c"); $(fmt "$(median "$TMP/cpu-$c")" 2) us vs $(fmt "$(median "$TMP/cpu-none")" 2) us)"
+	context="$(fmt "$(median "$TMP/pps-$c")" 0) pps vs $(fmt "$(median "$TMP/pps-none")" 0) pps bare; $cpu"
 	[[ -z ${profile[$c]:-} ]] || context+="; ${profile[$c]}"
 	if [[ $c == ks-* ]]; then
 		result "1 packet path, $n endpoints" ">= 0.95" "$(fmt "$m")" "p10-p90 $(spread "$TMP/ratio-$c")" "$context"
 	elif [[ $c == guard-* ]]; then
 		result "1 packet path, $n endpoints, with watch's guard table" "(guard)" "$(fmt "$m")" \
+			"p10-p90 $(spread "$TMP/ratio-$c")" "$context"
+	elif [[ $c == trim-* ]]; then
+		result "1 proposal: $n endpoints without the empty route and nat chains" "(proposal)" "$(fmt "$m")" \
+			"p10-p90 $(spread "$TMP/ratio-$c")" "$context"
+	elif [[ $c == ct-only ]]; then
+		result "1 reference: conntrack only (ct state established accept)" "(reference)" "$(fmt "$m")" \
 			"p10-p90 $(spread "$TMP/ratio-$c")" "$context"
 	elif [[ $c == before-* ]]; then
 		result "1 packet path, $n endpoints, before (KS_BENCH_BEFORE)" "(before)" "$(fmt "$m")" \

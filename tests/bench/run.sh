@@ -10,7 +10,7 @@
 # Usage: sudo tests/bench/run.sh [BUILD_DIR]          (default: build-bench, Release)
 #   KS_BENCH_ONLY="1 3"   only these figures
 #   KS_BENCH_QUICK=1      a few rounds each: checks the suite runs, the figures are not for the record
-#   KS_BENCH_BEFORE=BIN   an older killswitch timed side by side in figures 1 and 2 (before/after)
+#   KS_BENCH_BEFORE=BIN   an older killswitch timed side by side in figures 1, 2 and 3 (before/after)
 #   KS_BENCH_OUT=FILE     where the table goes too (default: BUILD_DIR/bench-results.md)
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
