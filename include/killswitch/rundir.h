@@ -26,6 +26,14 @@ int ks_rundir_path(const char *file, char *out, size_t size, char err[KS_ERR_LEN
 int ks_lock(int *fd, char err[KS_ERR_LEN]);
 /* The same without waiting: -EWOULDBLOCK (err untouched) while another process holds it. */
 int ks_lock_try(int *fd, char err[KS_ERR_LEN]);
+/*
+ * The lock one `killswitch watch` holds for its life, without waiting:
+ * -EWOULDBLOCK while another watch holds it. Only its holder may replace
+ * the socket file (ks_nft_serve_open): two watches started at once could
+ * otherwise each take the other's socket path, one of them left owning the
+ * guard where no command can reach it.
+ */
+int ks_lock_watch(int *fd, char err[KS_ERR_LEN]);
 void ks_unlock(int fd);
 
 int ks_state_save(const struct ks_policy *policy, char err[KS_ERR_LEN]);

@@ -35,6 +35,14 @@ int restore_main(int argc, char *argv[])
 		ret = cli_error(KS_EXIT_SYSTEM, "%s", err2);
 		goto cleanup;
 	}
+	/*
+	 * Under the lock, as cli_begin() does: with watch running, its guard must
+	 * take the restored policy too. Unlinked, the table alone changed, and
+	 * watch, seeing killswitch's name on the commit, left the guard on the
+	 * old policy (a new endpoint's handshake dropped, or an old, looser one
+	 * in force while the table is flushed).
+	 */
+	cli_link_watch();
 	/* Fail closed: a policy that does not parse leaves the host blocked, never open. */
 	if (ret < 0) {
 		if (cli_block_everything(ks_env()->confdir, table, err2) < 0)

@@ -39,6 +39,7 @@ struct watch {
 	char pending_why[64];
 	double pending_since;
 	int listen_fd; /* the commands' socket */
+	int watch_lock; /* held for watch's life: one watch per run directory */
 };
 
 static double now_ms(void)
@@ -222,6 +223,12 @@ static int start(struct watch *w, struct ks_nfnl_monitor **monitor)
 	ret = ks_nft_hold(w->table, err);
 	if (ret == 0)
 		ret = ks_rundir_make(err);
+	/* Before the socket file is probed and replaced: no other watch can be between the two. */
+	if (ret == 0) {
+		ret = ks_lock_watch(&w->watch_lock, err);
+		if (ret == -EWOULDBLOCK)
+			return cli_error(KS_EXIT_SYSTEM, "another killswitch watch is running: '%s'", ks_env()->rundir);
+	}
 	if (ret == 0)
 		ret = ks_rundir_path(KS_WATCH_SOCKET, path, sizeof(path), err);
 	if (ret == 0)
@@ -243,7 +250,7 @@ int watch_main(int argc, char *argv[])
 {
 	struct ks_options opts = { 0 };
 	struct ks_nfnl_monitor *monitor = NULL;
-	struct watch w = { .listen_fd = -1 };
+	struct watch w = { .listen_fd = -1, .watch_lock = -1 };
 	struct watch_units units = { .fd = -1 };
 	int ret;
 
@@ -309,6 +316,7 @@ int watch_main(int argc, char *argv[])
 cleanup:
 	if (w.listen_fd >= 0)
 		close(w.listen_fd);
+	ks_unlock(w.watch_lock);
 	ks_nfnl_monitor_close(monitor);
 	watch_units_close(&units);
 	return ret;

@@ -25,7 +25,7 @@ int ks_rundir_make(char err[KS_ERR_LEN])
 	return 0;
 }
 
-static int lock(int *fd, int how, char err[KS_ERR_LEN])
+static int lock(const char *name, int *fd, int how, char err[KS_ERR_LEN])
 {
 	char path[4096];
 	int ret;
@@ -34,7 +34,7 @@ static int lock(int *fd, int how, char err[KS_ERR_LEN])
 	ret = ks_rundir_make(err);
 	if (ret < 0)
 		return ret;
-	ret = ks_rundir_path("lock", path, sizeof(path), err);
+	ret = ks_rundir_path(name, path, sizeof(path), err);
 	if (ret < 0)
 		return ret;
 	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -50,12 +50,17 @@ static int lock(int *fd, int how, char err[KS_ERR_LEN])
 
 int ks_lock(int *fd, char err[KS_ERR_LEN])
 {
-	return lock(fd, LOCK_EX, err);
+	return lock("lock", fd, LOCK_EX, err);
 }
 
 int ks_lock_try(int *fd, char err[KS_ERR_LEN])
 {
-	return lock(fd, LOCK_EX | LOCK_NB, err);
+	return lock("lock", fd, LOCK_EX | LOCK_NB, err);
+}
+
+int ks_lock_watch(int *fd, char err[KS_ERR_LEN])
+{
+	return lock("watch.lock", fd, LOCK_EX | LOCK_NB, err);
 }
 
 void ks_unlock(int fd)

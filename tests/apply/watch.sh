@@ -70,6 +70,15 @@ check "blocked table stays without tunnel accept" bash -c "! ip netns exec $NS n
 inns nft flush ruleset
 check "restored again after a flush" ms_until table_whole
 check "the blocked policy is what comes back" bash -c "! ip netns exec $NS nft list chain inet killswitch output | grep -q 'oifname @tunnels accept'"
+# restore under watch changes the guard too: it used to change the table alone (watch follows
+# killswitch's own commits), leaving the guard on the policy before
+guard_has() { inns nft list set inet killswitch_guard endpoints4 | grep -q "$1"; }
+not() { ! "$@"; }
+ks enable --tunnel wg0 --endpoint 192.0.2.7:51820 --persist 2>/dev/null
+ks enable --tunnel wg0 --endpoint 192.0.2.8:51820 2>/dev/null
+ks restore 2>/dev/null
+check "restore under watch: the guard holds the persisted endpoint" guard_has 192.0.2.7
+check "  ... and no longer the endpoint before it" not guard_has 192.0.2.8
 ks disable
 sleep 0.5
 check "killswitch disable is followed: no table" bash -c "! ip netns exec $NS nft list tables | grep -q killswitch"
@@ -89,5 +98,34 @@ else
 	echo "# no exclusion cgroup was made here (no usable cgroup mechanism): its removal is not checked"
 fi
 check "each restore was logged" test "$(grep -c restored "$RUN/watch.log")" -ge 5
+# Two watches started at once: the first probes the socket (nothing answers) and replaces the
+# socket file later (strace holds its unlink 1.5 s); the second starts meanwhile. Exactly one may
+# be left, and the commands must reach the one that owns the guard (the other used to stay with
+# the guard, its socket file replaced: commands missed the guard, disable failed with EPERM).
+if command -v strace >/dev/null; then
+	kill "$WATCH_PID"
+	wait "$WATCH_PID" 2>/dev/null || true
+	WATCH_PID=
+	ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
+	nsenter --net="/run/netns/$NS" strace -f -o "$RUN/strace.out" -e trace=unlink \
+		-e inject=unlink:delay_enter=1500000 "$KS" watch 2>"$RUN/watch-a.log" &
+	TRACER_PID=$!
+	wait_for 10 grep -q 'unlink(.*watch.sock' "$RUN/strace.out" || true
+	nsenter --net="/run/netns/$NS" "$KS" watch 2>"$RUN/watch-b.log" &
+	WATCH_PID=$!
+	sleep 3
+	WATCH_A=$(pgrep -P "$TRACER_PID" || true)
+	left=0
+	for pid in $WATCH_A $WATCH_PID; do if kill -0 "$pid" 2>/dev/null; then left=$((left + 1)); fi; done
+	check "two watches started at once: one is left" test "$left" = 1
+	ks endpoint add 192.0.2.9:51820 2>/dev/null
+	check "  ... and endpoint add reaches its guard" guard_has 192.0.2.9
+	check "  ... and disable removes both tables" ks disable
+	for pid in $WATCH_A $WATCH_PID $TRACER_PID; do kill "$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	WATCH_PID=
+else
+	echo "# no strace: two watches started at once are not checked"
+fi
 echo "--- watch log"; cat "$RUN/watch.log"
 finish
