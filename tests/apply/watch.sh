@@ -121,7 +121,25 @@ if command -v strace >/dev/null; then
 	ks endpoint add 192.0.2.9:51820 2>/dev/null
 	check "  ... and endpoint add reaches its guard" guard_has 192.0.2.9
 	check "  ... and disable removes both tables" ks disable
+	ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 2>/dev/null
 	for pid in $WATCH_A $WATCH_PID $TRACER_PID; do kill "$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	# watch gone between a command's link and its change (strace holds the second connect): the
+	# change goes to the table alone; its text named the guard, gone with watch, and failed whole
+	nsenter --net="/run/netns/$NS" "$KS" watch 2>"$RUN/watch-c.log" &
+	WATCH_PID=$!
+	wait_for 10 grep -q guarding "$RUN/watch-c.log" || true
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 nsenter --net="/run/netns/$NS" strace -f -o "$RUN/strace-cmd.out" -e trace=connect \
+		-e inject=connect:delay_enter=1500000:when=2 "$KS" endpoint add 192.0.2.10:51820 2>/dev/null &
+	cmd_pid=$!
+	wait_for 10 grep -q 'connect(.*watch.sock.*= 0' "$RUN/strace-cmd.out" || true
+	kill "$WATCH_PID"
+	wait "$WATCH_PID" 2>/dev/null || true
+	cmd_rc=0
+	wait "$cmd_pid" || cmd_rc=$?
+	check "endpoint add with watch gone before its change succeeds" test "$cmd_rc" = 0
+	check "  ... in the table" bash -c "ip netns exec $NS nft list set inet killswitch endpoints4 | grep -q 192.0.2.10"
+	ks disable 2>/dev/null
 	wait 2>/dev/null || true
 	WATCH_PID=
 else
