@@ -26,7 +26,7 @@
 #include "killswitch/nft.h"
 #include "nft_child.h"
 
-#define LINK_MAGIC 0x4b535731u /* "KSW1" */
+#define LINK_MAGIC 0x4b535732u /* "KSW2" */
 #define LINK_CMD_MAX (512u << 20)
 #define LINK_REFUSED_MAX 256u
 /* A whole table of 100,000 endpoints takes seconds; a watch that does not answer in this is stuck. */
@@ -49,6 +49,7 @@ struct link_reply {
 	int32_t ret;
 	uint32_t pid;
 	uint32_t persist;
+	uint64_t netns; /* watch's network namespace (its inode): it changes that one's tables */
 	char err[KS_ERR_LEN];
 };
 
@@ -57,6 +58,25 @@ static struct {
 	struct sockaddr_un addr;
 	struct ks_nft_watch watch;
 } link_to;
+
+/*
+ * The network namespace of pid (0: this process), as its nsfs inode; 0 when
+ * it cannot be told. The run directory is often shared between namespaces
+ * (ip netns exec keeps /run): a command in another one must not have its
+ * text run in watch's, which would change watch's tables and leave its own
+ * namespace without any.
+ */
+static uint64_t netns_of(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/ns/net");
+	return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
 
 static int make_addr(const char *path, struct sockaddr_un *addr)
 {
@@ -150,6 +170,9 @@ int ks_nft_link(const char *path, struct ks_nft_watch *watch)
 	close(fd);
 	if (ret < 0)
 		return ret == -ECHILD ? -ENOTCONN : ret;
+	/* A watch of another network namespace: not ours, as if none ran. */
+	if (reply.netns != netns_of(0))
+		return -ENOTCONN;
 	link_to.linked = true;
 	link_to.watch.pid = (pid_t)reply.pid;
 	link_to.watch.persist = reply.persist;
@@ -244,7 +267,7 @@ fail:
 
 int ks_nft_serve_one(int listen_fd, ks_nft_recover_fn *recover, void *data, char err[KS_ERR_LEN])
 {
-	struct link_reply reply = { .magic = LINK_MAGIC, .pid = (uint32_t)getpid() };
+	struct link_reply reply = { .magic = LINK_MAGIC, .pid = (uint32_t)getpid(), .netns = netns_of(0) };
 	struct link_request req;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -285,7 +308,11 @@ int ks_nft_serve_one(int listen_fd, ks_nft_recover_fn *recover, void *data, char
 	refused[req.refused_len] = '\0';
 	ks_nft_holding(&persist);
 	reply.persist = persist;
-	if (req.kind == LINK_RUN)
+	if (req.kind == LINK_RUN && cred.pid > 0 && netns_of(cred.pid) != reply.netns) {
+		reply.ret = -EXDEV;
+		snprintf(reply.err, KS_ERR_LEN, "%s: killswitch watch (pid %d) runs in another network namespace", refused,
+			 (int)reply.pid);
+	} else if (req.kind == LINK_RUN)
 		reply.ret = ks_nft_run_here(cmd, refused, reply.err);
 	/* The table went (a flush) before the command's change reached it: put it back and the change in, at once. */
 	if (req.kind == LINK_RUN && reply.ret == -ENOENT && recover)

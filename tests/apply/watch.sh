@@ -10,7 +10,9 @@ set -euo pipefail
 KS=$1
 export KILLSWITCH_CGROUP_NAME=ks-watch-$$
 WATCH_PID=
+NS2=
 cleanup_hook() {
+	if [ -n "$NS2" ]; then ip netns del "$NS2" 2>/dev/null || true; fi
 	if [ -n "$WATCH_PID" ]; then
 		kill "$WATCH_PID" 2>/dev/null || true
 		wait "$WATCH_PID" 2>/dev/null || true
@@ -72,13 +74,24 @@ check "restored again after a flush" ms_until table_whole
 check "the blocked policy is what comes back" bash -c "! ip netns exec $NS nft list chain inet killswitch output | grep -q 'oifname @tunnels accept'"
 # restore under watch changes the guard too: it used to change the table alone (watch follows
 # killswitch's own commits), leaving the guard on the policy before
-guard_has() { inns nft list set inet killswitch_guard endpoints4 | grep -q "$1"; }
+guard_has() { grep -q "$1" <(inns nft list set inet killswitch_guard endpoints4); }
 not() { ! "$@"; }
 ks enable --tunnel wg0 --endpoint 192.0.2.7:51820 --persist 2>/dev/null
 ks enable --tunnel wg0 --endpoint 192.0.2.8:51820 2>/dev/null
 ks restore 2>/dev/null
 check "restore under watch: the guard holds the persisted endpoint" guard_has 192.0.2.7
 check "  ... and no longer the endpoint before it" not guard_has 192.0.2.8
+# A command in another network namespace that shares the run directory (ip netns exec keeps /run)
+# applies in its own: its text used to run in watch's namespace, changing watch's table and
+# leaving its own without any
+NS2=$NS-b
+ip netns add "$NS2"
+ip netns exec "$NS2" "$KS" enable --tunnel wg9 --endpoint 192.0.2.99:51820 2>/dev/null || true
+check "enable in another namespace under the same run dir: its table is there" ip netns exec "$NS2" nft list table inet killswitch
+check "  ... and watch's table is not changed by it" not grep -q wg9 <(inns nft list set inet killswitch tunnels)
+ip netns del "$NS2"
+NS2=
+ks enable --tunnel wg0 --endpoint 192.0.2.7:51820 2>/dev/null
 ks disable
 sleep 0.5
 check "killswitch disable is followed: no table" bash -c "! ip netns exec $NS nft list tables | grep -q killswitch"
