@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "killswitch/nft.h"
@@ -113,6 +114,46 @@ static void set_timeout(int fd, int seconds)
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Receives len bytes by deadline (CLOCK_MONOTONIC seconds): SO_RCVTIMEO
+ * bounds one recv() only, and a client that sends a byte now and then
+ * would hold watch away from the nftables events for as long as it liked.
+ */
+static int recv_until(int fd, void *buf, size_t len, double deadline)
+{
+	char *p = buf;
+
+	while (len) {
+		double left = deadline - now_s();
+		struct timeval tv;
+		ssize_t n;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		tv.tv_sec = (time_t)left;
+		tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec) * 1e6) + 1;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		n = recv(fd, p, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 /* Connected to watch, or -ENOTCONN when nothing listens there. */
@@ -273,6 +314,7 @@ int ks_nft_serve_one(int listen_fd, ks_nft_recover_fn *recover, void *data, char
 	socklen_t len = sizeof(cred);
 	char *cmd = NULL, refused[LINK_REFUSED_MAX + 1] = "";
 	bool persist = false;
+	double deadline;
 	int fd, ret;
 
 	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -287,18 +329,24 @@ int ks_nft_serve_one(int listen_fd, ks_nft_recover_fn *recover, void *data, char
 			 len == sizeof(cred) ? cred.uid : (unsigned)-1);
 		goto cleanup;
 	}
-	/* A stalled root client costs watch this much, once. */
+	/*
+	 * A stalled root client costs watch this much, once: 5 s for the whole
+	 * request, and a second more per 16 MiB of text (a command writes it
+	 * all at once; 100,000 endpoints are about 10 MiB).
+	 */
 	set_timeout(fd, 5);
-	ret = full_io(fd, &req, sizeof(req), false);
+	deadline = now_s() + 5;
+	ret = recv_until(fd, &req, sizeof(req), deadline);
 	if (ret == 0 && (req.magic != LINK_MAGIC || req.cmd_len > LINK_CMD_MAX || req.refused_len > LINK_REFUSED_MAX ||
 			 (req.kind != LINK_PING && req.kind != LINK_RUN)))
 		ret = -EPROTO;
 	if (ret == 0) {
+		deadline += (double)(req.cmd_len >> 24);
 		cmd = malloc((size_t)req.cmd_len + 1);
-		ret = cmd ? full_io(fd, cmd, req.cmd_len, false) : -ENOMEM;
+		ret = cmd ? recv_until(fd, cmd, req.cmd_len, deadline) : -ENOMEM;
 	}
 	if (ret == 0)
-		ret = full_io(fd, refused, req.refused_len, false);
+		ret = recv_until(fd, refused, req.refused_len, deadline);
 	if (ret < 0) {
 		snprintf(err, KS_ERR_LEN, "a request from pid %d did not arrive whole: '%s'", (int)cred.pid,
 			 strerror(-ret));
