@@ -163,6 +163,19 @@ static int dial(const struct sockaddr_un *addr, int *fd)
 	if (*fd < 0)
 		return -errno;
 	if (connect(*fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0) {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+
+		/*
+		 * Only watch, root, answers there: a listener of another user (a run
+		 * directory it could write to, KILLSWITCH_RUNDIR) would be told our
+		 * changes and say they were made.
+		 */
+		if (getsockopt(*fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0) {
+			close(*fd);
+			*fd = -1;
+			return -EPERM;
+		}
 		set_timeout(*fd, LINK_ANSWER_SECONDS);
 		return 0;
 	}

@@ -184,5 +184,40 @@ if command -v strace >/dev/null; then
 else
 	echo "# no strace: two watches started at once are not checked"
 fi
+# A listener of another user at watch's socket path (a run directory it can write to) answers
+# every request "done": commands must not believe it (it used to take enable's text and say it
+# was applied, the table unchanged)
+if command -v python3 >/dev/null; then
+	rm -f "$KILLSWITCH_RUNDIR/watch.sock"
+	nsenter --net="/run/netns/$NS" python3 - "$KILLSWITCH_RUNDIR/watch.sock" <<'PY' &
+import os, socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o666)
+os.setresuid(65534, 65534, 65534)  # the listener's credentials are taken at listen()
+s.listen(4)
+netns = os.stat("/proc/self/ns/net").st_ino
+while True:
+    c, _ = s.accept()
+    head = c.recv(16)
+    magic = struct.unpack("=I", head[:4])[0]
+    c.settimeout(0.5)
+    try:
+        while c.recv(65536):
+            pass
+    except OSError:
+        pass
+    c.sendall(struct.pack("=IiIIQ", magic, 0, 4242, 0, netns) + bytes(512))
+    c.close()
+PY
+	imposter_pid=$!
+	wait_for 5 test -S "$KILLSWITCH_RUNDIR/watch.sock" || true
+	ks enable --tunnel wg0 --endpoint 192.0.2.55:51820 2>/dev/null || true
+	check "a listener that is not root at watch's socket is not believed: enable applied" \
+		grep -q 192.0.2.55 <(inns nft list set inet killswitch endpoints4)
+	kill "$imposter_pid" 2>/dev/null || true
+	wait "$imposter_pid" 2>/dev/null || true
+	ks disable 2>/dev/null || true
+fi
 echo "--- watch log"; cat "$RUN/watch.log"
 finish
