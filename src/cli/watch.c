@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "killswitch/buf.h"
 #include "killswitch/compile.h"
 #include "killswitch/env.h"
 #include "killswitch/netlink.h"
@@ -211,6 +212,45 @@ static void serve(struct watch *w)
 		cli_warn("watch: %s", err);
 }
 
+/*
+ * At start with the lock taken (a command is running, or one stuck in
+ * libnftables' cache loop): the guard alone, from the stored policy, until
+ * the restore that waits for the lock puts both in place. The state file is
+ * replaced by rename and its journal appended line by line, so reading it
+ * without the lock sees a whole policy; the command's own change, when it
+ * comes through us, corrects the guard.
+ */
+static void guard_meanwhile(struct watch *w)
+{
+	struct ks_buf text = KS_BUF_INIT;
+	struct ks_policy policy;
+	char err[KS_ERR_LEN] = "";
+	bool persist = false;
+	int ret;
+
+	ks_policy_init(&policy);
+	ret = ks_state_load(&policy, err);
+	if (ret == -ENOENT)
+		goto cleanup; /* disabled: nothing to guard */
+	if (ret == 0) {
+		cli_policy_discover(&policy, false, true);
+		ks_nft_holding(&persist);
+		ret = ks_compile_guard_transaction(&policy, w->table, persist, &text);
+		if (ret < 0)
+			snprintf(err, KS_ERR_LEN, "cannot compile the guard: '%s'", strerror(-ret));
+	}
+	if (ret == 0)
+		ret = ks_nft_run(text.data, "nftables refused the guard", err);
+	if (ret == 0)
+		fprintf(stderr, "%s: watch: guard inet %s" KS_GUARD_SUFFIX " in place from the stored policy; the table "
+				"waits for the lock\n", program_name, w->table);
+	else
+		cli_warn("watch: no guard until the lock is free: %s", err);
+cleanup:
+	ks_buf_free(&text);
+	ks_policy_free(&policy);
+}
+
 /* The guard's socket and the commands' socket, then the first restore: nothing slips between. */
 static int start(struct watch *w, struct ks_nfnl_monitor **monitor)
 {
@@ -241,7 +281,9 @@ static int start(struct watch *w, struct ks_nfnl_monitor **monitor)
 	 * rather than run without the guard; a command holding the lock defers it.
 	 */
 	ret = restore(w, "and its guard, at start", false, now_ms());
-	if (ret < 0 && ret != -EWOULDBLOCK && !w->broken)
+	if (ret == -EWOULDBLOCK)
+		guard_meanwhile(w);
+	else if (ret < 0 && !w->broken)
 		return cli_error(KS_EXIT_SYSTEM, "watch: cannot apply the table and its guard: '%s'", strerror(-ret));
 	return 0;
 }

@@ -20,8 +20,22 @@ int ks_rundir_path(const char *file, char *out, size_t size, char err[KS_ERR_LEN
 
 int ks_rundir_make(char err[KS_ERR_LEN])
 {
-	if (mkdir(ks_env()->rundir, 0700) < 0 && errno != EEXIST)
-		return ks_sys_error(err, "create", ks_env()->rundir, -errno);
+	const char *dir = ks_env()->rundir;
+	struct stat st;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return ks_sys_error(err, "create", dir, -errno);
+	/*
+	 * One that was there already must be ours alone: another user who could
+	 * write in it could put a listener at watch's socket path, or records
+	 * of their choosing, before killswitch reads them.
+	 */
+	if (lstat(dir, &st) < 0)
+		return ks_sys_error(err, "check", dir, -errno);
+	if (!S_ISDIR(st.st_mode))
+		return ks_sys_error(err, "use (not a directory)", dir, -ENOTDIR);
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return ks_sys_error(err, "use (owned by another user, or writable by others)", dir, -EPERM);
 	return 0;
 }
 

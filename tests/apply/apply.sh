@@ -122,6 +122,14 @@ check "the shared suppress_prefixlength rule stays for the other tunnel" grep -q
 inns ip rule del not fwmark 0x1234 table 4660
 inns ip rule del table main suppress_prefixlength 0
 check "relative KILLSWITCH_RUNDIR refused with exit 2" bash -c "KILLSWITCH_RUNDIR=run ip netns exec $NS $KS status; test \$? = 2"
+# A run directory another user could write in (a listener at watch's socket path, records of
+# their choosing) is refused before anything changes: exit 1, one line naming it
+open_dir=$(mktemp -d)
+chmod 0777 "$open_dir"
+open_out=$(KILLSWITCH_RUNDIR=$open_dir ip netns exec "$NS" "$KS" enable --tunnel wg0 --dns 10.64.0.1 2>&1 >/dev/null) && open_rc=0 || open_rc=$?
+check "a run directory writable by others is refused with exit 1" test "$open_rc" = 1
+check "  ... in one line naming it" bash -c "[ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ] && printf '%s' \"\$1\" | grep -qF \"\$2\"" _ "$open_out" "$open_dir"
+rm -rf "$open_dir"
 
 # a caller that ignores SIGCHLD (a daemon exec'ing its helper; the disposition survives exec):
 # killswitch still waits for its libnftables child

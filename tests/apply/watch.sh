@@ -219,5 +219,29 @@ PY
 	wait "$imposter_pid" 2>/dev/null || true
 	ks disable 2>/dev/null || true
 fi
+# watch starting while a command holds the lock (a slow one, or one stuck in libnftables' cache
+# loop): the guard is in place from the stored policy at once, the table comes back once the lock
+# is free
+ks enable --tunnel wg0 --endpoint 192.0.2.1:51820 --dns 10.64.0.1 2>/dev/null
+if [ -n "$WATCH_PID" ]; then
+	kill "$WATCH_PID" 2>/dev/null || true
+	wait "$WATCH_PID" 2>/dev/null || true
+	WATCH_PID=
+fi
+inns nft delete table inet killswitch
+flock "$KILLSWITCH_RUNDIR/lock" sleep 3 &
+holder=$!
+sleep 0.3
+nsenter --net="/run/netns/$NS" "$KS" watch 2>"$RUN/watch-locked.log" &
+WATCH_PID=$!
+guard_there() { inns nft list table inet killswitch_guard >/dev/null 2>&1; }
+check "watch started under a held lock puts the guard in place before the lock is free" ms_until guard_there
+check "  ... while the table waits for the lock" bash -c "! ip netns exec $NS nft list table inet killswitch >/dev/null 2>&1"
+wait "$holder" || true
+check "  ... and the table is back once the lock is free" ms_until table_whole
+kill "$WATCH_PID" 2>/dev/null || true
+wait "$WATCH_PID" 2>/dev/null || true
+WATCH_PID=
+ks disable 2>/dev/null || true
 echo "--- watch log"; cat "$RUN/watch.log"
 finish
