@@ -89,25 +89,6 @@ static int make_addr(const char *path, struct sockaddr_un *addr)
 	return 0;
 }
 
-static int full_io(int fd, void *buf, size_t len, bool out)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = out ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno == EAGAIN ? -ETIMEDOUT : -errno;
-		if (n == 0)
-			return -ECONNRESET;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void set_timeout(int fd, int seconds)
 {
 	struct timeval tv = { .tv_sec = seconds };
@@ -125,25 +106,30 @@ static double now_s(void)
 }
 
 /*
- * Receives len bytes by deadline (CLOCK_MONOTONIC seconds): SO_RCVTIMEO
- * bounds one recv() only, and a client that sends a byte now and then
- * would hold watch away from the nftables events for as long as it liked.
+ * Sends or receives len bytes. With a deadline (CLOCK_MONOTONIC seconds;
+ * 0: none, the socket's own timeouts apply) the whole transfer must end by
+ * then: SO_RCVTIMEO bounds one recv() only, and a client that sends a byte
+ * now and then would hold watch away from the nftables events for as long
+ * as it liked.
  */
-static int recv_until(int fd, void *buf, size_t len, double deadline)
+static int full_io(int fd, void *buf, size_t len, bool out, double deadline)
 {
 	char *p = buf;
 
 	while (len) {
-		double left = deadline - now_s();
-		struct timeval tv;
 		ssize_t n;
 
-		if (left <= 0)
-			return -ETIMEDOUT;
-		tv.tv_sec = (time_t)left;
-		tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec) * 1e6) + 1;
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		n = recv(fd, p, len, 0);
+		if (deadline > 0) {
+			double left = deadline - now_s();
+			struct timeval tv;
+
+			if (left <= 0)
+				return -ETIMEDOUT;
+			tv.tv_sec = (time_t)left;
+			tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec) * 1e6) + 1;
+			setsockopt(fd, SOL_SOCKET, out ? SO_SNDTIMEO : SO_RCVTIMEO, &tv, sizeof(tv));
+		}
+		n = out ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -194,13 +180,13 @@ static int ask(int fd, enum link_kind kind, const char *cmd, const char *refused
 	req.refused_len = refused ? (uint32_t)strlen(refused) : 0;
 	if (req.cmd_len > LINK_CMD_MAX || req.refused_len > LINK_REFUSED_MAX)
 		return -E2BIG;
-	ret = full_io(fd, &req, sizeof(req), true);
+	ret = full_io(fd, &req, sizeof(req), true, 0);
 	if (!ret && req.cmd_len)
-		ret = full_io(fd, (void *)cmd, req.cmd_len, true);
+		ret = full_io(fd, (void *)cmd, req.cmd_len, true, 0);
 	if (!ret && req.refused_len)
-		ret = full_io(fd, (void *)refused, req.refused_len, true);
+		ret = full_io(fd, (void *)refused, req.refused_len, true, 0);
 	if (!ret)
-		ret = full_io(fd, reply, sizeof(*reply), false);
+		ret = full_io(fd, reply, sizeof(*reply), false, 0);
 	if (ret < 0)
 		return -ECHILD;
 	if (reply->magic != LINK_MAGIC)
@@ -349,17 +335,17 @@ int ks_nft_serve_one(int listen_fd, ks_nft_recover_fn *recover, void *data, char
 	 */
 	set_timeout(fd, 5);
 	deadline = now_s() + 5;
-	ret = recv_until(fd, &req, sizeof(req), deadline);
+	ret = full_io(fd, &req, sizeof(req), false, deadline);
 	if (ret == 0 && (req.magic != LINK_MAGIC || req.cmd_len > LINK_CMD_MAX || req.refused_len > LINK_REFUSED_MAX ||
 			 (req.kind != LINK_PING && req.kind != LINK_RUN)))
 		ret = -EPROTO;
 	if (ret == 0) {
 		deadline += (double)(req.cmd_len >> 24);
 		cmd = malloc((size_t)req.cmd_len + 1);
-		ret = cmd ? recv_until(fd, cmd, req.cmd_len, deadline) : -ENOMEM;
+		ret = cmd ? full_io(fd, cmd, req.cmd_len, false, deadline) : -ENOMEM;
 	}
 	if (ret == 0)
-		ret = recv_until(fd, refused, req.refused_len, deadline);
+		ret = full_io(fd, refused, req.refused_len, false, deadline);
 	if (ret < 0) {
 		snprintf(err, KS_ERR_LEN, "a request from pid %d did not arrive whole: '%s'", (int)cred.pid,
 			 strerror(-ret));
@@ -378,7 +364,7 @@ int ks_nft_serve_one(int listen_fd, ks_nft_recover_fn *recover, void *data, char
 	/* The table went (a flush) before the command's change reached it: put it back and the change in, at once. */
 	if (req.kind == LINK_RUN && reply.ret == -ENOENT && recover)
 		reply.ret = recover(data, cmd, reply.err);
-	ret = full_io(fd, &reply, sizeof(reply), true);
+	ret = full_io(fd, &reply, sizeof(reply), true, 0);
 	if (ret < 0)
 		snprintf(err, KS_ERR_LEN, "cannot answer pid %d: '%s'", (int)cred.pid, strerror(-ret));
 cleanup:

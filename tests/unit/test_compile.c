@@ -23,39 +23,6 @@ static char *compile_args(int argc, char *const argv[], enum ks_state state)
 	return text;
 }
 
-/* The body of "chain NAME { ... }" as a new string. */
-static char *chain(const char *text, const char *name)
-{
-	char head[64], *body;
-	const char *start, *end;
-
-	snprintf(head, sizeof(head), "\n\tchain %s {\n", name);
-	start = strstr(text, head);
-	if (!start)
-		fail_msg("no chain %s", name);
-	start += strlen(head);
-	end = strstr(start, "\n\t}\n");
-	assert_non_null(end);
-	body = strndup(start, (size_t)(end - start) + 1);
-	assert_non_null(body);
-	return body;
-}
-
-/* Offset of the line that is exactly rule (tabs aside) in body; fails when absent or repeated. */
-static size_t rule_at(const char *body, const char *rule)
-{
-	char line[512];
-	const char *hit;
-
-	snprintf(line, sizeof(line), "\t\t%s\n", rule);
-	hit = strstr(body, line);
-	if (!hit)
-		fail_msg("no rule \"%s\" in\n%s", rule, body);
-	if (strstr(hit + 1, line))
-		fail_msg("rule \"%s\" twice in\n%s", rule, body);
-	return (size_t)(hit - body);
-}
-
 static void expect_order(const char *body, const char *const *rules, size_t n)
 {
 	for (size_t i = 1; i < n; i++)

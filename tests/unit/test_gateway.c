@@ -14,42 +14,6 @@
 	"--tunnel", "wg0", "--endpoint", "198.51.100.10:51820", "--dns", "10.64.0.1", "--dns", "10.64.0.2",   \
 		"--dns", "fd00:64::1", "--gateway", "eth1", "--gateway", "br-lan", "--allow-lan", "--ipv6", "allow"
 
-/* The body of chain name in text, as a new string (NULL when absent). */
-static char *chain_of(const char *text, const char *name)
-{
-	char head[64];
-	const char *start, *end;
-
-	snprintf(head, sizeof(head), "\n\tchain %s {\n", name);
-	start = strstr(text, head);
-	if (!start)
-		return NULL;
-	end = strstr(start + 1, "\n\t}\n");
-	assert_non_null(end);
-	return strndup(start, (size_t)(end - start));
-}
-
-/* first comes before second in body, each once. */
-static void before(const char *body, const char *first, const char *second)
-{
-	const char *a = strstr(body, first), *b = strstr(body, second);
-
-	if (!a || !b || strstr(a + 1, first) || strstr(b + 1, second) || a > b)
-		fail_msg("\"%s\" should come once, before \"%s\", in\n%s", first, second, body);
-}
-
-static void has(const char *body, const char *what)
-{
-	if (!strstr(body, what))
-		fail_msg("\"%s\" missing in\n%s", what, body);
-}
-
-static void lacks(const char *body, const char *what)
-{
-	if (strstr(body, what))
-		fail_msg("\"%s\" unexpected in\n%s", what, body);
-}
-
 static void add_addr(struct ks_policy *policy, const char *text)
 {
 	struct ks_addr addr;
@@ -71,9 +35,9 @@ static void test_enabled_rules(void **state)
 	ks_policy_finalize(&policy);
 	text = compile_text(&policy);
 	has(text, "\tset gateways {\n\t\ttype ifname\n\t\telements = {\n\t\t\t\"br-lan\",\n\t\t\t\"eth1\",\n\t\t}\n\t}\n");
-	fwd = chain_of(text, "forward");
-	nat = chain_of(text, "nat");
-	pre = chain_of(text, KS_CHAIN_NAT_PREROUTING);
+	fwd = chain_or_null(text, "forward");
+	nat = chain_or_null(text, "nat");
+	pre = chain_or_null(text, KS_CHAIN_NAT_PREROUTING);
 	assert_non_null(fwd);
 	assert_non_null(nat);
 	assert_non_null(pre);
@@ -93,8 +57,8 @@ static void test_enabled_rules(void **state)
 	before(fwd, "iifname @tunnels oifname @gateways tcp flags syn tcp option maxseg size set rt mtu",
 	       "iifname @tunnels ct state established,related accept");
 	/* The router's DHCP server answers its clients, before any reject. */
-	out = chain_of(text, "output");
-	in = chain_of(text, "input");
+	out = chain_or_null(text, "output");
+	in = chain_or_null(text, "input");
 	before(out, "oifname @gateways udp sport 67 udp dport 68 accept", "counter name blocked_dns reject");
 	before(in, "iifname @gateways udp sport 68 udp dport 67 accept", "ip saddr @lan4 accept");
 	free(out);
@@ -126,8 +90,8 @@ static void test_tunnel_without_ipv6(void **state)
 	add_addr(&policy, "10.66.0.2");
 	ks_policy_finalize(&policy);
 	text = compile_text(&policy);
-	fwd = chain_of(text, "forward");
-	pre = chain_of(text, KS_CHAIN_NAT_PREROUTING);
+	fwd = chain_or_null(text, "forward");
+	pre = chain_or_null(text, KS_CHAIN_NAT_PREROUTING);
 	before(fwd, "iifname @gateways meta nfproto ipv6 meta l4proto tcp counter name blocked_fwd ct mark set 0x4b52 "
 		    "reject with tcp reset",
 	       "oifname @tunnels th dport != { 53, 853 } accept");
@@ -159,7 +123,7 @@ static void test_partial(void **state)
 	add_addr(&policy, "10.66.0.2");
 	ks_policy_finalize(&policy);
 	text = compile_text(&policy);
-	fwd = chain_of(text, "forward");
+	fwd = chain_or_null(text, "forward");
 	has(fwd, "iifname @gateways ct state invalid counter name blocked_fwd drop\n");
 	has(fwd, "iifname @gateways oifname @tunnels tcp flags syn tcp option maxseg size set rt mtu\n");
 	has(fwd, "iifname @gateways oifname @tunnels meta nfproto ipv6 counter name blocked_fwd");
@@ -180,9 +144,9 @@ static void test_blocked(void **state)
 	(void)state;
 	policy_from_args(&policy, ARGS(ARGS_GW, "--state", "blocked"));
 	text = compile_text(&policy);
-	fwd = chain_of(text, "forward");
-	nat = chain_of(text, "nat");
-	pre = chain_of(text, KS_CHAIN_NAT_PREROUTING);
+	fwd = chain_or_null(text, "forward");
+	nat = chain_or_null(text, "nat");
+	pre = chain_or_null(text, KS_CHAIN_NAT_PREROUTING);
 	has(fwd, "policy drop;\n\t\tiifname @gateways ct state invalid counter name blocked_fwd drop\n"
 		 "\t\tiifname @gateways meta l4proto tcp counter name blocked_fwd ct mark set 0x4b52 reject with tcp reset\n"
 		 "\t\tiifname @gateways counter name blocked_fwd ct mark set 0x4b52 reject with icmpx admin-prohibited\n"
@@ -211,7 +175,7 @@ static void test_without_gateway(void **state)
 	text = compile_text(&policy);
 	has(text, "\tset gateways {\n\t\ttype ifname\n\t}\n");
 	assert_null(strstr(text, "@gateways"));
-	pre = chain_of(text, KS_CHAIN_NAT_PREROUTING);
+	pre = chain_or_null(text, KS_CHAIN_NAT_PREROUTING);
 	assert_string_equal(pre, "\n\tchain nat_prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;");
 	free(pre);
 	free(text);
@@ -231,13 +195,13 @@ static void test_guard(void **state)
 	assert_int_equal(ks_compile_guard_transaction(&policy, KS_TABLE_NAME, false, &b), 0);
 	table = ks_buf_steal(&a);
 	guard = ks_buf_steal(&b);
-	t = chain_of(table, "forward");
-	g = chain_of(guard, "forward");
+	t = chain_or_null(table, "forward");
+	g = chain_or_null(guard, "forward");
 	assert_string_equal(g, t);
 	has(g, "@gateways");
 	has(guard, "\tset gateways {");
-	assert_null(chain_of(guard, KS_CHAIN_NAT_PREROUTING));
-	assert_null(chain_of(guard, "nat"));
+	assert_null(chain_or_null(guard, KS_CHAIN_NAT_PREROUTING));
+	assert_null(chain_or_null(guard, "nat"));
 	lacks(guard, "masquerade");
 	lacks(guard, "dnat");
 	free(t);
@@ -292,26 +256,17 @@ static void test_compiler_checks(void **state)
 /* The state file keeps the gateways; read back, the policy formats the same. */
 static void test_round_trip(void **state)
 {
-	struct ks_buf first = KS_BUF_INIT, second = KS_BUF_INIT;
+	char *text;
 	struct ks_policy policy, back;
 	char path[64], err[KS_ERR_LEN] = "";
 
 	(void)state;
 	policy_from_args(&policy, ARGS(ARGS_GW));
-	ks_options_format(&policy, &first);
-	assert_non_null(strstr(first.data, "\ngateway br-lan\ngateway eth1\n"));
-	write_temp(first.data, first.len, path);
-	ks_policy_init(&back);
-	if (ks_options_parse_file(&back, path, err))
-		fail_msg("%s\n%s", err, first.data);
-	unlink(path);
-	ks_policy_finalize(&back);
+	text = format_round_trip(&policy, &back);
+	assert_non_null(strstr(text, "\ngateway br-lan\ngateway eth1\n"));
 	assert_int_equal(back.n_gateways, 2);
 	assert_memory_equal(back.gateways, policy.gateways, 2 * sizeof(*back.gateways));
-	ks_options_format(&back, &second);
-	assert_string_equal(first.data, second.data);
-	ks_buf_free(&first);
-	ks_buf_free(&second);
+	free(text);
 	ks_policy_free(&back);
 	ks_policy_free(&policy);
 

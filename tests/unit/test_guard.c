@@ -16,21 +16,6 @@
 
 static const char *const filter_chains[] = { "prerouting", "output", "input", "forward" };
 
-/* "\n\tchain NAME {\n ... \n\t}\n" in text, from the given start; NULL when absent. */
-static char *chain_body(const char *text, const char *name)
-{
-	char head[64];
-	const char *start, *end;
-
-	snprintf(head, sizeof(head), "\n\tchain %s {\n", name);
-	start = strstr(text, head);
-	if (!start)
-		return NULL;
-	end = strstr(start, "\n\t}\n");
-	assert_non_null(end);
-	return strndup(start, (size_t)(end - start));
-}
-
 static char *steal(struct ks_buf *buf)
 {
 	char *text = ks_buf_steal(buf);
@@ -53,7 +38,7 @@ static void both(const struct ks_policy *policy, bool persist, char **table, cha
 static void assert_same_filter_chains(const char *table, const char *guard)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(filter_chains); i++) {
-		char *t = chain_body(table, filter_chains[i]), *g = chain_body(guard, filter_chains[i]);
+		char *t = chain_or_null(table, filter_chains[i]), *g = chain_or_null(guard, filter_chains[i]);
 
 		assert_non_null(t);
 		assert_non_null(g);

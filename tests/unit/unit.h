@@ -169,4 +169,118 @@ static inline void run_file_errors(parse_file_fn *parse_file, const struct file_
 		expect_file_error(parse_file, rows[i].text, rows[i].line, rows[i].bad);
 }
 
+/* Parses text as a policy file into a fresh, finalized policy, asserting success. */
+static inline void policy_from_file(struct ks_policy *policy, const char *text)
+{
+	char path[64], err[KS_ERR_LEN] = "";
+
+	write_temp(text, strlen(text), path);
+	ks_policy_init(policy);
+	if (ks_options_parse_file(policy, path, err))
+		fail_msg("%s\n%s", err, text);
+	unlink(path);
+	ks_policy_finalize(policy);
+}
+
+/*
+ * policy written as a policy file and read back into *back, asserting that
+ * the two format alike; returns the text (free it) for the caller's checks.
+ */
+static inline char *format_round_trip(const struct ks_policy *policy, struct ks_policy *back)
+{
+	struct ks_buf first = KS_BUF_INIT, second = KS_BUF_INIT;
+	char *text;
+
+	ks_options_format(policy, &first);
+	assert_int_equal(first.err, 0);
+	policy_from_file(back, first.data);
+	ks_options_format(back, &second);
+	assert_string_equal(first.data, second.data);
+	ks_buf_free(&second);
+	text = ks_buf_steal(&first);
+	assert_non_null(text);
+	return text;
+}
+
+/* ---- the compiled text: chains, rules, order ---- */
+
+/* From "\n\tchain NAME {\n" up to its closing line (excluded), as a new string; NULL when absent. */
+static inline char *chain_or_null(const char *text, const char *name)
+{
+	char head[64];
+	const char *start, *end;
+
+	snprintf(head, sizeof(head), "\n\tchain %s {\n", name);
+	start = strstr(text, head);
+	if (!start)
+		return NULL;
+	end = strstr(start + 1, "\n\t}\n");
+	assert_non_null(end);
+	return strndup(start, (size_t)(end - start));
+}
+
+/* The same, failing when the chain is absent. */
+static inline char *chain_of(const char *text, const char *name)
+{
+	char *body = chain_or_null(text, name);
+
+	if (!body)
+		fail_msg("no chain %s", name);
+	return body;
+}
+
+/* The rules of "chain NAME { ... }" (after its header line, each ending in a newline), as a new string. */
+static inline char *chain(const char *text, const char *name)
+{
+	char head[64], *body;
+	const char *start, *end;
+
+	snprintf(head, sizeof(head), "\n\tchain %s {\n", name);
+	start = strstr(text, head);
+	if (!start)
+		fail_msg("no chain %s", name);
+	start += strlen(head);
+	end = strstr(start, "\n\t}\n");
+	assert_non_null(end);
+	body = strndup(start, (size_t)(end - start) + 1);
+	assert_non_null(body);
+	return body;
+}
+
+/* Offset of the line that is exactly rule (tabs aside) in body; fails when absent or repeated. */
+static inline size_t rule_at(const char *body, const char *rule)
+{
+	char line[512];
+	const char *hit;
+
+	snprintf(line, sizeof(line), "\t\t%s\n", rule);
+	hit = strstr(body, line);
+	if (!hit)
+		fail_msg("no rule \"%s\" in\n%s", rule, body);
+	if (strstr(hit + 1, line))
+		fail_msg("rule \"%s\" twice in\n%s", rule, body);
+	return (size_t)(hit - body);
+}
+
+/* first comes before second in body, each once. */
+static inline void before(const char *body, const char *first, const char *second)
+{
+	const char *a = strstr(body, first), *b = strstr(body, second);
+
+	if (!a || !b || strstr(a + 1, first) || strstr(b + 1, second) || a > b)
+		fail_msg("\"%s\" should come once, before \"%s\", in\n%s", first, second, body);
+}
+
+static inline void has(const char *body, const char *what)
+{
+	if (!strstr(body, what))
+		fail_msg("\"%s\" missing in\n%s", what, body);
+}
+
+static inline void lacks(const char *body, const char *what)
+{
+	if (strstr(body, what))
+		fail_msg("\"%s\" unexpected in\n%s", what, body);
+}
+
 #endif
