@@ -111,34 +111,23 @@ tar -C "$DK/root" -c . | docker import --change 'ENV PATH=/bin' - kse-bb:latest 
 dockerd_stop
 
 # steps_up STATE blocked|leak: start, a container, its traffic, a restart; steps_down: the rest.
-row() { # row STATE EXPECT NAME CMD...
-	local state=$1 expect=$2 name=$3
-	shift 3
-	if [[ $expect == blocked ]]; then
-		COEXIST_STATE=$state coexist_event "$name" "$@"
-	else
-		coexist_control "$name" "$state" "$@"
-	fi
-}
 steps_up() {
 	flood_phase_start
-	row "$1" "$2" "dockerd starts" dockerd_start
-	row "$1" "$2" "docker run -d -p 8080:7 (a container starts)" ctr_run
-	row "$1" "$2" "container traffic (tunnel, rogue route)" ctr_traffic
-	row "$1" "$2" "dockerd restarts (and the container)" dockerd_restart
+	coexist_step "$1" "$2" "dockerd starts" dockerd_start
+	coexist_step "$1" "$2" "docker run -d -p 8080:7 (a container starts)" ctr_run
+	coexist_step "$1" "$2" "container traffic (tunnel, rogue route)" ctr_traffic
+	coexist_step "$1" "$2" "dockerd restarts (and the container)" dockerd_restart
 	flood_phase_stop "$1"
 }
 steps_down() {
 	flood_phase_start
-	row "$1" "$2" "docker rm -f (the container stops)" ctr_rm
-	row "$1" "$2" "dockerd stops" dockerd_stop
+	coexist_step "$1" "$2" "docker rm -f (the container stops)" ctr_rm
+	coexist_step "$1" "$2" "dockerd stops" dockerd_stop
 	flood_phase_stop "$1"
 }
 
 ks_enable --allow-lan || die "enable failed"
-watch_start watch.log
-check "watch runs and guards the table" "enabled, watch" guarding grep -q guarding "$WATCH_LOG"
-run_probe "UDP flood off the tunnel (v4+v6), nothing happening" "enabled, watch" blocked phys quiet_flood
+coexist_watch_start
 steps_up "enabled, watch" blocked
 check "watch is still running" "enabled, watch" running kill -0 "$WATCH_PID"
 

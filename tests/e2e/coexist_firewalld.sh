@@ -66,28 +66,18 @@ wait_for 10 test -f "$LAB_TMP/serve-client-7002.ready" || die "the 7002 listener
 # steps STATE leak|blocked: firewalld's start, reloads and stop under the flood.
 steps() {
 	local state=$1 expect=$2
-	COEXIST_STATE=$state
 	flood_phase_start
-	if [[ $expect == blocked ]]; then
-		coexist_event "firewalld starts" fw_start
-		check "  ... its table inet firewalld is there" "$state" present fw_table
-		coexist_event "firewall-cmd --reload" fw_reload
-		coexist_event "firewall-cmd --complete-reload" fw_complete_reload
-		coexist_event "firewalld stops (SIGTERM)" fw_stop
-		check "  ... its table is gone" "$state" absent not fw_table
-	else
-		coexist_control "firewalld starts" "$state" fw_start
-		coexist_control "firewall-cmd --reload" "$state" fw_reload
-		coexist_control "firewall-cmd --complete-reload" "$state" fw_complete_reload
-		coexist_control "firewalld stops (SIGTERM)" "$state" fw_stop
-	fi
+	coexist_step "$state" "$expect" "firewalld starts" fw_start
+	[[ $expect != blocked ]] || check "  ... its table inet firewalld is there" "$state" present fw_table
+	coexist_step "$state" "$expect" "firewall-cmd --reload" fw_reload
+	coexist_step "$state" "$expect" "firewall-cmd --complete-reload" fw_complete_reload
+	coexist_step "$state" "$expect" "firewalld stops (SIGTERM)" fw_stop
+	[[ $expect != blocked ]] || check "  ... its table is gone" "$state" absent not fw_table
 	flood_phase_stop "$state"
 }
 
 ks_enable --allow-lan || die "enable failed"
-watch_start watch.log
-check "watch runs and guards the table" "enabled, watch" guarding grep -q guarding "$WATCH_LOG"
-run_probe "UDP flood off the tunnel (v4+v6), nothing happening" "enabled, watch" blocked phys quiet_flood
+coexist_watch_start
 steps "enabled, watch" blocked
 check "watch is still running" "enabled, watch" running kill -0 "$WATCH_PID"
 check "  ... and had nothing to restore" "enabled, watch" 0 test "$(watch_restores)" = 0

@@ -56,28 +56,17 @@ flush_nat() { inc iptables-nft -t nat -F; }
 
 # steps STATE leak|blocked: every step, as probes (blocked, and our tables checked) or controls.
 steps() {
-	local state=$1 expect=$2 row=coexist_event
-	[[ $expect == blocked ]] || row="coexist_control"
-	COEXIST_STATE=$state
+	local state=$1 expect=$2
 	flood_phase_start
-	if [[ $row == coexist_event ]]; then
-		$row "iptables-nft-restore (v4+v6)" restore
-		$row "iptables-nft -F (v4+v6)" flush
-		$row "iptables-nft-restore x$ROUNDS" restore_rounds
-		$row "iptables-nft -t nat -F" flush_nat
-	else
-		$row "iptables-nft-restore (v4+v6)" "$state" restore
-		$row "iptables-nft -F (v4+v6)" "$state" flush
-		$row "iptables-nft-restore x$ROUNDS" "$state" restore_rounds
-		$row "iptables-nft -t nat -F" "$state" flush_nat
-	fi
+	coexist_step "$state" "$expect" "iptables-nft-restore (v4+v6)" restore
+	coexist_step "$state" "$expect" "iptables-nft -F (v4+v6)" flush
+	coexist_step "$state" "$expect" "iptables-nft-restore x$ROUNDS" restore_rounds
+	coexist_step "$state" "$expect" "iptables-nft -t nat -F" flush_nat
 	flood_phase_stop "$state"
 }
 
 ks_enable || die "enable failed"
-watch_start watch.log
-check "watch runs and guards the table" "enabled, watch" guarding grep -q guarding "$WATCH_LOG"
-run_probe "UDP flood off the tunnel (v4+v6), nothing happening" "enabled, watch" blocked phys quiet_flood
+coexist_watch_start
 steps "enabled, watch" blocked
 check "watch is still running" "enabled, watch" running kill -0 "$WATCH_PID"
 check "  ... and had nothing to restore" "enabled, watch" 0 test "$(watch_restores)" = 0

@@ -6,10 +6,14 @@
 # a TunnelVision-style rogue route and a flood off the tunnel, and one helper per kind of row:
 #   coexist_event NAME CMD...     the manager's step under the flood, with watch: nothing may leak,
 #                                 and our tables are there afterwards
-#   coexist_control NAME CMD...   the same step as a control: it must leak (without watch for the
+#   coexist_control NAME STATE CMD...
+#                                 the same step as a control: it must leak (without watch for the
 #                                 managers that remove our table, with the kill switch off for the
 #                                 ones that never touch it: then the flood alone leaks, and the row
 #                                 proves the oracle sees this step's packets)
+#   coexist_step STATE blocked|leak NAME CMD...
+#                                 one or the other, for a phase run both ways
+#   coexist_watch_start           watch started, guarding, and a quiet flood that leaks nothing
 # Each test runs its manager in the client namespace, with the real program.
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -89,6 +93,15 @@ coexist_control() { # coexist_control NAME STATE CMD...
 	shift 2
 	run_probe "$name" "$state" leak phys "$@"
 }
+coexist_step() { # coexist_step STATE blocked|leak NAME CMD...
+	local state=$1 expect=$2 name=$3
+	shift 3
+	if [[ $expect == blocked ]]; then
+		COEXIST_STATE=$state coexist_event "$name" "$@"
+	else
+		coexist_control "$name" "$state" "$@"
+	fi
+}
 
 # quiet_flood: a short flood with nothing happening: under the kill switch it leaks nothing, so
 # whatever the steps' rows count is theirs.
@@ -96,6 +109,13 @@ quiet_flood() {
 	flood_start 2
 	sleep 1.5
 	flood_stop
+}
+
+# The start of every test's watch phase: watch up and guarding, and the flood quiet before the steps.
+coexist_watch_start() {
+	watch_start watch.log
+	check "watch runs and guards the table" "$COEXIST_STATE" guarding grep -q guarding "$WATCH_LOG"
+	run_probe "UDP flood off the tunnel (v4+v6), nothing happening" "$COEXIST_STATE" blocked phys quiet_flood
 }
 
 # The tunnel works afterwards (the rogue route covers $NET4, so v4 goes to $NET4B).

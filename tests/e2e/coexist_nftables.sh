@@ -34,9 +34,7 @@ filter_table() { inc nft list table inet filter >/dev/null; }
 no_filter_table() { ! filter_table; }
 
 ks_enable || die "enable failed"
-watch_start watch.log
-check "watch runs and guards the table" "$COEXIST_STATE" guarding grep -q guarding "$WATCH_LOG"
-run_probe "UDP flood off the tunnel (v4+v6), nothing happening" "$COEXIST_STATE" blocked phys quiet_flood
+coexist_watch_start
 
 flood_phase_start
 coexist_event "nftables.service start (nft -f $NFT_CONF)" unit_start

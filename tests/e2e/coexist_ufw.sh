@@ -42,25 +42,16 @@ wait_for 10 test -f "$LAB_TMP/serve-client-7002.ready" || die "the 7002 listener
 # steps STATE leak|blocked: ufw's enable, reload and disable under the flood.
 steps() {
 	local state=$1 expect=$2
-	COEXIST_STATE=$state
 	flood_phase_start
-	if [[ $expect == blocked ]]; then
-		coexist_event "ufw enable" ufw_enable
-		check "  ... its chains are there" "$state" present ufw_chains
-		coexist_event "ufw reload" ufw_reload
-		coexist_event "ufw disable" ufw_disable
-	else
-		coexist_control "ufw enable" "$state" ufw_enable
-		coexist_control "ufw reload" "$state" ufw_reload
-		coexist_control "ufw disable" "$state" ufw_disable
-	fi
+	coexist_step "$state" "$expect" "ufw enable" ufw_enable
+	[[ $expect != blocked ]] || check "  ... its chains are there" "$state" present ufw_chains
+	coexist_step "$state" "$expect" "ufw reload" ufw_reload
+	coexist_step "$state" "$expect" "ufw disable" ufw_disable
 	flood_phase_stop "$state"
 }
 
 ks_enable --allow-lan || die "enable failed"
-watch_start watch.log
-check "watch runs and guards the table" "enabled, watch" guarding grep -q guarding "$WATCH_LOG"
-run_probe "UDP flood off the tunnel (v4+v6), nothing happening" "enabled, watch" blocked phys quiet_flood
+coexist_watch_start
 steps "enabled, watch" blocked
 check "watch is still running" "enabled, watch" running kill -0 "$WATCH_PID"
 check "  ... and had nothing to restore" "enabled, watch" 0 test "$(watch_restores)" = 0
