@@ -226,22 +226,6 @@ if command -v dnsmasq >/dev/null && command -v busybox >/dev/null; then
 fi
 
 # ---- tunnel crashes and restarts, and state changes, under a flood from the client ----
-wg_pid() {
-	local p
-	for p in $(ip netns pids "$NS_C"); do
-		[[ $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) == *"wireguard-go $WGC "* ]] && { echo "$p"; return 0; }
-	done
-	return 1
-}
-tunnel_gone() { ! inc ip link show "$WGC" >/dev/null 2>&1 && ! wg_pid >/dev/null; }
-tunnel_crash() {
-	local pid
-	pid=$(wg_pid)
-	kill -KILL "$pid"
-	wait "$pid" 2>/dev/null || true
-	wait_for 5 tunnel_gone || die "the tunnel interface did not go away"
-	rm -f "/var/run/wireguard/$WGC.sock"
-}
 tunnel_restart() {
 	tunnel_crash
 	sleep 0.5

@@ -798,6 +798,28 @@ GUARD=killswitch_guard
 guard_present() { inc nft list table inet $GUARD >/dev/null 2>&1; }
 guard_owned() { [[ $(inc nft list table inet $GUARD 2>/dev/null) == *"flags owner"* ]]; }
 
+# ---- tunnel faults -------------------------------------------------------------------------
+
+# wg_pid: the client's wireguard-go; tunnel_gone: neither it nor its interface is left.
+wg_pid() {
+	local p
+	for p in $(ip netns pids "$NS_C"); do
+		[[ $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) == *"wireguard-go $WGC "* ]] && { echo "$p"; return 0; }
+	done
+	return 1
+}
+tunnel_gone() { ! inc ip link show "$WGC" >/dev/null 2>&1 && ! wg_pid >/dev/null; }
+# The client crashes: SIGKILL to wireguard-go; the kernel removes its tun interface.
+tunnel_crash() {
+	local pid
+	pid=$(wg_pid)
+	kill -KILL "$pid"
+	# (a job of this shell: reap it here, quietly)
+	wait "$pid" 2>/dev/null || true
+	wait_for 5 tunnel_gone || die "the tunnel interface did not go away"
+	rm -f "/var/run/wireguard/$WGC.sock"
+}
+
 # ---- the end -------------------------------------------------------------------------------
 
 lab_finish() {

@@ -15,24 +15,6 @@ lab_init tunnel_restart
 lab_up
 table_header
 
-wg_pid() { # the client's wireguard-go
-	local p
-	for p in $(ip netns pids "$NS_C"); do
-		[[ $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) == *"wireguard-go $WGC "* ]] && { echo "$p"; return 0; }
-	done
-	return 1
-}
-tunnel_gone() { ! inc ip link show "$WGC" >/dev/null 2>&1 && ! wg_pid >/dev/null; }
-# The client crashes: SIGKILL to wireguard-go; the kernel removes its tun interface.
-tunnel_crash() {
-	local pid
-	pid=$(wg_pid)
-	kill -KILL "$pid"
-	# (a job of this shell: reap it here, quietly)
-	wait "$pid" 2>/dev/null || true
-	wait_for 5 tunnel_gone || die "the tunnel interface did not go away"
-	rm -f "/var/run/wireguard/$WGC.sock"
-}
 # Someone deletes the interface (the client's own teardown, NetworkManager); wireguard-go exits.
 tunnel_delete() {
 	local pid
