@@ -5,7 +5,7 @@
 # the live lab:
 #  - no other process can delete or loosen the guard, and `nft flush ruleset` leaves it;
 #  - with the table gone and watch unable to restore it (stopped), the guard alone refuses an
-#    off-tunnel flood (control: without either table the flood leaks);
+#    off-tunnel flood (control: without either table the same flood leaks);
 #  - a change made while watch runs (enable, block, endpoint add|del) is in force in both tables
 #    when the command returns: a newly added endpoint's first handshake gets through (WireGuard
 #    retries only after 5 s; we wait 3), a deleted one's does not (control: an endpoint allowed
@@ -126,6 +126,10 @@ WATCH_PID=
 check "watch killed: the guard goes with its socket" "enabled, watch killed" gone not guard_present
 check "  ... the table stays" "enabled, watch killed" kept ks_table_present
 run_probe "UDP flood off the tunnel after watch was killed" "enabled, watch killed" blocked phys quiet_flood
+# The control of the flood probes above: neither the table nor the guard, and the same flood leaks.
+inc nft delete table inet killswitch
+run_probe "UDP flood off the tunnel, neither table" "no table, no guard (control)" leak phys quiet_flood
+ks_enable || die "enable failed"
 watch_start watch-again.log
 check "a new watch takes the guard back" "enabled, watch" owned guard_owned
 check "  ... with the policy's endpoint" "enabled, watch" endpoint guard_has_endpoint
