@@ -217,6 +217,34 @@ reach() {
 }
 reach n "A -> B" "$NS_N" $HOSTB4 $HOSTB6
 reach m "B -> A" "$NS_M" $HOSTA4 $HOSTA6
+# Masqueraded into the tunnel (--gateway's contract): LAN B sees router A's tunnel address, never
+# LAN A's (counted in LAN B's input).
+inm nft -f - <<-EOF
+	table inet sitesrc {
+		counter tunaddr {
+		}
+		counter lanaddr {
+		}
+		chain input {
+			type filter hook input priority 100; policy accept;
+			ip saddr $TUNA4 counter name tunaddr
+			ip6 saddr $TUNA6 counter name tunaddr
+			ip saddr $LANA4 counter name lanaddr
+			ip6 saddr $LANA6 counter name lanaddr
+		}
+	}
+EOF
+sitesrc() { inm nft list counter inet sitesrc "$1" | awk '$1 == "packets" { print $2; exit }'; }
+masqueraded() {
+	local t0 l0
+	t0=$(sitesrc tunaddr) l0=$(sitesrc lanaddr)
+	"$@" >/dev/null 2>&1 || return 1
+	(($(sitesrc tunaddr) > t0 && $(sitesrc lanaddr) == l0))
+}
+check "LAN A tcp4 to LAN B: from router A's tunnel address" "$st" masqueraded masqueraded \
+	labnet_n send tcp $HOSTB4 22
+check "LAN A udp6 to LAN B: from router A's tunnel address" "$st" masqueraded masqueraded \
+	labnet_n send udp $HOSTB6 5000
 # direct CMD...: CMD gets its answer, the internet host saw it in the clear, no site address on the
 # underlay (the router's wan address, masqueraded).
 direct() {
@@ -252,6 +280,10 @@ for s in "enabled:ks_a" "blocked:ks_a_block"; do
 	leak_pair "router A udp4 $(hp $TUNB4 5000) (tunnel network)" "$st" "$apply" phys \
 		labnet_c send --wait "$CTR_WAIT" udp $TUNB4 5000
 done
+# Blocked with --partial: the LAN's internet is untouched.
+ks_a_block || die "block on router A failed"
+check "LAN A tcp4 $(hp $NET4 80) (internet) direct" "blocked, rogue route" direct direct labnet_n send tcp $NET4 80
+check "LAN A tcp6 $(hp $NET6 80) (internet) direct" "blocked, rogue route" direct direct labnet_n send tcp $NET6 80
 ks_a || die "enable on router A failed"
 for s in "enabled:ks_b" "blocked:ks_b_block"; do
 	st="${s%%:*}, rogue route" apply=${s#*:}
