@@ -22,7 +22,8 @@
 # Proved:
 #   * each LAN reaches the other (tcp, udp, icmp; v4 and v6) through the tunnel, both ways: each
 #     side opens connections to the other (docs/gateway.md, "Site to site");
-#   * each LAN reaches the internet directly;
+#   * each LAN reaches the internet directly; the other site may not use a router as its way out
+#     (its new connections from the tunnel reach the LAN's clients only);
 #   * nothing for the sites' networks on the underlay: a rogue route on the router into the other
 #     site's prefix (enabled and blocked), the tunnel down (wireguard-go killed), and a flood from
 #     the LAN through tunnel crashes, rogue routes and state changes;
@@ -181,8 +182,8 @@ ks_argv() {
 		KS_ARGV=(ip netns exec "$NS_C" env KILLSWITCH_RUNDIR="$LAB_TMP/run" KILLSWITCH_CONFDIR="$LAB_TMP/conf")
 	fi
 }
-ks_a() { ks_quiet enable --from-wg "$WGC" --partial --gateway $LAN --dns $TUNB4 --persist "$@"; }
-ks_a_block() { ks_quiet block --from-wg "$WGC" --partial --gateway $LAN --dns $TUNB4 "$@"; }
+ks_a() { ks_quiet enable --from-wg "$WGC" --partial --gateway $LAN --dns $TUNB4 --persist; }
+ks_a_block() { ks_quiet block --from-wg "$WGC" --partial --gateway $LAN --dns $TUNB4; }
 # With the tunnel gone there is no device to read: the policy stored by --persist (boot's way),
 # or the same policy in explicit flags (what --from-wg read).
 ks_a_restore() { ks_quiet restore; }
@@ -191,8 +192,8 @@ ks_a_flags() {
 		--protect $LANB6 --protect $TUNB4/32 --protect $TUNB6/128 --protect 10.88.0.0/24 --protect fd88::/64 \
 		--partial --gateway $LAN --dns $TUNB4
 }
-ks_b() { SITE=b ks_quiet enable --from-wg "$WGS" --fwmark none --partial --gateway $LAN --dns $TUNA4 "$@"; }
-ks_b_block() { SITE=b ks_quiet block --from-wg "$WGS" --fwmark none --partial --gateway $LAN --dns $TUNA4 "$@"; }
+ks_b() { SITE=b ks_quiet enable --from-wg "$WGS" --fwmark none --partial --gateway $LAN --dns $TUNA4; }
+ks_b_block() { SITE=b ks_quiet block --from-wg "$WGS" --fwmark none --partial --gateway $LAN --dns $TUNA4; }
 ks_both() { ks_a && ks_b; }
 
 table_header
@@ -293,6 +294,28 @@ done
 ks_b || die "enable on router B failed"
 rogue del
 
+# ---- the other site may not use router A as its way out ---------------------------------------
+# Router B sends the internet host's address into the tunnel (its peer carries it); router A must
+# refuse to forward it to its uplink: the other site's new connections reach A's clients only.
+inb wg set "$WGS" peer "$APUB" allowed-ips $LANA4,$LANA6,$TUNA4/32,$TUNA6/128,$NET4/32
+inb ip route add $NET4/32 dev "$WGS"
+ks_b || die "enable on router B failed"
+# via_a: LAN B's udp to the internet host went into the tunnel and came out of router A's uplink.
+via_a() {
+	local d0 t0
+	d0=$(oracle_direct) t0=$(oracle_tun)
+	labnet_m send --wait "$CTR_WAIT" udp $NET4 7 >/dev/null 2>&1 || true
+	sleep "$SETTLE"
+	(($(oracle_tun) > t0 && $(oracle_direct) > d0))
+}
+ks_a || die "enable on router A failed"
+check "LAN B udp4 $(hp $NET4 7) through router A: refused" "enabled, B routes it in" refused not via_a
+ks_disable
+check_control "LAN B udp4 $(hp $NET4 7) through router A" "disabled (control)" forwarded via_a
+inb ip route del $NET4/32 dev "$WGS"
+inb wg set "$WGS" peer "$APUB" allowed-ips $LANA4,$LANA6,$TUNA4/32,$TUNA6/128
+ks_b || die "enable on router B failed"
+
 # ---- the tunnel down: wireguard-go killed on router A -------------------------------------------
 tunnel_restart_a() {
 	start_wireguard "$NS_C" "$WGC"
@@ -336,10 +359,10 @@ storm_probe() {
 	sleep 0.5
 	storm
 	flood_stop
-	log "flood attempts: $(flood_attempts)"
 	(($(flood_attempts) > 0))
 }
 run_probe "LAN A udp flood to LAN B: 2 tunnel crashes, rogue routes, blocked" "enabled <-> blocked" blocked phys storm_probe
+log "the flood under the kill switch: $(flood_attempts) send attempts"
 storm_control() {
 	flood_from labnet_n 60 $HOSTB4 $HOSTB6
 	sleep 0.5
@@ -350,4 +373,5 @@ storm_control() {
 }
 ks_disable
 run_probe "LAN A udp flood to LAN B: a tunnel crash" "disabled (control)" leak phys storm_control
+log "the flood without it: $(flood_attempts) send attempts"
 lab_finish
