@@ -53,6 +53,14 @@ void gateway_forward(struct compiler *c)
 		return;
 	/* No conntrack entry, so no NAT: it would leave with the client's private source ("NAT leakage"). */
 	rule(c, "iifname @gateways ct state invalid counter name blocked_fwd drop");
+	/*
+	 * Blocked and connecting with --partial: for the clients what it means for
+	 * this host, the protected networks and the resolvers are refused (the
+	 * partial rules that follow close the tunnel) and the internet is
+	 * untouched: a site whose tunnel is down keeps its own internet.
+	 */
+	if (!c->enabled && c->partial)
+		return;
 	if (!c->enabled) {
 		/* Blocked and connecting: the clients get nothing, and nothing reaches them. */
 		gateway_refuse(c, "iifname @gateways ");
