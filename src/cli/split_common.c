@@ -62,6 +62,28 @@ int split_setup(struct split_ctx *ctx, int fail_code, bool usage_is_fail)
 	return find_domain(ctx, fail_code);
 }
 
+int split_setup_include(struct split_ctx *ctx, int fail_code, bool usage_is_fail)
+{
+	char err[KS_ERR_LEN] = "", escaped[KS_ERR_LEN / 2];
+	int ret = split_setup(ctx, fail_code, usage_is_fail);
+
+	if (ret)
+		return ret;
+	/* Fail closed: a group the ruleset does not name would leave its programs off the tunnel. */
+	if (ctx->domain[0] && strcmp(ctx->domain, "/"))
+		return cli_error(fail_code, "--include is for root, or programs in the root cgroup, not yet for a "
+					    "user's slice: '%s'",
+				 ks_escape(ctx->domain, escaped, sizeof(escaped)));
+	ctx->split = (struct ks_split){ .ct_mark = KS_INCLUDE_MARK, .classid = KS_INCLUDE_CLASSID };
+	ctx->include = true;
+	ret = ks_cgroup_choose_include(&ctx->split, err);
+	if (ret < 0)
+		return cli_error(ret == -EINVAL ? (usage_is_fail ? fail_code : KS_EXIT_USAGE) : fail_code, "%s", err);
+	if (ctx->split.mode == KS_SPLIT_OFF)
+		return cli_error(fail_code, "split tunnelling is turned off: '%s'", "KILLSWITCH_SPLIT_TUNNEL=off");
+	return KS_EXIT_OK;
+}
+
 int split_prepare(const struct split_ctx *ctx, char err[KS_ERR_LEN])
 {
 	struct ks_nft_elem elem = { .set = KS_SET_EXCLUDED_USERS, .len = sizeof(uint64_t) };

@@ -32,6 +32,7 @@ void chain_prerouting(struct compiler *c)
 	if (*c->excluded)
 		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct mark 0x%x meta mark set 0x%x\n", c->p->split.ct_mark,
 			      c->p->fwmark);
+	included_prerouting(c);
 	ks_buf_puts(c->out, "\t}\n");
 }
 
@@ -86,9 +87,11 @@ static void final_reject(struct compiler *c, const char *counter, bool forwarded
 void chain_output(struct compiler *c)
 {
 	chain_open(c, "output", "filter hook output priority 0", "drop");
+	included_loopback(c);
 	rule(c, "oifname \"lo\" accept");
 	excluded_accept(c);
 	protected_via_out(c, "blocked_out");
+	included_out(c, "blocked_out");
 	tunnel_fast_lane(c);
 	/*
 	 * DHCP client, never into a tunnel: broadcasts (DISCOVER, REQUEST, REBIND)
@@ -141,6 +144,7 @@ void chain_input(struct compiler *c)
 	rule(c, "iifname \"lo\" accept");
 	excluded_accept(c);
 	protected_via_in(c, "blocked_in");
+	included_in(c, "blocked_in");
 	/* Up front: every rule before the final drop accepts, so the order only sets what a packet costs. */
 	if (c->enabled)
 		rule(c, "iifname @tunnels accept");

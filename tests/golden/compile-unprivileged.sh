@@ -42,7 +42,7 @@ command -v nft >/dev/null || skip "nft is not installed"
 netns_start || skip "$netns_why"
 
 # Turns a policy file into command-line options; file_only=1 when a key only a
-# file can carry (state, tunnel-addr, split-*, the derived protect-*) was left out.
+# file can carry (state, tunnel-addr, split-*, include-* but include-only, the derived protect-*) was left out.
 policy_args()
 {
 	local line name value
@@ -62,7 +62,8 @@ policy_args()
 		value=${value#=}
 		value=${value#"${value%%[![:space:]]*}"}
 		case $name in
-		state | tunnel-addr | split-* | protect-tunnel | protect-allowed-ips)
+		state | tunnel-addr | split-* | include-group | include-classid | include-cgroup | include-level | \
+			protect-tunnel | protect-allowed-ips)
 			file_only=1
 			continue
 			;;
