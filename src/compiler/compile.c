@@ -78,6 +78,7 @@ static int compile_table(const struct ks_policy *policy, const char *table, cons
 	chain_output(&c);
 	chain_input(&c);
 	chain_forward(&c);
+	chain_included_post(&c);
 	/* The guard leaves marking and NAT to the table: it only refuses what the table refuses. */
 	if (!flags) {
 		chain_split_tunnel(&c);

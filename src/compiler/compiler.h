@@ -81,6 +81,7 @@ void chain_split_tunnel(struct compiler *c);
 int included_match(struct compiler *c);
 void included_loopback(struct compiler *c);
 void included_out(struct compiler *c, const char *counter);
+void chain_included_post(struct compiler *c);
 void included_in(struct compiler *c, const char *counter);
 void included_prerouting(struct compiler *c);
 void included_mangle(struct compiler *c);

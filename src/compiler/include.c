@@ -57,10 +57,14 @@ void included_loopback(struct compiler *c)
 }
 
 /*
- * Output and the guard: every packet of an included program, by its socket
- * or (a time-wait ACK, a socket gone) by its connection's ct mark, carries
- * the include mark for the rules below; then out through the tunnel or
- * refused. Closes nothing: the rest of the chain is for the others.
+ * Output: every packet of an included program, by its socket or (a
+ * time-wait ACK, a socket gone) by its connection's ct mark, carries the
+ * include mark for the rules below and for included_post. Its DNS only to
+ * the resolvers (when enabled), never elsewhere; then, when enabled,
+ * accepted here and checked in included_post: the output hook still names
+ * the device of the route before mangle's re-route (the physical one), the
+ * postrouting hook the one the packet really leaves by. Blocked: refused
+ * here, at once. Closes nothing: the rest of the chain is for the others.
  */
 void included_out(struct compiler *c, const char *counter)
 {
@@ -71,14 +75,37 @@ void included_out(struct compiler *c, const char *counter)
 	ks_buf_printf(c->out, "\t\t%s meta mark set 0x%x\n", c->included, mark);
 	ks_buf_printf(c->out, "\t\tct mark 0x%x meta mark set 0x%x\n", mark, mark);
 	if (c->enabled) {
-		ks_buf_printf(c->out, "\t\tmeta mark 0x%x oifname @tunnels ip daddr @resolvers4 meta l4proto { tcp, udp } th dport 53 accept\n", mark);
-		ks_buf_printf(c->out, "\t\tmeta mark 0x%x oifname @tunnels ip6 daddr @resolvers6 meta l4proto { tcp, udp } th dport 53 accept\n", mark);
+		ks_buf_printf(c->out, "\t\tmeta mark 0x%x ip daddr @resolvers4 meta l4proto { tcp, udp } th dport 53 accept\n", mark);
+		ks_buf_printf(c->out, "\t\tmeta mark 0x%x ip6 daddr @resolvers6 meta l4proto { tcp, udp } th dport 53 accept\n", mark);
 	}
 	ks_buf_printf(c->out, "\t\tmeta mark 0x%x meta l4proto { tcp, udp } th dport { 53, 853 } counter name blocked_dns reject\n", mark);
-	if (c->enabled)
-		ks_buf_printf(c->out, "\t\tmeta mark 0x%x oifname @tunnels accept\n", mark);
+	if (c->enabled) {
+		ks_buf_printf(c->out, "\t\tmeta mark 0x%x accept\n", mark);
+		return;
+	}
 	ks_buf_printf(c->out, "\t\tmeta mark 0x%x meta l4proto tcp counter name %s reject with tcp reset\n", mark, counter);
 	ks_buf_printf(c->out, "\t\tmeta mark 0x%x counter name %s reject with icmpx admin-prohibited\n", mark, counter);
+}
+
+/*
+ * The postrouting filter chain (table and guard): an included packet
+ * leaves through a tunnel or not at all. Wherever the re-route sent it:
+ * the tunnel's table empty (the interface gone with its VPN client), the
+ * rule missing, a socket bound to the physical interface, the guard alone
+ * (no mangle, so no re-route). Dropped: reject is not allowed here.
+ */
+void chain_included_post(struct compiler *c)
+{
+	const uint32_t mark = c->p->include.ct_mark;
+
+	if (!*c->included)
+		return;
+	chain_open(c, "included_post", "filter hook postrouting priority 0", "accept");
+	rule(c, "oifname \"lo\" accept");
+	if (c->enabled)
+		ks_buf_printf(c->out, "\t\tmeta mark 0x%x oifname @tunnels accept\n", mark);
+	ks_buf_printf(c->out, "\t\tmeta mark 0x%x counter name blocked_out drop\n", mark);
+	ks_buf_puts(c->out, "\t}\n");
 }
 
 /* Input: an included connection hears only from the tunnel (a reply injected off it is dropped). */
