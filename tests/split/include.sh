@@ -139,7 +139,8 @@ ruleset_match() {
 	if [[ $MODE == v2 ]]; then grep -q "socket cgroupv2 level 1 \"unified/$INC_NAME\" goto included" <<<"$out"
 	else grep -Eq 'meta cgroup (1263075329|0x4b490001) goto included' <<<"$out"; fi
 }
-status_says() { local out; out=$(ks status) && grep -q "include-only" <<<"$out"; }
+status_says() { local out; out=$(ks status) && grep -q "include-only: only the inclusion group" <<<"$out" &&
+	out=$(ks status --json) && tr -d ' \n' <<<"$out" | grep -q '"include_only":true,"include_group":{"mechanism":"'"$MODE"'"'; }
 
 table_header
 
@@ -190,6 +191,12 @@ iprobe "running shell before add --include" enabled direct loop_probe
 check "add --include PID" enabled 0 st add --include "$LOOP_PID"
 in_group() { grep -qx "$LOOP_PID" "$(inc_dir)/cgroup.procs"; }
 check "the shell is in the inclusion cgroup" enabled member in_group
+listed_include() { local out; out=$(st list --include) && grep -qx "$LOOP_PID"$'\t'"bash" <<<"$out"; }
+listed_json() { local out; out=$(st list --include --json) && tr -d ' \n' <<<"$out" | grep -q "\"group\":\"include\".*\"pid\":$LOOP_PID,"; }
+not_listed_excluded() { local out; out=$(st list) && ! grep -q "^$LOOP_PID"$'\t' <<<"$out"; }
+check "list --include shows it" enabled listed listed_include
+check "list --include --json too" enabled listed listed_json
+check "list (the exclusion group) does not" enabled "not listed" not_listed_excluded
 iprobe "running shell after add --include" enabled tunnel loop_probe
 check "del --include PID" enabled 0 st del --include "$LOOP_PID"
 iprobe "running shell after del --include" enabled direct loop_probe
