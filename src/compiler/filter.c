@@ -144,7 +144,6 @@ void chain_input(struct compiler *c)
 	rule(c, "iifname \"lo\" accept");
 	excluded_accept(c);
 	protected_via_in(c, "blocked_in");
-	included_in(c, "blocked_in");
 	/* Up front: every rule before the final drop accepts, so the order only sets what a packet costs. */
 	if (c->enabled)
 		rule(c, "iifname @tunnels accept");
@@ -167,6 +166,7 @@ void chain_input(struct compiler *c)
 	rule(c, "ct original ip daddr @endpoint_addrs4 ct state related accept");
 	rule(c, "ct original ip6 daddr @endpoint_addrs6 ct state related accept");
 	protected_in(c, "blocked_in");
+	included_in(c, "blocked_in");
 	if (c->partial) {
 		partial_in_tail(c);
 		return;

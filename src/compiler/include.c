@@ -101,7 +101,8 @@ void chain_included_post(struct compiler *c)
 	if (!*c->included)
 		return;
 	chain_open(c, "included_post", "filter hook postrouting priority 0", "accept");
-	rule(c, "oifname \"lo\" accept");
+	/* The mark leaves local routes alone: the group's loopback traffic stays where it was accepted. */
+	ks_buf_puts(c->out, "\t\toifname \"lo\" accept\n");
 	if (c->enabled)
 		ks_buf_printf(c->out, "\t\tmeta mark 0x%x oifname @tunnels accept\n", mark);
 	ks_buf_printf(c->out, "\t\tmeta mark 0x%x counter name blocked_out drop\n", mark);
