@@ -2,6 +2,7 @@
 /* What every split-tunnel subcommand starts with: who, what we hold for them, which group. */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "killswitch/cgroup.h"
@@ -84,12 +85,34 @@ int split_setup_include(struct split_ctx *ctx, int fail_code, bool usage_is_fail
 	return KS_EXIT_OK;
 }
 
+/*
+ * The inclusion group is killswitch's to make (enable, restore, watch), the
+ * ruleset loaded right after: a v2 ruleset names the group by the id it had
+ * then, and a group made again here would be another one, its programs
+ * matched by nothing and sent direct; and a group made before any
+ * --include-only ruleset would run the command unlocked. So it must be
+ * there already (v1 too: the same rule for both).
+ */
+static int include_prepare(const struct split_ctx *ctx, char err[KS_ERR_LEN])
+{
+	char escaped[KS_ERR_LEN / 2];
+	uint64_t id;
+
+	if (ks_cgroup_id(&ctx->split, &id, err) == 0)
+		return 0;
+	snprintf(err, KS_ERR_LEN, "no inclusion group yet (apply the kill switch with --include-only first): '%s'",
+		 ks_escape(ctx->split.path, escaped, sizeof(escaped)));
+	return -ENOENT;
+}
+
 int split_prepare(const struct split_ctx *ctx, char err[KS_ERR_LEN])
 {
 	struct ks_nft_elem elem = { .set = KS_SET_EXCLUDED_USERS, .len = sizeof(uint64_t) };
 	uint64_t id;
 	int ret;
 
+	if (ctx->include)
+		return include_prepare(ctx, err);
 	if (ctx->who.mode == KS_PRIV_USER)
 		return 0;
 	ret = ks_cgroup_prepare(&ctx->split, NULL, err);

@@ -144,6 +144,16 @@ status_says() { local out; out=$(ks status) && grep -q "include-only: only the i
 
 table_header
 
+# Before any --include-only ruleset there is no group, and split-tunnel makes none: the command does not run.
+no_group_refused() {
+	local rc=0 out
+	out=$(st exec --include -- touch "$LAB_TMP/ran" 2>&1) || rc=$?
+	[[ $rc == 126 && ! -e $LAB_TMP/ran && $out == *"no inclusion group yet"* && ! -d $(inc_dir) ]] || {
+		echo "rc=$rc $out"
+		return 1
+	}
+}
+check "exec --include before enable: refused, no group made" setup refused no_group_refused
 check "routing add --include: fwmark $INC_MARK lookup $RT_TABLE (v4, v6)" setup present include_rule
 check "enable --include-only" enabled applied inc_enable
 check "inclusion cgroup created ($MODE)" enabled present test -d "$(inc_dir)"
@@ -206,6 +216,8 @@ inc_block
 iprobe "udp $(hp "$NET4" 5000) included" blocked blocked included send udp "$NET4" 5000
 iprobe "tcp $(hp "$NET6" 80) included" blocked blocked included send tcp "$NET6" 80
 iprobe "dns $VPNDNS4 included" blocked blocked included dns "$VPNDNS4"
+# Refused in output, not dropped later: the program fails at once instead of hanging.
+check "tcp $(hp "$NET4" 80) included fails fast (reset)" blocked refused fails_fast included send tcp "$NET4" 80
 iprobe "udp $(hp "$NET4" 5000) not included" blocked direct plain send udp "$NET4" 5000
 
 # ---- floods from the group: blocked state, and the tunnel crashing ----
