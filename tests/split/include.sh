@@ -6,9 +6,10 @@
 # started with `split-tunnel exec --include` (or moved with `add --include PID`) reaches the
 # internet only through the tunnel: the VPN server sees the tunnel address, the physical link
 # nothing; its DNS only to the --dns resolver in the tunnel; bound to phy0 it gets nowhere. A
-# program outside the group goes direct. In the blocked state, and with wireguard-go killed under
-# a flood from the group (v4 and v6), nothing of it leaves (counted on the physical link);
-# controls: the same probes and the same flood with the kill switch off leak.
+# program outside the group goes direct. In the blocked state, with the guard table alone (watch
+# stopped, the table deleted), and with wireguard-go killed, under a flood from the group (v4 and
+# v6), nothing of it leaves (counted on the physical link); controls: the same probes and the same
+# floods with the kill switch off leak.
 #
 # Usage: include.sh KILLSWITCH SPLIT_TUNNEL. Everything touching cgroups runs under `nsenter
 # --net` (`ip netns exec` remounts /sys and hides them), as in split.sh.
@@ -35,6 +36,8 @@ declare -a INC_PIDS=()
 include_teardown() {
 	local rc=$? pid dir
 	set +e
+	[[ -n $WATCH_PID ]] && kill -CONT "$WATCH_PID" 2>/dev/null
+	watch_stop
 	{
 		for pid in "${INC_PIDS[@]}"; do kill -KILL "$pid"; done
 		for pid in "${INC_PIDS[@]}"; do wait "$pid"; done
@@ -269,6 +272,18 @@ flood_probe "included flood, wireguard-go killed" "enabled, tunnel down" blocked
 tunnel_restart
 iprobe "udp $(hp "$NET4" 5000) included, tunnel back" enabled tunnel included send udp "$NET4" 5000
 
+# The guard alone (watch stopped, the table deleted): no mangle, so nothing re-routes the group into
+# the tunnel; its postrouting chain drops it off the tunnel all the same. The rest still goes direct.
+watch_start watch.log
+kill -STOP "$WATCH_PID"
+inc nft delete table inet killswitch
+flood_probe "included flood, table deleted, guard alone" "guard only (watch stopped)" blocked true
+iprobe "udp $(hp "$NET4" 5000) not included, guard alone" "guard only (watch stopped)" direct plain send udp "$NET4" 5000
+kill -CONT "$WATCH_PID"
+check "watch, continued, restores the table" "enabled, watch" restored wait_for 5 ks_table_present
+iprobe "udp $(hp "$NET4" 5000) included, table restored" "enabled, watch" tunnel included send udp "$NET4" 5000
+watch_stop
+
 # ---- controls: the kill switch off, the same probes and flood leak ----
 ks_disable
 iprobe "udp $(hp "$NET4" 5000) included, bound to phy0" "disabled (control)" leak \
@@ -278,7 +293,7 @@ flood_probe "included flood, wireguard-go killed" "disabled (control)" leak cras
 tunnel_restart
 inc_block
 ks_disable
-flood_probe "included flood, the blocked state's" "disabled (control)" leak true
+flood_probe "included flood, tunnel up (the blocked and guard probes')" "disabled (control)" leak true
 check "routing del --include" disabled removed ks_quiet routing del --include
 check "the include rule is gone" disabled gone not include_rule
 
