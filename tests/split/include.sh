@@ -17,6 +17,7 @@
 # shellcheck disable=SC1091,SC2016
 source "$(dirname "$0")/../e2e/lib.sh"
 
+# shellcheck disable=SC2034 # KILLSWITCH and FLOOD_PIDS are the lab library's
 KILLSWITCH=${1:?usage: include.sh KILLSWITCH SPLIT_TUNNEL}
 SPLIT=${2:?usage: include.sh KILLSWITCH SPLIT_TUNNEL}
 MODE=${KILLSWITCH_SPLIT_TUNNEL:-v2}
@@ -100,17 +101,17 @@ oracle_othersrc() { counter_of inet incoracle other_source; }
 # nothing else, the physical link nothing; direct: answered over the physical link, nothing through
 # the tunnel; blocked: nothing on the link nor out of the tunnel; leak: the link saw it (control).
 iprobe() {
-	local name=$1 state=$2 expect=$3 p0 t0 s0 o0 dp dt ds do rc=0 out seen ok=0 kind=probe
+	local name=$1 state=$2 expect=$3 p0 t0 s0 o0 dp dt ds dother rc=0 out seen ok=0 kind=probe
 	shift 3
 	p0=$(oracle_phys) t0=$(oracle_tun) s0=$(oracle_tunsrc) o0=$(oracle_othersrc)
 	out=$("$@" 2>&1) || rc=$?
 	sleep "$SETTLE"
-	dp=$(($(oracle_phys) - p0)) dt=$(($(oracle_tun) - t0)) ds=$(($(oracle_tunsrc) - s0)) do=$(($(oracle_othersrc) - o0))
+	dp=$(($(oracle_phys) - p0)) dt=$(($(oracle_tun) - t0)) ds=$(($(oracle_tunsrc) - s0)) dother=$(($(oracle_othersrc) - o0))
 	case $expect in
 	tunnel)
-		if ((rc == 0 && dp == 0 && ds > 0 && do == 0)); then seen=tunnel ok=1
+		if ((rc == 0 && dp == 0 && ds > 0 && dother == 0)); then seen=tunnel ok=1
 		elif ((dp > 0)); then seen=LEAK
-		elif ((do > 0)); then seen=BAD-SOURCE
+		elif ((dother > 0)); then seen=BAD-SOURCE
 		else seen=no-reply; fi
 		;;
 	direct)
@@ -129,7 +130,7 @@ iprobe() {
 	esac
 	lab_record "$kind" "$name" "$state" "$expect" "$seen" "$dp" "$ok" \
 		"$(printf '    command: %s\n    rc=%s phys=%s tun=%s tunsrc=%s othersrc=%s output: %s' "$*" "$rc" "$dp" "$dt" \
-			"$ds" "$do" "${out//$'\n'/ | }")"
+			"$ds" "$dother" "${out//$'\n'/ | }")"
 }
 
 INC_POLICY=(--tunnel "$WGC" --endpoint "$ENDPOINT" --dns "$VPNDNS4" --dns "$VPNDNS6" --include-only)
@@ -233,6 +234,7 @@ inc_flood_start() {
 	local p4=$!
 	st exec --include -- "$PYTHON" -S "$LABNET" flood "$NET6" 9 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" \
 		>"$LAB_TMP/flood6.out" 2>&1 &
+	# shellcheck disable=SC2034 # flood_stop waits for them
 	FLOOD_PIDS="$p4 $!"
 	INC_PIDS+=("$p4" "$!")
 }
