@@ -163,6 +163,12 @@ check "enable --include-only" enabled applied inc_enable
 check "inclusion cgroup created ($MODE)" enabled present test -d "$(inc_dir)"
 check "mangle marks the inclusion group" enabled present ruleset_match
 check "status says include-only" enabled present status_says
+# rc_is RC CMD...: CMD exits with RC.
+rc_is() { local want=$1 rc=0; shift; "$@" >/dev/null 2>&1 || rc=$?; [[ $rc == "$want" ]]; }
+no_full_rule() { local out; out=$(inc ip -4 rule) && ! grep -q "not from all fwmark" <<<"$out"; }
+check "routing add (full tunnel) under --include-only: exit 2" enabled refused rc_is 2 ks routing add --tunnel "$WGC"
+check "  ... no full-tunnel rule installed" enabled absent no_full_rule
+check "routing add --include --fwmark: exit 2" enabled refused rc_is 2 ks routing add --include --tunnel "$WGC" --fwmark 0x1
 
 # ---- enabled: the group through the tunnel, the rest direct ----
 for dst in "$NET4" "$NET6"; do
