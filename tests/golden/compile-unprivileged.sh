@@ -140,6 +140,22 @@ for mode in auto v1; do
 	fi
 done
 
+# --include-only with v1: the inclusion group's classid in mangle and postrouting, accepted by nft.
+checked=$((checked + 1))
+if ! "${as_nobody[@]}" KILLSWITCH_SPLIT_TUNNEL=v1 "$bin" compile "${simple[@]}" --include-only >"$tmp/include.nft" \
+	2>"$tmp/include.err"; then
+	echo "FAIL include-only v1: killswitch compile ${simple[*]} --include-only"
+	cat "$tmp/include.err"
+	failed=$((failed + 1))
+elif grep -q 'meta cgroup 0x4b490001 goto included' "$tmp/include.nft" &&
+	! out=$("${netns_run[@]}" nft -c -f "$tmp/include.nft" 2>&1); then
+	echo "FAIL include-only v1: nft -c refuses the output"
+	printf '%s\n' "$out"
+	failed=$((failed + 1))
+else
+	echo "ok   include-only v1 ($(grep -c '0x4b49' "$tmp/include.nft") rules name the inclusion group's marks)"
+fi
+
 # Refused input: exit 2, nothing on stdout, one line on stderr quoting the value.
 bad=(--tunnel 'wg0"; flush ruleset; "')
 checked=$((checked + 1))
