@@ -21,6 +21,7 @@ struct ks_env {
 	enum ks_split_mode want; /* from split: KS_SPLIT_OFF for automatic */
 	bool split_off;		 /* split is "off" */
 	const char *cgroup_name; /* KILLSWITCH_CGROUP_NAME; default "killswitch-exclude" */
+	const char *include_name; /* KILLSWITCH_INCLUDE_CGROUP_NAME; default "killswitch-include" */
 };
 
 /*

@@ -31,6 +31,16 @@ int ks_rtnl_tunnel_addrs(struct ks_policy *policy);
 int ks_rtnl_routing_add(const char *tunnel, uint32_t fwmark, uint32_t table, const char **what);
 /* Removes the two rules and the default routes of TABLE, both families; idempotent. */
 int ks_rtnl_routing_del(uint32_t fwmark, uint32_t table, const char **what);
+/*
+ * --include-only (killswitch routing add --include), IPv4 and IPv6:
+ *   ip route add default dev TUNNEL table TABLE
+ *   ip rule add fwmark MARK table TABLE
+ * Only packets the ruleset marked as the inclusion group's take the tunnel;
+ * the main table (not the tunnel) serves everything else. Idempotent.
+ */
+int ks_rtnl_include_routing_add(const char *tunnel, uint32_t mark, uint32_t table, const char **what);
+/* Removes that rule and the default routes of TABLE, both families; idempotent. */
+int ks_rtnl_include_routing_del(uint32_t mark, uint32_t table, const char **what);
 /* Whether any "not fwmark" rule is there (a VPN routing by fwmark, as wg-quick does), IPv4 or IPv6. */
 int ks_rtnl_fwmark_routing_in_use(bool *in_use);
 

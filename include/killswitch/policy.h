@@ -16,6 +16,10 @@
 #define KS_CGROUP_PATH_MAX 128
 /* The exclusion cgroup's default name (KILLSWITCH_CGROUP_NAME). */
 #define KS_CGROUP_NAME "killswitch-exclude"
+/* --include-only: the inclusion group ("KI"): its ct mark and fwmark, classid, name (KILLSWITCH_INCLUDE_CGROUP_NAME). */
+#define KS_INCLUDE_MARK 0x4b49u
+#define KS_INCLUDE_CLASSID 0x4b490001u
+#define KS_INCLUDE_CGROUP_NAME "killswitch-include"
 
 /* Zero-initialise every instance: policies compare and sort with memcmp. */
 struct ks_addr {
@@ -139,6 +143,16 @@ struct ks_policy {
 	 */
 	struct ks_ifname *gateways;
 	size_t n_gateways;
+
+	/*
+	 * --include-only: only programs in the inclusion group (split-tunnel
+	 * --include) use the tunnel, and are locked to it in every state; the
+	 * rest leaves as routed, as with --partial. include is that group, as
+	 * split is the exclusion group (ct_mark: also the fwmark its packets
+	 * carry, which "killswitch routing add --include" routes into the tunnel).
+	 */
+	bool include_only;
+	struct ks_split include;
 };
 
 void ks_policy_init(struct ks_policy *policy);

@@ -183,6 +183,10 @@ json_t *cli_policy_json(const struct ks_policy *p)
 	json_object_set_new(obj, "partial", json_boolean(p->partial));
 	json_object_set_new(obj, "split_tunnel", split_json(&p->split));
 	json_object_set_new(obj, "gateways", gateways);
+	/* --include-only: only the inclusion group uses the tunnel (docs/include-only.md). */
+	json_object_set_new(obj, "include_only", json_boolean(p->include_only));
+	if (p->include_only)
+		json_object_set_new(obj, "include_group", split_json(&p->include));
 	return obj;
 }
 

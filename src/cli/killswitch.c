@@ -25,6 +25,8 @@ const char *program_name = "killswitch";
 	"                            with two tunnels, each one's own prefixes only through it)\n"    \
 	"  --partial                 partial tunnel (split-include): only the protected prefixes and\n" \
 	"                            DNS to --dns are locked to the tunnel, the rest leaves as routed\n" \
+	"  --include-only            only programs in the inclusion group (split-tunnel exec|add\n"  \
+	"                            --include) use the tunnel, locked to it; the rest goes direct\n" \
 	"  --gateway IFACE           route the clients on IFACE into the tunnel (VPN router): only\n" \
 	"                            through it, masqueraded, DNS to the first --dns (repeatable)\n" \
 	"  --from-wg IFACE           tunnel, endpoints and fwmark from the WireGuard device\n"       \
@@ -52,8 +54,8 @@ static const struct {
 	  false },
 	{ "watch", watch_main, "", "stay in the foreground; hold the guard table, restore the table when changed",
 	  false },
-	{ "routing", routing_main, "add|del [--tunnel IFACE] [--fwmark MARK] [--table T]",
-	  "install or remove wg-quick-style fwmark routing (for clients that do not)", false },
+	{ "routing", routing_main, "add|del [--tunnel IFACE] [--fwmark MARK] [--table T] [--include]",
+	  "fwmark routing: wg-quick-style, or --include: the inclusion group's (--include-only)", false },
 };
 #define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
 

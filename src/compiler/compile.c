@@ -34,11 +34,15 @@ static int compile_table(const struct ks_policy *policy, const char *table, cons
 	}
 	if (gateways_check(policy) < 0)
 		return -EINVAL;
+	/* A gateway's clients would be "the rest", left off the tunnel: never what a VPN router means. */
+	if (policy->include_only && policy->n_gateways)
+		return -EINVAL;
 	c.enabled = policy->state == KS_STATE_ENABLED;
 	/* Partial without a protected prefix would lock nothing: a kill switch that is not one. */
 	if (policy->partial && !policy->n_protect)
 		return -EINVAL;
-	c.partial = policy->partial;
+	/* --include-only: whoever is not included is left alone, as with --partial. */
+	c.partial = policy->partial || policy->include_only;
 	c.paired = policy->n_tunnels > 1 && policy->n_protect;
 	c.lan4 = policy->allow_lan || lan_has_family(policy, AF_INET);
 	c.lan6 = policy->allow_lan || lan_has_family(policy, AF_INET6);
@@ -46,8 +50,14 @@ static int compile_table(const struct ks_policy *policy, const char *table, cons
 	c.vouched6 = lan_has_family(policy, AF_INET6);
 	if (!policy->fwmark_none)
 		snprintf(c.mark, sizeof(c.mark), "meta mark 0x%x ", policy->fwmark);
-	if (excluded_match(&c) < 0)
+	if (excluded_match(&c) < 0 || included_match(&c) < 0)
 		return -EINVAL;
+	/* Everyone not included already goes around the tunnel: nothing to exclude. */
+	if (c.include_only) {
+		*c.excluded = '\0';
+		c.user_level = 0;
+		c.unit_levels = 0;
+	}
 	/*
 	 * Blocked means blocked for excluded programs too, so no rule names them:
 	 * marked with the VPN's fwmark they would pass the endpoint exemption,
@@ -68,6 +78,7 @@ static int compile_table(const struct ks_policy *policy, const char *table, cons
 	chain_output(&c);
 	chain_input(&c);
 	chain_forward(&c);
+	chain_included_post(&c);
 	/* The guard leaves marking and NAT to the table: it only refuses what the table refuses. */
 	if (!flags) {
 		chain_split_tunnel(&c);

@@ -29,6 +29,9 @@ struct compiler {
 	bool guard;	     /* the guard table: the filter chains only (see ks_compile_guard) */
 	bool partial;	     /* --partial: only the protected prefixes and the resolvers are locked */
 	bool paired;	     /* two tunnels or more: each protected prefix only through its own */
+	bool include_only;   /* --include-only: the rest as with --partial, the included locked to the tunnel */
+	/* --include-only: the match for included sockets (every state), "" when there is no group. */
+	char included[KS_CGROUP_PATH_MAX + 48];
 };
 
 static inline void chain_open(struct compiler *c, const char *name, const char *type_hook, const char *policy)
@@ -73,5 +76,16 @@ void chain_nat_prerouting(struct compiler *c);
 int excluded_match(struct compiler *c);
 void excluded_accept(struct compiler *c);
 void chain_split_tunnel(struct compiler *c);
+
+/* include.c: --include-only. included_match fills c->included; -EINVAL for a bad description. */
+int included_match(struct compiler *c);
+void included_loopback(struct compiler *c);
+void included_out(struct compiler *c, const char *counter);
+void chain_included_post(struct compiler *c);
+void included_in(struct compiler *c, const char *counter);
+void included_prerouting(struct compiler *c);
+void included_mangle(struct compiler *c);
+void chain_included(struct compiler *c);
+void included_masquerade(struct compiler *c);
 
 #endif

@@ -32,6 +32,7 @@ void chain_prerouting(struct compiler *c)
 	if (*c->excluded)
 		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct mark 0x%x meta mark set 0x%x\n", c->p->split.ct_mark,
 			      c->p->fwmark);
+	included_prerouting(c);
 	ks_buf_puts(c->out, "\t}\n");
 }
 
@@ -86,9 +87,11 @@ static void final_reject(struct compiler *c, const char *counter, bool forwarded
 void chain_output(struct compiler *c)
 {
 	chain_open(c, "output", "filter hook output priority 0", "drop");
+	included_loopback(c);
 	rule(c, "oifname \"lo\" accept");
 	excluded_accept(c);
 	protected_via_out(c, "blocked_out");
+	included_out(c, "blocked_out");
 	tunnel_fast_lane(c);
 	/*
 	 * DHCP client, never into a tunnel: broadcasts (DISCOVER, REQUEST, REBIND)
@@ -163,6 +166,7 @@ void chain_input(struct compiler *c)
 	rule(c, "ct original ip daddr @endpoint_addrs4 ct state related accept");
 	rule(c, "ct original ip6 daddr @endpoint_addrs6 ct state related accept");
 	protected_in(c, "blocked_in");
+	included_in(c, "blocked_in");
 	if (c->partial) {
 		partial_in_tail(c);
 		return;

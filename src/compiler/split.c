@@ -37,7 +37,9 @@ void chain_split_tunnel(struct compiler *c)
 				ks_buf_printf(c->out, "\t\tsocket cgroupv2 level %u @%s%u goto excluded\n", level,
 					      KS_SET_EXCLUDED_UNITS_PREFIX, level);
 	}
+	included_mangle(c);
 	ks_buf_puts(c->out, "\t}\n");
+	chain_included(c);
 	if (*ex) {
 		ks_buf_puts(c->out, "\n\tchain excluded {\n");
 		/* Without conntrack there is no ct mark and no NAT: never re-route such packets. */
@@ -58,6 +60,7 @@ void chain_split_tunnel(struct compiler *c)
 		ks_buf_printf(c->out, "\t\tct mark 0x%x oifname @tunnels drop\n", c->p->split.ct_mark);
 		ks_buf_printf(c->out, "\t\tct mark 0x%x oifname != \"lo\" masquerade\n", c->p->split.ct_mark);
 	}
+	included_masquerade(c);
 	gateway_masquerade(c);
 	ks_buf_puts(c->out, "\t}\n");
 }

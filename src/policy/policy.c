@@ -15,6 +15,8 @@ void ks_policy_init(struct ks_policy *policy)
 	policy->fwmark = KS_DEFAULT_FWMARK;
 	policy->split.ct_mark = KS_DEFAULT_CT_MARK;
 	policy->split.classid = KS_DEFAULT_CLASSID;
+	policy->include.ct_mark = KS_INCLUDE_MARK;
+	policy->include.classid = KS_INCLUDE_CLASSID;
 }
 
 void ks_policy_free(struct ks_policy *policy)

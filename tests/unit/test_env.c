@@ -13,7 +13,8 @@
 #include "killswitch/env.h"
 
 static const char *const names[] = { "KILLSWITCH_RUNDIR", "KILLSWITCH_CONFDIR", "KILLSWITCH_TABLE",
-				     "KILLSWITCH_SPLIT_TUNNEL", "KILLSWITCH_CGROUP_NAME" };
+				     "KILLSWITCH_SPLIT_TUNNEL", "KILLSWITCH_CGROUP_NAME",
+				     "KILLSWITCH_INCLUDE_CGROUP_NAME" };
 
 static int clean(void **state)
 {
@@ -32,6 +33,7 @@ static void test_defaults(void **state)
 	assert_string_equal(ks_env()->rundir, "/run/killswitch");
 	assert_string_equal(ks_env()->table, "killswitch");
 	assert_string_equal(ks_env()->cgroup_name, KS_CGROUP_NAME);
+	assert_string_equal(ks_env()->include_name, KS_INCLUDE_CGROUP_NAME);
 	assert_null(ks_env()->split);
 	assert_int_equal(ks_env()->want, KS_SPLIT_OFF);
 	assert_false(ks_env()->split_off);
@@ -94,12 +96,34 @@ static void test_bad_values(void **state)
 	}
 }
 
+/* The inclusion group's name: checked like the exclusion group's, and never the same group. */
+static void test_include_name(void **state)
+{
+	char err[KS_ERR_LEN] = "";
+
+	(void)state;
+	setenv("KILLSWITCH_INCLUDE_CGROUP_NAME", "ks/inc1", 1);
+	assert_int_equal(ks_env_load(true, err), 0);
+	assert_string_equal(ks_env()->include_name, "ks/inc1");
+	setenv("KILLSWITCH_INCLUDE_CGROUP_NAME", "../x", 1);
+	assert_int_equal(ks_env_load(true, err), -EINVAL);
+	assert_non_null(strstr(err, "'../x'"));
+	setenv("KILLSWITCH_INCLUDE_CGROUP_NAME", KS_CGROUP_NAME, 1);
+	assert_int_equal(ks_env_load(true, err), -EINVAL);
+	assert_non_null(strstr(err, "'" KS_CGROUP_NAME "'"));
+	/* Not followed for a set-user-ID caller. */
+	setenv("KILLSWITCH_INCLUDE_CGROUP_NAME", "ks/inc1", 1);
+	assert_int_equal(ks_env_load(false, err), 0);
+	assert_string_equal(ks_env()->include_name, KS_INCLUDE_CGROUP_NAME);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_defaults, clean),
 		cmocka_unit_test_setup(test_values, clean),
 		cmocka_unit_test_setup(test_bad_values, clean),
+		cmocka_unit_test_setup(test_include_name, clean),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
