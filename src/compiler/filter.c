@@ -32,6 +32,7 @@ void chain_prerouting(struct compiler *c)
 	if (*c->excluded)
 		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct mark 0x%x meta mark set 0x%x\n", c->p->split.ct_mark,
 			      c->p->fwmark);
+	exceptions_prerouting(c);
 	ks_buf_puts(c->out, "\t}\n");
 }
 
@@ -115,6 +116,7 @@ void chain_output(struct compiler *c)
 	ks_buf_printf(c->out, "\t\t%sip daddr . meta l4proto . th dport @endpoints4 accept\n", c->mark);
 	ks_buf_printf(c->out, "\t\t%sip6 daddr . meta l4proto . th dport @endpoints6 accept\n", c->mark);
 	protected_out(c, "blocked_out");
+	allow_in_out(c);
 	if (c->partial) {
 		partial_out_tail(c, "blocked_out", false);
 		return;
@@ -130,6 +132,7 @@ void chain_output(struct compiler *c)
 		rule(c, "oifname != @tunnels ip daddr @lan_mcast4 accept");
 		rule(c, "oifname != @tunnels ip6 daddr @lan_mcast6 accept");
 	}
+	bypass_out(c);
 	if (c->p->ipv6 == KS_IPV6_ALLOW)
 		rule(c, "meta nfproto ipv6 accept");
 	final_reject(c, "blocked_out", false);
@@ -163,6 +166,7 @@ void chain_input(struct compiler *c)
 	rule(c, "ct original ip daddr @endpoint_addrs4 ct state related accept");
 	rule(c, "ct original ip6 daddr @endpoint_addrs6 ct state related accept");
 	protected_in(c, "blocked_in");
+	exceptions_in(c);
 	if (c->partial) {
 		partial_in_tail(c);
 		return;

@@ -37,6 +37,7 @@ void chain_split_tunnel(struct compiler *c)
 				ks_buf_printf(c->out, "\t\tsocket cgroupv2 level %u @%s%u goto excluded\n", level,
 					      KS_SET_EXCLUDED_UNITS_PREFIX, level);
 	}
+	exceptions_mangle(c);
 	ks_buf_puts(c->out, "\t}\n");
 	if (*ex) {
 		ks_buf_puts(c->out, "\n\tchain excluded {\n");
@@ -52,6 +53,7 @@ void chain_split_tunnel(struct compiler *c)
 		ks_buf_printf(c->out, "\t\tct mark set 0x%x meta mark set 0x%x\n", c->p->split.ct_mark, c->p->fwmark);
 		ks_buf_puts(c->out, "\t}\n");
 	}
+	exceptions_chains(c);
 	chain_open(c, "nat", "nat hook postrouting priority srcnat", "accept");
 	if (*ex) {
 		/* Excluded traffic never uses the tunnel; elsewhere it needs the source of its new route. */
@@ -59,6 +61,7 @@ void chain_split_tunnel(struct compiler *c)
 		ks_buf_printf(c->out, "\t\tct mark 0x%x oifname != \"lo\" masquerade\n", c->p->split.ct_mark);
 	}
 	gateway_masquerade(c);
+	exceptions_masquerade(c);
 	ks_buf_puts(c->out, "\t}\n");
 }
 
