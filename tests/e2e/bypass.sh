@@ -127,6 +127,34 @@ leak_pair "inbound tcp $LANHOST4 -> $(hp $C4 23)" "blocked, allow-in 22/tcp" "ks
 # Only on the interface named: phy0 is not ctr0.
 leak_pair "inbound tcp $LANHOST4 -> $(hp $C4 22)" "enabled, allow-in 22/tcp@ctr0" "ks_enable --allow-in 22/tcp@ctr0" phys "${lan22[@]}"
 
+# ---- bypass add|del and allow-in add|del on the running table ----
+ks_enable "${BYPASS[@]}"
+run_probe "tcp4 $(hp $ABOVE4 80) before bypass add" enabled tunnel phys send_c tcp $ABOVE4 80
+ks_quiet bypass add 198.51.100.80/32
+direct "tcp4 $(hp $ABOVE4 80) after bypass add .80" enabled send_c tcp $ABOVE4 80
+ks_quiet bypass del 198.51.100.80/32
+run_probe "tcp4 $(hp $ABOVE4 80) after bypass del .80" enabled tunnel phys send_c tcp $ABOVE4 80
+direct "tcp4 $(hp $IN4 80) (the rest of the list kept)" enabled send_c tcp $IN4 80
+ks_enable --allow-in 22/tcp
+lan23=(send_from_isp tcp $C4 23 --bind-addr $LANHOST4)
+run_probe "inbound tcp $LANHOST4 -> $(hp $C4 23) before allow-in add" enabled blocked phys "${lan23[@]}"
+ks_quiet allow-in add 23/tcp
+run_probe "inbound tcp $LANHOST4 -> $(hp $C4 23) after allow-in add" enabled pass phys "${lan23[@]}"
+ks_quiet allow-in del 23/tcp
+run_probe "inbound tcp $LANHOST4 -> $(hp $C4 23) after allow-in del" enabled blocked phys "${lan23[@]}"
+run_probe "inbound tcp $LANHOST4 -> $(hp $C4 22) (the rest kept)" enabled pass phys "${lan22[@]}"
+# Bad input: exit 2, the ruleset byte-identical.
+rules_before=$(inc nft list ruleset)
+bad_input() { # bad_input ARGS...: killswitch exits 2 and changes nothing
+	local rc=0
+	ks "$@" >/dev/null 2>&1 || rc=$?
+	((rc == 2)) && [[ $(inc nft list ruleset) == "$rules_before" ]]
+}
+check "bypass add 198.51.100.0/33 refused" enabled exit-2 bad_input bypass add 198.51.100.0/33
+check "bypass add 2001:db8::/48:443 refused (brackets)" enabled exit-2 bad_input bypass add 2001:db8::/48:443
+check "allow-in add 22/sctp refused" enabled exit-2 bad_input allow-in add 22/sctp
+check "allow-in add 22@$WGC refused (a tunnel)" enabled exit-2 bad_input allow-in add "22@$WGC"
+
 n=$(tun_src)
 if ((n == 0)); then
 	lab_record probe "tunnel sources on the physical link, all probes" all none none 0 1 ""
