@@ -116,11 +116,12 @@ void chain_output(struct compiler *c)
 	ks_buf_printf(c->out, "\t\t%sip daddr . meta l4proto . th dport @endpoints4 accept\n", c->mark);
 	ks_buf_printf(c->out, "\t\t%sip6 daddr . meta l4proto . th dport @endpoints6 accept\n", c->mark);
 	protected_out(c, "blocked_out");
-	allow_in_out(c);
 	if (c->partial) {
 		partial_out_tail(c, "blocked_out", false);
 		return;
 	}
+	/* (With --partial the tail above accepts them: it accepts whatever is not locked.) */
+	allow_in_out(c);
 	dns_rules(c, "oifname");
 	if (c->enabled)
 		rule(c, "oifname @tunnels accept");
