@@ -155,6 +155,16 @@ check "bypass add 2001:db8::/48:443 refused (brackets)" enabled exit-2 bad_input
 check "allow-in add 22/sctp refused" enabled exit-2 bad_input allow-in add 22/sctp
 check "allow-in add 22@$WGC refused (a tunnel)" enabled exit-2 bad_input allow-in add "22@$WGC"
 
+# ---- under watch: the guard table takes the change too (else it would drop what the table allows) ----
+ks_enable "${BYPASS[@]}"
+watch_start bypass-watch.log
+ks_quiet bypass add 198.51.100.80/32
+check "the guard's bypass4 holds the added .80" watched listed bash -c "ip netns exec $NS_C nft list set inet $GUARD bypass4 | grep -q 198.51.100.80"
+direct "tcp4 $(hp $ABOVE4 80) after bypass add, under watch" watched send_c tcp $ABOVE4 80
+ks_quiet bypass del 198.51.100.80/32
+run_probe "tcp4 $(hp $ABOVE4 80) after bypass del, under watch" watched tunnel phys send_c tcp $ABOVE4 80
+watch_stop
+
 n=$(tun_src)
 if ((n == 0)); then
 	lab_record probe "tunnel sources on the physical link, all probes" all none none 0 1 ""
