@@ -52,6 +52,11 @@ tun_src() { counter_of netdev bypassoracle tunsrc; }
 bg serve-client23 inc "$PYTHON" -S "$LABNET" serve --tcp 23 --ready "$LAB_TMP/serve-client23.ready"
 wait_for 10 test -f "$LAB_TMP/serve-client23.ready" || die "the port 23 listener did not start"
 
+# An inbound connection that should be answered: a generous wait (a pass costs no time when it
+# works; INBOUND_WAIT is short because blocked probes wait it out, and under load an answered
+# connection took longer than that).
+accepted_from_isp() { labnet_i send --wait 3 "$@"; }
+
 # direct NAME STATE CMD...: CMD leaves through the physical link and is answered (pass), and what
 # the oracle saw there carried the client's own address as source.
 direct() {
@@ -115,14 +120,14 @@ ks_enable
 run_probe "inbound tcp $LANHOST4 -> $(hp $C4 22) without --allow-in" "enabled (control)" blocked phys "${lan22[@]}"
 ks_enable --allow-in 22/tcp
 check "status lists the allow-in" enabled listed status_says 22/tcp
-run_probe "inbound tcp $LANHOST4 -> $(hp $C4 22)" "enabled, allow-in 22/tcp" pass phys "${lan22[@]}"
-run_probe "inbound tcp6 $LANHOST6 -> $(hp $CULA6 22)" "enabled, allow-in 22/tcp" pass phys send_from_isp tcp $CULA6 22 --bind-addr $LANHOST6
+run_probe "inbound tcp $LANHOST4 -> $(hp $C4 22)" "enabled, allow-in 22/tcp" pass phys accepted_from_isp tcp $C4 22 --bind-addr $LANHOST4
+run_probe "inbound tcp6 $LANHOST6 -> $(hp $CULA6 22)" "enabled, allow-in 22/tcp" pass phys accepted_from_isp tcp $CULA6 22 --bind-addr $LANHOST6
 # From the internet: the reply would take the tunnel's default route without the mangle mark.
-run_probe "inbound tcp $NET4 -> $(hp $C4 22)" "enabled, allow-in 22/tcp" pass phys send_from_isp tcp $C4 22 --bind-addr $NET4
+run_probe "inbound tcp $NET4 -> $(hp $C4 22)" "enabled, allow-in 22/tcp" pass phys accepted_from_isp tcp $C4 22 --bind-addr $NET4
 leak_pair "inbound tcp $LANHOST4 -> $(hp $C4 23)" "enabled, allow-in 22/tcp" "ks_enable --allow-in 22/tcp" phys send_from_isp tcp $C4 23 --bind-addr $LANHOST4
 leak_pair "inbound udp $LANHOST4 -> $(hp $C4 5000)" "enabled, allow-in 22/tcp" "ks_enable --allow-in 22/tcp" phys send_from_isp udp $C4 5000 --bind-addr $LANHOST4
 ks_block --allow-in 22/tcp
-run_probe "inbound tcp $LANHOST4 -> $(hp $C4 22)" "blocked, allow-in 22/tcp" pass phys "${lan22[@]}"
+run_probe "inbound tcp $LANHOST4 -> $(hp $C4 22)" "blocked, allow-in 22/tcp" pass phys accepted_from_isp tcp $C4 22 --bind-addr $LANHOST4
 leak_pair "inbound tcp $LANHOST4 -> $(hp $C4 23)" "blocked, allow-in 22/tcp" "ks_block --allow-in 22/tcp" phys send_from_isp tcp $C4 23 --bind-addr $LANHOST4
 # Only on the interface named: phy0 is not ctr0.
 leak_pair "inbound tcp $LANHOST4 -> $(hp $C4 22)" "enabled, allow-in 22/tcp@ctr0" "ks_enable --allow-in 22/tcp@ctr0" phys "${lan22[@]}"
@@ -139,10 +144,10 @@ ks_enable --allow-in 22/tcp
 lan23=(send_from_isp tcp $C4 23 --bind-addr $LANHOST4)
 run_probe "inbound tcp $LANHOST4 -> $(hp $C4 23) before allow-in add" enabled blocked phys "${lan23[@]}"
 ks_quiet allow-in add 23/tcp
-run_probe "inbound tcp $LANHOST4 -> $(hp $C4 23) after allow-in add" enabled pass phys "${lan23[@]}"
+run_probe "inbound tcp $LANHOST4 -> $(hp $C4 23) after allow-in add" enabled pass phys accepted_from_isp tcp $C4 23 --bind-addr $LANHOST4
 ks_quiet allow-in del 23/tcp
 run_probe "inbound tcp $LANHOST4 -> $(hp $C4 23) after allow-in del" enabled blocked phys "${lan23[@]}"
-run_probe "inbound tcp $LANHOST4 -> $(hp $C4 22) (the rest kept)" enabled pass phys "${lan22[@]}"
+run_probe "inbound tcp $LANHOST4 -> $(hp $C4 22) (the rest kept)" enabled pass phys accepted_from_isp tcp $C4 22 --bind-addr $LANHOST4
 # Bad input: exit 2, the ruleset byte-identical.
 rules_before=$(inc nft list ruleset)
 bad_input() { # bad_input ARGS...: killswitch exits 2 and changes nothing
