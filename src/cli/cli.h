@@ -19,6 +19,8 @@ int routing_main(int argc, char *argv[]);
 int watch_main(int argc, char *argv[]);
 int endpoint_main(int argc, char *argv[]);
 int restore_main(int argc, char *argv[]);
+int bypass_main(int argc, char *argv[]);
+int allow_in_main(int argc, char *argv[]);
 
 /* Parses the POLICY options after argv[0] into a finalized policy in the given state. */
 int cli_parse_policy(int argc, char *argv[], enum ks_state state, struct ks_policy *policy, struct ks_options *opts);

@@ -29,6 +29,12 @@ const char *program_name = "killswitch";
 	"                            --include) use the tunnel, locked to it; the rest goes direct\n" \
 	"  --gateway IFACE           route the clients on IFACE into the tunnel (VPN router): only\n" \
 	"                            through it, masqueraded, DNS to the first --dns (repeatable)\n" \
+	"  --bypass CIDR[:PORT[/tcp|/udp]]\n"                                                      \
+	"                            a destination allowed off the tunnel when connected, IPv6 as\n" \
+	"                            [CIDR]:PORT; never DNS, never a protected prefix (repeatable)\n" \
+	"  --allow-in PORT[/tcp|/udp][@IFACE]\n"                                                    \
+	"                            inbound connections accepted on non-tunnel interfaces, in\n"  \
+	"                            every state (e.g. 22/tcp; tcp and udp without /proto)\n"      \
 	"  --from-wg IFACE           tunnel, endpoints and fwmark from the WireGuard device\n"       \
 	"  --from-openvpn-env        tunnel, server and DNS from OpenVPN's up/down environment\n"  \
 	"  --persist                 also store the policy for the boot unit (enable, block)\n"    \
@@ -50,6 +56,10 @@ static const struct {
 	{ "compile", compile_main, "POLICY...", "print the ruleset enable would apply; no root, no kernel", true },
 	{ "endpoint", endpoint_main, "add|del ADDR:PORT[/udp|/tcp]... [--json]",
 	  "add or remove endpoints of the running table in one set transaction", false },
+	{ "bypass", bypass_main, "add|del CIDR[:PORT[/tcp|/udp]]... [--json]",
+	  "add or remove destinations allowed off the tunnel (the table applied again)", false },
+	{ "allow-in", allow_in_main, "add|del PORT[/tcp|/udp][@IFACE]... [--json]",
+	  "add or remove inbound ports accepted on non-tunnel interfaces (the table applied again)", false },
 	{ "restore", restore_main, "[--json]", "apply the policy stored by enable --persist (the boot unit runs this)",
 	  false },
 	{ "watch", watch_main, "", "stay in the foreground; hold the guard table, restore the table when changed",

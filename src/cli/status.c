@@ -27,6 +27,28 @@ static void print_addrs(const char *label, const struct ks_addr *addrs, size_t n
 	putchar('\n');
 }
 
+/* --bypass and --allow-in, in the forms the options take. */
+static void print_exceptions(const struct ks_policy *p)
+{
+	char text[KS_BYPASS_STRLEN];
+
+	printf("  bypass (off the tunnel when connected; never DNS or a protected prefix):");
+	if (!p->n_bypass)
+		printf(" none");
+	for (size_t i = 0; i < p->n_bypass; i++) {
+		ks_format_bypass(&p->bypass[i], text);
+		printf(" %s", text);
+	}
+	printf("\n  allow in (inbound on non-tunnel interfaces, every state):");
+	if (!p->n_allow_in)
+		printf(" none");
+	for (size_t i = 0; i < p->n_allow_in; i++) {
+		ks_format_allow_in(&p->allow_in[i], text);
+		printf(" %s", text);
+	}
+	putchar('\n');
+}
+
 static void print_policy(const struct ks_policy *p)
 {
 	char text[KS_ENDPOINT_STRLEN];
@@ -82,6 +104,7 @@ static void print_policy(const struct ks_policy *p)
 	for (size_t i = 0; i < p->n_gateways; i++)
 		printf(" %s", p->gateways[i].name);
 	printf(p->n_gateways ? " (their clients only through the tunnel, masqueraded; DNS to the first --dns)\n" : "\n");
+	print_exceptions(p);
 	if (p->split.mode == KS_SPLIT_V2)
 		printf("  split tunnel: cgroup v2 \"%s\" (level %u), ct mark 0x%x\n", p->split.path, p->split.level,
 		       p->split.ct_mark);

@@ -37,6 +37,9 @@ static int compile_table(const struct ks_policy *policy, const char *table, cons
 	/* A gateway's clients would be "the rest", left off the tunnel: never what a VPN router means. */
 	if (policy->include_only && policy->n_gateways)
 		return -EINVAL;
+	/* --bypass without a fwmark to route by, --allow-in on a tunnel: refused (src/policy/exceptions.c). */
+	if (ks_exceptions_check(policy, NULL) < 0)
+		return -EINVAL;
 	c.enabled = policy->state == KS_STATE_ENABLED;
 	/* Partial without a protected prefix would lock nothing: a kill switch that is not one. */
 	if (policy->partial && !policy->n_protect)

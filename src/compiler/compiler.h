@@ -72,6 +72,16 @@ void gateway_forward(struct compiler *c);
 void gateway_masquerade(struct compiler *c);
 void chain_nat_prerouting(struct compiler *c);
 
+/* exceptions.c: --bypass and --allow-in (each emits nothing for a policy without them). */
+void exceptions_sets(struct compiler *c);
+void exceptions_prerouting(struct compiler *c);
+void allow_in_out(struct compiler *c);
+void bypass_out(struct compiler *c);
+void exceptions_in(struct compiler *c);
+void exceptions_mangle(struct compiler *c);
+void exceptions_chains(struct compiler *c);
+void exceptions_masquerade(struct compiler *c);
+
 /* split.c: split tunnelling. excluded_match fills c->excluded; -EINVAL for a bad description. */
 int excluded_match(struct compiler *c);
 void excluded_accept(struct compiler *c);

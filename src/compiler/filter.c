@@ -33,6 +33,7 @@ void chain_prerouting(struct compiler *c)
 		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct mark 0x%x meta mark set 0x%x\n", c->p->split.ct_mark,
 			      c->p->fwmark);
 	included_prerouting(c);
+	exceptions_prerouting(c);
 	ks_buf_puts(c->out, "\t}\n");
 }
 
@@ -122,6 +123,8 @@ void chain_output(struct compiler *c)
 		partial_out_tail(c, "blocked_out", false);
 		return;
 	}
+	/* (With --partial the tail above accepts them: it accepts whatever is not locked.) */
+	allow_in_out(c);
 	dns_rules(c, "oifname");
 	if (c->enabled)
 		rule(c, "oifname @tunnels accept");
@@ -133,6 +136,7 @@ void chain_output(struct compiler *c)
 		rule(c, "oifname != @tunnels ip daddr @lan_mcast4 accept");
 		rule(c, "oifname != @tunnels ip6 daddr @lan_mcast6 accept");
 	}
+	bypass_out(c);
 	if (c->p->ipv6 == KS_IPV6_ALLOW)
 		rule(c, "meta nfproto ipv6 accept");
 	final_reject(c, "blocked_out", false);
@@ -167,6 +171,7 @@ void chain_input(struct compiler *c)
 	rule(c, "ct original ip6 daddr @endpoint_addrs6 ct state related accept");
 	protected_in(c, "blocked_in");
 	included_in(c, "blocked_in");
+	exceptions_in(c);
 	if (c->partial) {
 		partial_in_tail(c);
 		return;

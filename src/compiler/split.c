@@ -38,6 +38,7 @@ void chain_split_tunnel(struct compiler *c)
 					      KS_SET_EXCLUDED_UNITS_PREFIX, level);
 	}
 	included_mangle(c);
+	exceptions_mangle(c);
 	ks_buf_puts(c->out, "\t}\n");
 	chain_included(c);
 	if (*ex) {
@@ -54,6 +55,7 @@ void chain_split_tunnel(struct compiler *c)
 		ks_buf_printf(c->out, "\t\tct mark set 0x%x meta mark set 0x%x\n", c->p->split.ct_mark, c->p->fwmark);
 		ks_buf_puts(c->out, "\t}\n");
 	}
+	exceptions_chains(c);
 	chain_open(c, "nat", "nat hook postrouting priority srcnat", "accept");
 	if (*ex) {
 		/* Excluded traffic never uses the tunnel; elsewhere it needs the source of its new route. */
@@ -62,6 +64,7 @@ void chain_split_tunnel(struct compiler *c)
 	}
 	included_masquerade(c);
 	gateway_masquerade(c);
+	exceptions_masquerade(c);
 	ks_buf_puts(c->out, "\t}\n");
 }
 

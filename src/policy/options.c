@@ -60,6 +60,27 @@ static int opt_gateway(struct ctx *ctx, const char *value)
 	return ks_policy_add_gateway(ctx->policy, name.name);
 }
 
+/* --bypass: a destination allowed off the tunnel (docs/bypass.md). */
+static int opt_bypass(struct ctx *ctx, const char *value)
+{
+	struct ks_bypass b;
+
+	if (ks_parse_bypass(value, &b) < 0)
+		return bad(ctx, "invalid bypass (CIDR[:PORT[/tcp|/udp]], IPv6 as [CIDR]:PORT; at least /8 or /16)",
+			   value);
+	return ks_policy_add_bypass(ctx->policy, &b);
+}
+
+/* --allow-in: inbound connections accepted on non-tunnel interfaces. */
+static int opt_allow_in(struct ctx *ctx, const char *value)
+{
+	struct ks_allow_in a;
+
+	if (ks_parse_allow_in(value, &a) < 0)
+		return bad(ctx, "invalid allow-in (PORT[/tcp|/udp][@IFACE])", value);
+	return ks_policy_add_allow_in(ctx->policy, &a);
+}
+
 static int opt_endpoint(struct ctx *ctx, const char *value)
 {
 	struct ks_endpoint ep;
@@ -257,6 +278,8 @@ static int check_sources(struct ctx *ctx)
 	snprintf(mark, sizeof(mark), "0x%x", ctx->policy->fwmark);
 	if (ctx->policy->include_only && !ctx->policy->fwmark_none && ctx->policy->fwmark == KS_INCLUDE_MARK)
 		return bad(ctx, "--include-only marks included packets with this fwmark; give the VPN another", mark);
+	if (ks_exceptions_check(ctx->policy, ctx->err) < 0)
+		return -EINVAL;
 	if (ctx->from_openvpn && !ctx->fwmark_given)
 		return bad(ctx, "OpenVPN marks nothing by default: run it with --mark MARK and pass --fwmark MARK "
 				"(or --fwmark none)",
@@ -407,6 +430,8 @@ static const struct option_spec options[] = {
 	{ "partial", false, CLI_AND_FILE, opt_partial },
 	{ "include-only", false, CLI_AND_FILE, opt_include_only },
 	{ "gateway", true, CLI_AND_FILE, opt_gateway },
+	{ "bypass", true, CLI_AND_FILE, opt_bypass },
+	{ "allow-in", true, CLI_AND_FILE, opt_allow_in },
 	{ "from-wg", true, CLI_ONLY, opt_from_wg },
 	{ "from-openvpn-env", false, CLI_ONLY, opt_from_openvpn_env },
 	{ "json", false, CLI_ONLY, opt_json },
@@ -651,7 +676,7 @@ static void format_include(const struct ks_policy *policy, struct ks_buf *out)
 
 void ks_options_format(const struct ks_policy *policy, struct ks_buf *out)
 {
-	char text[KS_ENDPOINT_STRLEN];
+	char text[KS_BYPASS_STRLEN];
 
 	ks_buf_printf(out, "state %s\n", ks_state_name(policy->state));
 	for (size_t i = 0; i < policy->n_tunnels; i++)
@@ -693,6 +718,14 @@ void ks_options_format(const struct ks_policy *policy, struct ks_buf *out)
 	for (size_t i = 0; i < policy->n_gateways; i++)
 		ks_buf_printf(out, "gateway %s\n", policy->gateways[i].name);
 	format_include(policy, out);
+	for (size_t i = 0; i < policy->n_bypass; i++) {
+		ks_format_bypass(&policy->bypass[i], text);
+		ks_buf_printf(out, "bypass %s\n", text);
+	}
+	for (size_t i = 0; i < policy->n_allow_in; i++) {
+		ks_format_allow_in(&policy->allow_in[i], text);
+		ks_buf_printf(out, "allow-in %s\n", text);
+	}
 	if (policy->split.mode == KS_SPLIT_OFF)
 		return;
 	ks_buf_printf(out, "split-tunnel %s\nsplit-ctmark 0x%x\n", policy->split.mode == KS_SPLIT_V1 ? "v1" : "v2",
