@@ -74,4 +74,14 @@ int excluded_match(struct compiler *c);
 void excluded_accept(struct compiler *c);
 void chain_split_tunnel(struct compiler *c);
 
+/* portal.c: the captive portal group (killswitch portal), in every table and state. */
+void portal_declarations(struct compiler *c);
+void portal_prerouting(struct compiler *c);
+void portal_out(struct compiler *c);
+void portal_in(struct compiler *c);
+void chain_portal(struct compiler *c);
+void portal_route(struct compiler *c);
+void chain_portal_route(struct compiler *c);
+void portal_masquerade(struct compiler *c);
+
 #endif

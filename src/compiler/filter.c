@@ -32,6 +32,7 @@ void chain_prerouting(struct compiler *c)
 	if (*c->excluded)
 		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct mark 0x%x meta mark set 0x%x\n", c->p->split.ct_mark,
 			      c->p->fwmark);
+	portal_prerouting(c);
 	ks_buf_puts(c->out, "\t}\n");
 }
 
@@ -87,6 +88,7 @@ void chain_output(struct compiler *c)
 {
 	chain_open(c, "output", "filter hook output priority 0", "drop");
 	rule(c, "oifname \"lo\" accept");
+	portal_out(c);
 	excluded_accept(c);
 	protected_via_out(c, "blocked_out");
 	tunnel_fast_lane(c);
@@ -144,6 +146,7 @@ void chain_input(struct compiler *c)
 	/* Up front: every rule before the final drop accepts, so the order only sets what a packet costs. */
 	if (c->enabled)
 		rule(c, "iifname @tunnels accept");
+	portal_in(c);
 	/*
 	 * DHCP replies, never from a tunnel: broadcast, or the answer to our own
 	 * RENEW. Not "from port 67" alone, which any host on the internet can send.
