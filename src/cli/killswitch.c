@@ -52,6 +52,10 @@ static const struct {
 	  false },
 	{ "watch", watch_main, "", "stay in the foreground; hold the guard table, restore the table when changed",
 	  false },
+	{ "portal", portal_main, "[--minutes N] -- CMD [ARG...]",
+	  "run CMD (a browser) as you, able to reach the captive portal (the gateway and resolvers of the\n"
+	  "                        network, on 53, 80 and 443) for N minutes (default 5, 1..60); all else stays blocked",
+	  false },
 	{ "routing", routing_main, "add|del [--tunnel IFACE] [--fwmark MARK] [--table T]",
 	  "install or remove wg-quick-style fwmark routing (for clients that do not)", false },
 };
