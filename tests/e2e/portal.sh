@@ -168,6 +168,21 @@ lab_record probe "the browser's packets after the timeout (oracle)" expired 0 "$
 st=$(json_portal)
 lab_record probe "status --json: portal closed" expired "0 0" "$st" - "$(yes_if test "$st" == "0 0")" ""
 
+# Under watch: the guard holds the same portal chain, so the grant must reach its sets too (through
+# watch, the guard's owner), or the guard would refuse what the table accepts.
+watch_start watch.log
+check "watch holds the guard" watch owned guard_owned
+restores=$(grep -c restored "$WATCH_LOG" || true)
+rc=0
+out=$(ks portal -- "$PYTHON" -S "$PORTAL_PY" fetch "http://$GW4/" 2>&1) || rc=$?
+lab_record probe "fetch through portal, under watch (guard)" watch ok "$out" - \
+	"$(yes_if test $rc -eq 0 -a "$out" == PORTAL-LOGIN)" "    rc=$rc"
+check "  ... the guard's portal4 holds the grant" watch listed \
+	sh -c "ip netns exec $NS_C nft list set inet $GUARD portal4 | grep -q '$GW4 . tcp . 80 timeout'"
+sleep 0.5
+check "  ... watch did not restore the table for it" watch quiet test "$(grep -c restored "$WATCH_LOG" || true)" == "$restores"
+watch_stop
+
 # The command's own status, and env(1)'s when it cannot run.
 rc=0
 ks portal -- sh -c 'exit 7' >/dev/null 2>&1 || rc=$?
