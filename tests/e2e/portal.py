@@ -1,13 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The captive portal lab (portal.sh): the hotel's gateway and its client's probes.
 
-serve GW OTHER READY   the portal on GW: HTTP on 80 (/ redirects to /login, "PORTAL-LOGIN"),
-                       DNS on 53 udp+tcp answering every A query with GW (the hijack), and
-                       decoys that must stay unreachable: GW tcp 8080 and OTHER tcp 80
+serve GW OTHER READY [RESOLVER]
+                       the portal on GW: HTTP on 80 (/ redirects to /login, "PORTAL-LOGIN"),
+                       DNS on 53 udp+tcp answering every A query with GW (the hijack; on
+                       RESOLVER too, a resolver off the LAN), and decoys that must stay
+                       unreachable: GW tcp 8080 and OTHER tcp 80
 session DIR GW OTHER   the browser, run by `killswitch portal`: fetches and resolves, probes the
                        decoys, then waits for the test (DIR/go1), outlives the grant (DIR/expires
                        holds its end, epoch seconds), waits again (DIR/go2) and tries once more;
                        results as lines "name value" in DIR/results
+probe GW OTHER         the browser once: "resolve R fetch F decoy_addr D" on one line
 fetch URL              the page's body (after redirects), exit 1 when it cannot be fetched
 flood SECONDS GW OTHER a program outside the group: TCP connects and UDP datagrams to the
                        portal's own ports and elsewhere; prints "attempts=N"
@@ -103,9 +106,22 @@ def serve_decoy(addr, port):
         c.close()
 
 
-def serve(gw, other, ready):
-    for fn, args in ((serve_dns_udp, (gw,)), (serve_dns_tcp, (gw,)), (serve_http, (gw,)),
-                     (serve_decoy, (gw, 8080)), (serve_decoy, (other, 80))):
+def serve_dns_udp_as(addr, gw):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, 53))
+    while True:
+        data, peer = s.recvfrom(4096)
+        reply = dns_answer(data, gw)
+        if reply:
+            s.sendto(reply, peer)
+
+
+def serve(gw, other, ready, resolver=None):
+    jobs = [(serve_dns_udp, (gw,)), (serve_dns_tcp, (gw,)), (serve_http, (gw,)),
+            (serve_decoy, (gw, 8080)), (serve_decoy, (other, 80))]
+    if resolver:
+        jobs.append((serve_dns_udp_as, (resolver, gw)))
+    for fn, args in jobs:
         threading.Thread(target=fn, args=args, daemon=True).start()
     time.sleep(0.3)
     open(ready, "w").close()
@@ -209,6 +225,10 @@ def main():
         serve(*args)
     elif cmd == "session":
         session(*args)
+    elif cmd == "probe":
+        print("resolve %s fetch %s decoy_addr %s" % (try_resolve("captive.example"),
+                                                    try_fetch("http://captive.example/"),
+                                                    try_connect(args[1], 80)))
     elif cmd == "fetch":
         sys.stdout.write(fetch(args[0]).decode())
     elif cmd == "flood":

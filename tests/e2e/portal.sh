@@ -22,6 +22,8 @@ lab_init portal
 lab_require unshare nsenter
 PORTAL_PY=$E2E_DIR/portal.py
 OTHER4=203.0.113.10
+# The hotel's resolver off the LAN, behind the gateway (the connected phase: routed, not on-link).
+HOTELDNS4=203.0.113.53
 GRANT=${KS_E2E_PORTAL_SECONDS:-12}
 NOBODY_UID=$(id -u nobody 2>/dev/null) || skip "portal needs the user nobody"
 NOBODY_GID=$(id -g nobody)
@@ -33,6 +35,7 @@ ip link add phy0 netns "$NS_C" type veth peer name isp0 netns "$NS_I"
 inc sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 ini ip addr add $GW4/24 dev isp0
 ini ip addr add $OTHER4/32 dev lo
+ini ip addr add $HOTELDNS4/32 dev lo
 ini ip link set isp0 up
 inc ip addr add $C4/24 dev phy0
 inc ip link set phy0 up
@@ -53,7 +56,7 @@ ini nft -f - <<-EOF
 		}
 	}
 EOF
-bg portal-serve ini "$PYTHON" -S "$PORTAL_PY" serve $GW4 $OTHER4 "$LAB_TMP/portal.ready"
+bg portal-serve ini "$PYTHON" -S "$PORTAL_PY" serve $GW4 $OTHER4 "$LAB_TMP/portal.ready" $HOTELDNS4
 wait_for 10 test -f "$LAB_TMP/portal.ready" || die "the portal's services did not start"
 
 # The client's resolv.conf, as DHCP wrote it: the portal's resolver, in a mount namespace of its
@@ -182,6 +185,49 @@ check "  ... the guard's portal4 holds the grant" watch listed \
 sleep 0.5
 check "  ... watch did not restore the table for it" watch quiet test "$(grep -c restored "$WATCH_LOG" || true)" == "$restores"
 watch_stop
+
+# ---- connected ---------------------------------------------------------------------------
+# The tunnel up (a tun device nobody reads, wg-quick's routing: everything unmarked into it), the hotel's
+# resolver off the LAN. The grant's packets must be marked around the tunnel and masqueraded, or
+# the resolver is unreachable; the rest of the host's traffic goes into the tunnel, none to the LAN.
+printf 'nameserver %s\n' $HOTELDNS4 >"$LAB_TMP/resolv.conf"
+inc ip tuntap add "$WGC" mode tun
+inc ip addr add $TUN4/32 dev "$WGC"
+inc ip link set "$WGC" up
+# wg-quick's IPv4 routing (IPv6 is off on this client, which `killswitch routing` would set up too).
+inc ip route add default dev "$WGC" table $RT_TABLE
+inc ip rule add not fwmark $FWMARK table $RT_TABLE
+inc ip rule add table main suppress_prefixlength 0
+ks_quiet enable --tunnel "$WGC" --endpoint "$ENDPOINT" --dns "$VPNDNS4" || die "killswitch enable failed"
+probe_portal() { ks portal -- "$PYTHON" -S "$PORTAL_PY" probe $GW4 $OTHER4 2>&1; }
+reset_oracle
+out=$(probe_portal)
+lab_record probe "connected: browser resolves via $HOTELDNS4 (off-LAN)" enabled "$GW4" "$(awk '{ print $2 }' <<<"$out")" - \
+	"$(yes_if test "$(awk '{ print $2 }' <<<"$out")" == "$GW4")" "    $out"
+lab_record probe "connected: browser fetches the page" enabled ok "$(awk '{ print $4 }' <<<"$out")" - \
+	"$(yes_if test "$(awk '{ print $4 }' <<<"$out")" == ok)" "    $out"
+lab_record probe "connected: browser to $OTHER4:80" enabled refused "$(awk '{ print $6 }' <<<"$out")" - \
+	"$(yes_if test "$(awk '{ print $6 }' <<<"$out")" != connected)" "    $out"
+# What reached the resolver came from the physical address (masqueraded, not the tunnel's): the
+# oracle counts only packets from $C4, and the portal's own services apart.
+masq=$(counter_of netdev oracle leak)
+lab_record probe "connected: resolver's packets from $C4 (masqueraded)" enabled ">0" "$masq" - $((masq > 0)) ""
+reset_oracle
+out=$(flood3)
+n=$(seen)
+log "flood connected, portal open: $out, $n packets at the oracle"
+lab_record probe "connected: flood outside the group" enabled 0 "$n" "$n" $((n == 0)) "    $out"
+# Control: without the routing mark (--fwmark none) the grant's packets to the off-LAN resolver
+# follow the tunnel's default route, and the name does not resolve.
+ks_quiet enable --tunnel "$WGC" --fwmark none --dns "$VPNDNS4" || die "killswitch enable --fwmark none failed"
+out=$(probe_portal)
+lab_record control "connected, no routing mark: resolver unreachable" enabled failed "$(awk '{ print $2 }' <<<"$out")" - \
+	"$(yes_if test "$(awk '{ print $2 }' <<<"$out")" != "$GW4")" "    $out"
+inc ip rule del not fwmark $FWMARK table $RT_TABLE
+inc ip rule del table main suppress_prefixlength 0
+ks_quiet block --endpoint "$ENDPOINT" || die "killswitch block failed"
+inc ip link del "$WGC"
+printf 'nameserver %s\n' $GW4 >"$LAB_TMP/resolv.conf"
 
 # The command's own status, and env(1)'s when it cannot run.
 rc=0
