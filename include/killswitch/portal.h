@@ -78,5 +78,7 @@ int ks_portal_parse_seconds(const char *text, unsigned *seconds);
  * ks_portal_grant_add). Returns how many new addresses it added.
  */
 int ks_portal_parse_resolv(const char *text, struct ks_portal_grant *grant);
+/* The same for a systemd-networkd lease (/run/systemd/netif/leases/IFINDEX): its "DNS=" lines. */
+int ks_portal_parse_lease(const char *text, struct ks_portal_grant *grant);
 
 #endif

@@ -46,24 +46,10 @@ static void add_resolvers_from(const struct ks_policy *policy, const char *path,
 
 	if (ks_file_read_all(path, &text) < 0)
 		return;
-	/* systemd-networkd's lease: "DNS=a b"; as nameserver lines for the parser. */
-	if (!strncmp(path, "/run/systemd/netif/", 19)) {
-		for (char *line = strstr(text, "DNS="); line; line = strstr(line + 1, "\nDNS=")) {
-			char *p = line + (line[0] == '\n') + 4, *end = p + strcspn(p, "\n"), saved = *end;
-
-			*end = '\0';
-			for (char *tok = strtok(p, " "); tok; tok = strtok(NULL, " ")) {
-				char conf[96];
-
-				snprintf(conf, sizeof(conf), "nameserver %s", tok);
-				ks_portal_parse_resolv(conf, &found);
-			}
-			*end = saved;
-			line = end - 1;
-		}
-	} else {
+	if (!strncmp(path, "/run/systemd/netif/", 19))
+		ks_portal_parse_lease(text, &found);
+	else
 		ks_portal_parse_resolv(text, &found);
-	}
 	for (size_t i = 0; i < found.n_addrs; i++)
 		if (!is_tunnel_resolver(policy, &found.addrs[i]))
 			ks_portal_grant_add(grant, &found.addrs[i]);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The pure parts of killswitch portal: --minutes, the seconds override,
- * the addresses a grant takes, and the resolvers of a resolv.conf.
+ * the addresses a grant takes, and the resolvers of a resolv.conf or a
+ * systemd-networkd lease.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -89,6 +90,32 @@ int ks_portal_parse_resolv(const char *text, struct ks_portal_grant *grant)
 				*q = '\0';
 				/* Numeric only (ks_parse_addr): a zone ("fe80::1%eth0") or a name does not parse. */
 				if (ks_parse_addr(p, &addr) == 0)
+					ks_portal_grant_add(grant, &addr);
+			}
+		}
+		text = end ? end + 1 : NULL;
+	}
+	return (int)(grant->n_addrs - before);
+}
+
+int ks_portal_parse_lease(const char *text, struct ks_portal_grant *grant)
+{
+	size_t before = grant->n_addrs;
+
+	while (text && *text) {
+		const char *end = strchr(text, '\n');
+		size_t len = end ? (size_t)(end - text) : strlen(text);
+
+		/* "DNS=192.168.1.1 2001:db8::1": each word, as a nameserver line would give it. */
+		if (len > 4 && len < 512 && !strncmp(text, "DNS=", 4)) {
+			char line[512], *word, *save = NULL;
+
+			memcpy(line, text + 4, len - 4);
+			line[len - 4] = '\0';
+			for (word = strtok_r(line, " \t", &save); word; word = strtok_r(NULL, " \t", &save)) {
+				struct ks_addr addr;
+
+				if (ks_parse_addr(word, &addr) == 0)
 					ks_portal_grant_add(grant, &addr);
 			}
 		}

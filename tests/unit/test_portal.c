@@ -152,6 +152,29 @@ static void test_resolv(void **state)
 	assert_int_equal(ks_portal_parse_resolv("", &g), 0);
 }
 
+static void test_lease(void **state)
+{
+	struct ks_portal_grant g = { 0 };
+	char text[KS_ADDR_STRLEN];
+	static const char lease[] = "# This is private data. Do not parse.\n"
+				    "ADDRESS=192.168.77.2\n"
+				    "ROUTER=192.168.77.1\n"
+				    "NTP_DNS=10.9.9.9\n"
+				    "DNS=192.168.77.1 127.0.0.53  10.0.0.7\n"
+				    "DOMAINNAME=hotel.example\n"
+				    "DNS=2001:db8:77::1";
+
+	(void)state;
+	assert_int_equal(ks_portal_parse_lease(lease, &g), 3);
+	ks_format_addr(&g.addrs[0], text);
+	assert_string_equal(text, "192.168.77.1");
+	ks_format_addr(&g.addrs[1], text);
+	assert_string_equal(text, "10.0.0.7");
+	ks_format_addr(&g.addrs[2], text);
+	assert_string_equal(text, "2001:db8:77::1");
+	assert_int_equal(ks_portal_parse_lease("DNS=\nDNS=x y\n", &g), 0);
+}
+
 static char *grant_text(const struct ks_portal_grant *g, bool guard, int want)
 {
 	struct ks_buf buf = KS_BUF_INIT;
@@ -367,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_seconds),
 		cmocka_unit_test(test_grant_add),
 		cmocka_unit_test(test_resolv),
+		cmocka_unit_test(test_lease),
 		cmocka_unit_test(test_grant_text),
 		cmocka_unit_test(test_grant_refused),
 		cmocka_unit_test(test_rules_everywhere),
