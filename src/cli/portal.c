@@ -192,6 +192,12 @@ int portal_main(int argc, char *argv[])
 		ret = cli_error(KS_EXIT_SYSTEM, "killswitch is not active (enable or block first): '%s'", table);
 		goto cleanup;
 	}
+	/* A table an older killswitch applied has no portal sets: say so rather than relay nft's ENOENT. */
+	if (ks_nfnl_set_expiry(table, KS_SET_PORTAL4, &(size_t){ 0 }, &(uint64_t){ 0 }) == -ENOENT) {
+		ret = cli_error(KS_EXIT_SYSTEM, "the table has no portal sets (applied by an older killswitch: enable "
+						"or block again): '%s'", table);
+		goto cleanup;
+	}
 	ret = ks_state_load(&policy, err);
 	if (ret < 0 && ret != -ENOENT) {
 		ret = cli_error(KS_EXIT_SYSTEM, "%s", err);
