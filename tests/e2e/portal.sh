@@ -186,6 +186,18 @@ sleep 0.5
 check "  ... watch did not restore the table for it" watch quiet test "$(grep -c restored "$WATCH_LOG" || true)" == "$restores"
 watch_stop
 
+# The same grant for a group in net_cls (cgroup v1, the mechanism where v2 socket matching is missing).
+if grep -qw net_cls /proc/cgroups; then
+	out=$(ks_argv; "${KS_ARGV[@]}" KILLSWITCH_SPLIT_TUNNEL=v1 "$KILLSWITCH" portal -- sh -c \
+		'grep -q "net_cls.*:/killswitch-portal$" /proc/self/cgroup && echo in-net_cls; exec "$0" "$@"' \
+		"$PYTHON" -S "$PORTAL_PY" probe $GW4 $OTHER4 2>&1 | tr '\n' ' ')
+	v1ok=$(yes_if test "$out" == "in-net_cls resolve $GW4 fetch ok decoy_addr failed:ConnectionRefusedError ")
+	lab_record probe "net_cls group: resolves, fetches, refused elsewhere" connecting ok \
+		"$( ((v1ok)) && echo ok || echo not-ok)" - "$v1ok" "    $out"
+else
+	log "no net_cls in this kernel: the v1 portal group is not tested"
+fi
+
 # ---- connected ---------------------------------------------------------------------------
 # The tunnel up (a tun device nobody reads, wg-quick's routing: everything unmarked into it), the hotel's
 # resolver off the LAN. The grant's packets must be marked around the tunnel and masqueraded, or
