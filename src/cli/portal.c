@@ -3,13 +3,18 @@
  * portal: run a browser in the portal group, which may reach the
  * DHCP-provided gateway and resolvers on 53, 80 and 443 for a few minutes
  * (kernel timeouts on the table's portal sets: no daemon), while everything
- * else stays blocked. The command runs as the invoking user; killswitch
- * waits for it and exits with its status. docs/portal.md.
+ * else stays blocked. The command runs as the invoking user, with its own
+ * /etc/resolv.conf naming those resolvers; killswitch waits for it and
+ * exits with its status. docs/portal.md.
  */
+#define _GNU_SOURCE /* unshare */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,8 +61,12 @@ static void add_resolvers_from(const struct ks_policy *policy, const char *path,
 	free(text);
 }
 
-/* The gateways of the default routes off the tunnels, and the resolvers of their leases or resolv.conf. */
-static int find_portal(const struct ks_policy *policy, struct ks_portal_grant *grant)
+/*
+ * The gateways of the default routes off the tunnels, and the resolvers of
+ * their leases or resolv.conf: all in grant, the resolvers alone in named
+ * (the browser's own resolv.conf; the gateways when no resolver is found).
+ */
+static int find_portal(const struct ks_policy *policy, struct ks_portal_grant *grant, struct ks_portal_grant *named)
 {
 	struct ks_gateway gws[KS_PORTAL_MAX_ADDRS];
 	char path[64];
@@ -74,11 +83,16 @@ static int find_portal(const struct ks_policy *policy, struct ks_portal_grant *g
 						 "up?): '%s'", "");
 	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "/run/systemd/netif/leases/%u", gws[i].ifindex);
-		add_resolvers_from(policy, path, grant);
+		add_resolvers_from(policy, path, named);
 	}
-	add_resolvers_from(policy, "/etc/resolv.conf", grant);
+	add_resolvers_from(policy, "/etc/resolv.conf", named);
 	/* Behind systemd-resolved's stub (127.0.0.53), the servers it was given. */
-	add_resolvers_from(policy, "/run/systemd/resolve/resolv.conf", grant);
+	add_resolvers_from(policy, "/run/systemd/resolve/resolv.conf", named);
+	for (size_t i = 0; i < named->n_addrs; i++)
+		ks_portal_grant_add(grant, &named->addrs[i]);
+	if (!named->n_addrs)
+		for (size_t i = 0; i < n; i++)
+			ks_portal_grant_add(named, &gws[i].addr);
 	return KS_EXIT_OK;
 }
 
@@ -126,15 +140,71 @@ static int open_portal(const char *table, const struct ks_portal_grant *grant)
 	return ret;
 }
 
+#define RESOLV_FILE "portal-resolv.conf"
+
+/*
+ * The browser's own /etc/resolv.conf: the network's resolvers, which the
+ * grant holds. A local stub (systemd-resolved, dnsmasq) would ask them from
+ * outside the portal group, and be refused. Written under the run directory
+ * (readable: it is bind-mounted for the user). 0 or an exit code.
+ */
+static int write_resolv(const struct ks_portal_grant *named, char path[4096])
+{
+	struct ks_buf text = KS_BUF_INIT;
+	char err[KS_ERR_LEN] = "", tmp[4096 + 8], addr[KS_ADDR_STRLEN];
+	int ret;
+
+	ks_buf_puts(&text, "# killswitch portal: the network's resolvers, for the portal group only\n");
+	for (size_t i = 0; i < named->n_addrs; i++) {
+		ks_format_addr(&named->addrs[i], addr);
+		ks_buf_printf(&text, "nameserver %s\n", addr);
+	}
+	ret = text.err;
+	if (ret == 0)
+		ret = ks_rundir_path(RESOLV_FILE, path, 4096, err);
+	if (ret == 0) {
+		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+		ret = ks_file_replace(path, tmp, text.data, text.len, false);
+		if (ret == 0 && chmod(path, 0644) < 0)
+			ret = -errno;
+	}
+	ks_buf_free(&text);
+	if (ret < 0)
+		return cli_error(KS_EXIT_SYSTEM, "cannot write the portal's resolv.conf (%s): '%s'", strerror(-ret), path);
+	return KS_EXIT_OK;
+}
+
+/*
+ * In the child: a mount namespace of its own in which /etc/resolv.conf is
+ * the portal's. Nothing propagates back (slave mounts). Best effort: a
+ * browser without it still has the grant, only not a stub's answers.
+ */
+static void private_resolv(const char *path)
+{
+	if (unshare(CLONE_NEWNS) < 0) {
+		cli_warn("cannot give the command its own resolv.conf (unshare: %s): '%s'", strerror(errno), path);
+		return;
+	}
+	/* Never bind over the host's file: only once our mounts no longer propagate. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+		cli_warn("cannot give the command its own resolv.conf (mount: %s): '%s'", strerror(errno), path);
+		return;
+	}
+	if (mount(path, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0)
+		cli_warn("cannot give the command its own resolv.conf (bind mount: %s): '%s'", strerror(errno),
+			 "/etc/resolv.conf");
+}
+
 /* The child: into the portal group as root, then the user for good, then the command. Never returns. */
-static void run_command(const struct ks_split *group, const struct ks_invoker *who, const struct ks_priv_held *held,
-			char *const argv[])
+static void run_command(const struct ks_split *group, const char *resolv, const struct ks_invoker *who,
+			const struct ks_priv_held *held, char *const argv[])
 {
 	char err[KS_ERR_LEN] = "", escaped[KS_ERR_LEN / 2];
 	int saved;
 
 	if (ks_cgroup_enter(group, err) < 0)
 		_exit(cli_error(EXIT_CANNOT_RUN, "%s", err));
+	private_resolv(resolv);
 	/* Fail closed: never run the browser with privileges it was not meant to have. */
 	if (ks_priv_drop(&ks_priv_sys, who, err) < 0 || ks_priv_release(&ks_priv_sys, held, err) < 0)
 		_exit(cli_error(EXIT_CANNOT_RUN, "%s", err));
@@ -158,8 +228,9 @@ static int wait_command(pid_t pid)
 
 int portal_main(int argc, char *argv[])
 {
-	struct ks_portal_grant grant = { 0 };
+	struct ks_portal_grant grant = { 0 }, named = { 0 };
 	struct ks_portal_args args;
+	char resolv[4096] = "";
 	struct ks_nft_status st;
 	struct ks_policy policy;
 	struct ks_invoker who;
@@ -203,7 +274,9 @@ int portal_main(int argc, char *argv[])
 		ret = cli_error(KS_EXIT_SYSTEM, "%s", err);
 		goto cleanup;
 	}
-	ret = find_portal(&policy, &grant);
+	ret = find_portal(&policy, &grant, &named);
+	if (!ret)
+		ret = write_resolv(&named, resolv);
 	if (!ret)
 		ret = prepare_group(&group, &grant);
 	if (!ret)
@@ -224,7 +297,7 @@ int portal_main(int argc, char *argv[])
 		goto cleanup;
 	}
 	if (pid == 0)
-		run_command(&group, &who, &held, argv + args.command);
+		run_command(&group, resolv, &who, &held, argv + args.command);
 	ret = wait_command(pid);
 cleanup:
 	ks_unlock(lock);

@@ -198,6 +198,23 @@ else
 	log "no net_cls in this kernel: the v1 portal group is not tested"
 fi
 
+# A local stub resolver (systemd-resolved's 127.0.0.53) in the system's resolv.conf: it would ask
+# from outside the portal group. The browser gets its own resolv.conf naming the network's
+# resolver (here the gateway: no other is known), and resolves. Control: through the stub, with the
+# kill switch off, nothing resolves (no stub runs here), so the browser's answer came the other way.
+printf 'nameserver 127.0.0.53\n' >"$LAB_TMP/resolv.conf"
+out=$(ks portal -- sh -c 'grep "^nameserver" /etc/resolv.conf | tr "\n" " "; exec "$0" "$@"' \
+	"$PYTHON" -S "$PORTAL_PY" probe $GW4 $OTHER4 2>&1 | tr '\n' ' ')
+want="nameserver $GW4 resolve $GW4 fetch ok decoy_addr failed:ConnectionRefusedError "
+lab_record probe "stub in resolv.conf: browser's own resolv.conf, resolves" connecting ok \
+	"$([[ $out == "$want" ]] && echo ok || echo not-ok)" - "$(yes_if test "$out" == "$want")" "    $out"
+ks_disable
+out=$(client "$PYTHON" -S "$PORTAL_PY" probe $GW4 $OTHER4 2>&1)
+lab_record control "stub in resolv.conf, no kill switch: nothing resolves" off failed "$(awk '{ print $2 }' <<<"$out")" - \
+	"$(yes_if test "$(awk '{ print $2 }' <<<"$out")" != "$GW4")" "    $out"
+ks_connecting || die "killswitch block --endpoint failed"
+printf 'nameserver %s\n' $GW4 >"$LAB_TMP/resolv.conf"
+
 # ---- connected ---------------------------------------------------------------------------
 # The tunnel up (a tun device nobody reads, wg-quick's routing: everything unmarked into it), the hotel's
 # resolver off the LAN. The grant's packets must be marked around the tunnel and masqueraded, or
