@@ -86,6 +86,7 @@ log "flood without the kill switch: $out, $n packets at the oracle"
 lab_record control "flood outside the group, no kill switch" off leak "$n" "$n" $((n > 0)) "    $out"
 check_control "fetch of the portal page, no kill switch" off ok client "$PYTHON" -S "$PORTAL_PY" fetch "http://$GW4/"
 
+# shellcheck disable=SC2119 # no arguments: the plain connecting state
 ks_connecting || die "killswitch block --endpoint failed"
 reset_oracle
 rc=0
@@ -188,6 +189,7 @@ watch_stop
 
 # The same grant for a group in net_cls (cgroup v1, the mechanism where v2 socket matching is missing).
 if grep -qw net_cls /proc/cgroups; then
+	# shellcheck disable=SC2016 # $0 and $@ are the inner shell's
 	out=$(ks_argv; "${KS_ARGV[@]}" KILLSWITCH_SPLIT_TUNNEL=v1 "$KILLSWITCH" portal -- sh -c \
 		'grep -q "net_cls.*:/killswitch-portal$" /proc/self/cgroup && echo in-net_cls; exec "$0" "$@"' \
 		"$PYTHON" -S "$PORTAL_PY" probe $GW4 $OTHER4 2>&1 | tr '\n' ' ')
@@ -203,6 +205,7 @@ fi
 # resolver (here the gateway: no other is known), and resolves. Control: through the stub, with the
 # kill switch off, nothing resolves (no stub runs here), so the browser's answer came the other way.
 printf 'nameserver 127.0.0.53\n' >"$LAB_TMP/resolv.conf"
+# shellcheck disable=SC2016 # $0 and $@ are the inner shell's
 out=$(ks portal -- sh -c 'grep "^nameserver" /etc/resolv.conf | tr "\n" " "; exec "$0" "$@"' \
 	"$PYTHON" -S "$PORTAL_PY" probe $GW4 $OTHER4 2>&1 | tr '\n' ' ')
 want="nameserver $GW4 resolve $GW4 fetch ok decoy_addr failed:ConnectionRefusedError "
@@ -212,6 +215,7 @@ ks_disable
 out=$(client "$PYTHON" -S "$PORTAL_PY" probe $GW4 $OTHER4 2>&1)
 lab_record control "stub in resolv.conf, no kill switch: nothing resolves" off failed "$(awk '{ print $2 }' <<<"$out")" - \
 	"$(yes_if test "$(awk '{ print $2 }' <<<"$out")" != "$GW4")" "    $out"
+# shellcheck disable=SC2119 # no arguments: the plain connecting state
 ks_connecting || die "killswitch block --endpoint failed"
 printf 'nameserver %s\n' $GW4 >"$LAB_TMP/resolv.conf"
 
