@@ -88,8 +88,15 @@ static int find_portal(const struct ks_policy *policy, struct ks_portal_grant *g
 	add_resolvers_from(policy, "/etc/resolv.conf", named);
 	/* Behind systemd-resolved's stub (127.0.0.53), the servers it was given. */
 	add_resolvers_from(policy, "/run/systemd/resolve/resolv.conf", named);
-	for (size_t i = 0; i < named->n_addrs; i++)
-		ks_portal_grant_add(grant, &named->addrs[i]);
+	/* A full grant (eight addresses) drops the rest: the browser is told only of the ones it may ask. */
+	for (size_t i = 0; i < named->n_addrs;) {
+		if (ks_portal_grant_add(grant, &named->addrs[i]) == 0) {
+			i++;
+			continue;
+		}
+		memmove(&named->addrs[i], &named->addrs[i + 1], (named->n_addrs - i - 1) * sizeof(named->addrs[0]));
+		named->n_addrs--;
+	}
 	if (!named->n_addrs)
 		for (size_t i = 0; i < n; i++)
 			ks_portal_grant_add(named, &gws[i].addr);
