@@ -112,8 +112,9 @@ lab_record probe "KILLSWITCH_PORTAL_SECONDS=0" connecting "exit-2" "exit-$rc" - 
 # The browser runs as nobody: its directory is open to it (LAB_TMP is not).
 SESSION=$(mktemp -d /tmp/ks-portal.XXXXXX)
 chmod 0777 "$SESSION"
-# lab_teardown reads the script's exit status from $?: keep it across the rm.
-trap 'st=$?; rm -rf "$SESSION"; (exit $st); lab_teardown' EXIT
+# lab_teardown reads the script's exit status from $?: keep it across the rm (set +e, or the
+# subshell's failing status would end the trap before the teardown).
+trap 'st=$?; trap - ERR; set +e; rm -rf "$SESSION"; (exit $st); lab_teardown' EXIT
 reset_oracle
 ks_argv
 "${KS_ARGV[@]}" KILLSWITCH_PORTAL_SECONDS="$GRANT" SUDO_UID="$NOBODY_UID" SUDO_GID="$NOBODY_GID" \
