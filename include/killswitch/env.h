@@ -22,6 +22,7 @@ struct ks_env {
 	bool split_off;		 /* split is "off" */
 	const char *cgroup_name; /* KILLSWITCH_CGROUP_NAME; default "killswitch-exclude" */
 	const char *include_name; /* KILLSWITCH_INCLUDE_CGROUP_NAME; default "killswitch-include" */
+	unsigned portal_seconds; /* KILLSWITCH_PORTAL_SECONDS (tests): portal's grant in seconds; 0 when unset */
 };
 
 /*

@@ -64,6 +64,10 @@ static const struct {
 	  false },
 	{ "watch", watch_main, "", "stay in the foreground; hold the guard table, restore the table when changed",
 	  false },
+	{ "portal", portal_main, "[--minutes N] -- CMD [ARG...]",
+	  "run CMD (a browser) as you, able to reach the network's gateway and resolvers on 53, 80 and 443 for N "
+	  "minutes (default 5, 1..60): a captive portal's login; all else stays blocked",
+	  false },
 	{ "routing", routing_main, "add|del [--tunnel IFACE] [--fwmark MARK] [--table T] [--include]",
 	  "fwmark routing: wg-quick-style, or --include: the inclusion group's (--include-only)", false },
 };
@@ -115,11 +119,16 @@ int main(int argc, char *argv[])
 	for (size_t i = 0; i < N_SUBCOMMANDS; i++) {
 		if (strcmp(argv[1], subcommands[i].name))
 			continue;
-		for (int a = 2; a < argc; a++)
+		for (int a = 2; a < argc; a++) {
+			/* What follows is a command's own (portal): its --help is not ours. */
+			if (!strcmp(argv[a], "--") ||
+			    (subcommands[i].fn == portal_main && argv[a][0] != '-' && strcmp(argv[a - 1], "--minutes")))
+				break;
 			if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
 				show_command_help(i);
 				return KS_EXIT_OK;
 			}
+		}
 		if (ks_env_load(true, err) < 0)
 			return cli_error(KS_EXIT_USAGE, "%s", err);
 		return subcommands[i].fn(argc - 1, argv + 1);

@@ -233,6 +233,7 @@ struct report {
 	/* Which protection is in force: the table alone, or with the guard watch holds. */
 	bool watch, guard;
 	struct ks_nft_watch watcher;
+	struct cli_portal portal; /* killswitch portal's grant, while the table is there */
 };
 
 /* Whether watch answers on its socket, and whether the guard table is there. */
@@ -307,6 +308,8 @@ static int print_json(const struct report *r)
 	json_object_set_new(obj, "protection", protection_json(r));
 	/* Listed whether or not the table is up: they are excluded again when it is. */
 	json_object_set_new(obj, "excluded_units", units_json(&r->policy));
+	if (r->st.active)
+		json_object_set_new(obj, "portal", cli_portal_json(&r->portal));
 	return cli_print_json(obj);
 }
 
@@ -329,6 +332,7 @@ static int print_text(const struct report *r)
 	else
 		printf("  policy: unknown (no state in %s)\n", ks_env()->rundir);
 	print_protection(r);
+	cli_portal_print(&r->portal);
 	printf("  blocked:");
 	for (unsigned c = 0; c < KS_COUNTER_MAX; c++)
 		if (r->st.counters[c].present)
@@ -365,6 +369,8 @@ int status_main(int argc, char *argv[])
 			cli_warn("%s", err);
 	}
 	read_protection(&r);
+	if (r.st.active)
+		cli_portal_read(r.table, &r.portal);
 	if (r.st.active && r.st.complete)
 		check_rules(r.table, &r.st, &r.stale);
 	if (r.stale && r.have_policy) {

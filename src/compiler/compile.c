@@ -77,14 +77,17 @@ static int compile_table(const struct ks_policy *policy, const char *table, cons
 		ks_buf_printf(out, "\tflags %s\n", flags);
 	ks_buf_printf(out, "\tcomment \"killswitch%s: %s\"\n", flags ? " guard" : "", ks_state_name(policy->state));
 	declarations(&c);
+	portal_declarations(&c);
 	chain_prerouting(&c);
 	chain_output(&c);
 	chain_input(&c);
 	chain_forward(&c);
 	chain_included_post(&c);
+	chain_portal(&c);
 	/* The guard leaves marking and NAT to the table: it only refuses what the table refuses. */
 	if (!flags) {
 		chain_split_tunnel(&c);
+		chain_portal_route(&c);
 		chain_nat_prerouting(&c);
 	}
 	ks_buf_puts(out, "}\n");

@@ -97,5 +97,14 @@ void included_prerouting(struct compiler *c);
 void included_mangle(struct compiler *c);
 void chain_included(struct compiler *c);
 void included_masquerade(struct compiler *c);
+/* portal.c: the captive portal group (killswitch portal), in every table and state. */
+void portal_declarations(struct compiler *c);
+void portal_prerouting(struct compiler *c);
+void portal_out(struct compiler *c);
+void portal_in(struct compiler *c);
+void chain_portal(struct compiler *c);
+void portal_route(struct compiler *c);
+void chain_portal_route(struct compiler *c);
+void portal_masquerade(struct compiler *c);
 
 #endif

@@ -34,6 +34,7 @@ void chain_prerouting(struct compiler *c)
 			      c->p->fwmark);
 	included_prerouting(c);
 	exceptions_prerouting(c);
+	portal_prerouting(c);
 	ks_buf_puts(c->out, "\t}\n");
 }
 
@@ -90,6 +91,7 @@ void chain_output(struct compiler *c)
 	chain_open(c, "output", "filter hook output priority 0", "drop");
 	included_loopback(c);
 	rule(c, "oifname \"lo\" accept");
+	portal_out(c);
 	excluded_accept(c);
 	protected_via_out(c, "blocked_out");
 	included_out(c, "blocked_out");
@@ -151,6 +153,7 @@ void chain_input(struct compiler *c)
 	/* Up front: every rule before the final drop accepts, so the order only sets what a packet costs. */
 	if (c->enabled)
 		rule(c, "iifname @tunnels accept");
+	portal_in(c);
 	/*
 	 * DHCP replies, never from a tunnel: broadcast, or the answer to our own
 	 * RENEW. Not "from port 67" alone, which any host on the internet can send.

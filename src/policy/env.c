@@ -7,6 +7,7 @@
 
 #include "killswitch/env.h"
 #include "killswitch/parse.h"
+#include "killswitch/portal.h"
 
 static struct ks_env env;
 static bool loaded;
@@ -82,6 +83,16 @@ static int include_name(bool trusted, char err[KS_ERR_LEN])
 	return 0;
 }
 
+/* A test's short portal: replaces --minutes (docs/portal.md). */
+static int portal_seconds(bool trusted, char err[KS_ERR_LEN])
+{
+	const char *seconds = get(trusted, "KILLSWITCH_PORTAL_SECONDS");
+
+	if (seconds && ks_portal_parse_seconds(seconds, &env.portal_seconds) < 0)
+		return bad(err, "invalid KILLSWITCH_PORTAL_SECONDS (1..3600)", seconds);
+	return 0;
+}
+
 int ks_env_load(bool trusted, char err[KS_ERR_LEN])
 {
 	const char *table = get(trusted, "KILLSWITCH_TABLE");
@@ -101,6 +112,8 @@ int ks_env_load(bool trusted, char err[KS_ERR_LEN])
 		ret = bad(err, "invalid KILLSWITCH_TABLE (killswitch followed by letters, digits, _)", table);
 	else if (ret == 0 && table)
 		env.table = table;
+	if (ret == 0)
+		ret = portal_seconds(trusted, err);
 	return ret;
 }
 

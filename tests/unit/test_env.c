@@ -14,7 +14,7 @@
 
 static const char *const names[] = { "KILLSWITCH_RUNDIR", "KILLSWITCH_CONFDIR", "KILLSWITCH_TABLE",
 				     "KILLSWITCH_SPLIT_TUNNEL", "KILLSWITCH_CGROUP_NAME",
-				     "KILLSWITCH_INCLUDE_CGROUP_NAME" };
+				     "KILLSWITCH_INCLUDE_CGROUP_NAME", "KILLSWITCH_PORTAL_SECONDS" };
 
 static int clean(void **state)
 {
@@ -37,6 +37,7 @@ static void test_defaults(void **state)
 	assert_null(ks_env()->split);
 	assert_int_equal(ks_env()->want, KS_SPLIT_OFF);
 	assert_false(ks_env()->split_off);
+	assert_int_equal(ks_env()->portal_seconds, 0);
 }
 
 static void test_values(void **state)
@@ -49,7 +50,9 @@ static void test_values(void **state)
 	setenv("KILLSWITCH_TABLE", "killswitch_t1", 1);
 	setenv("KILLSWITCH_SPLIT_TUNNEL", "v1", 1);
 	setenv("KILLSWITCH_CGROUP_NAME", "ks/t1", 1);
+	setenv("KILLSWITCH_PORTAL_SECONDS", "12", 1);
 	assert_int_equal(ks_env_load(true, err), 0);
+	assert_int_equal(ks_env()->portal_seconds, 12);
 	assert_string_equal(ks_env()->rundir, "/tmp/ks-run");
 	assert_string_equal(ks_env()->confdir, "/tmp/ks-conf");
 	assert_string_equal(ks_env()->table, "killswitch_t1");
@@ -80,6 +83,9 @@ static void test_bad_values(void **state)
 		{ "KILLSWITCH_SPLIT_TUNNEL", "v3", "invalid KILLSWITCH_SPLIT_TUNNEL (auto, v1, v2 or off): 'v3'" },
 		{ "KILLSWITCH_CGROUP_NAME", "../escape", "invalid KILLSWITCH_CGROUP_NAME" },
 		{ "KILLSWITCH_CGROUP_NAME", "a\nb", "'a\\x0ab'" },
+		{ "KILLSWITCH_PORTAL_SECONDS", "0", "invalid KILLSWITCH_PORTAL_SECONDS (1..3600): '0'" },
+		{ "KILLSWITCH_PORTAL_SECONDS", "3601", "invalid KILLSWITCH_PORTAL_SECONDS (1..3600): '3601'" },
+		{ "KILLSWITCH_PORTAL_SECONDS", "5m", "'5m'" },
 	};
 	char err[KS_ERR_LEN];
 
