@@ -76,11 +76,13 @@ static int find_portal(const struct ks_policy *policy, struct ks_portal_grant *g
 	ret = ks_rtnl_default_gateways(policy->tunnels, policy->n_tunnels, gws, KS_PORTAL_MAX_ADDRS, &n);
 	if (ret < 0)
 		return cli_error(KS_EXIT_SYSTEM, "cannot read the routes: '%s'", strerror(-ret));
+	/* A gateway that is one of the --dns resolvers is the tunnel's resolver: never granted off it. */
 	for (size_t i = 0; i < n; i++)
-		ks_portal_grant_add(grant, &gws[i].addr); /* an IPv6 link-local gateway is refused: no zone in a set */
+		if (!is_tunnel_resolver(policy, &gws[i].addr))
+			ks_portal_grant_add(grant, &gws[i].addr); /* an IPv6 link-local gateway is refused: no zone in a set */
 	if (!grant->n_addrs)
-		return cli_error(KS_EXIT_SYSTEM, "no default route with a gateway outside the tunnel (is the network "
-						 "up?): '%s'", "");
+		return cli_error(KS_EXIT_SYSTEM, "no default route with a gateway outside the tunnel that is not a --dns "
+						 "resolver: is the network up?");
 	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "/run/systemd/netif/leases/%u", gws[i].ifindex);
 		add_resolvers_from(policy, path, named);
