@@ -134,9 +134,9 @@ void exceptions_prerouting(struct compiler *c)
 	if (c->p->fwmark_none)
 		return;
 	if (c->p->n_allow_in) {
-		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct direction original fib daddr type local meta l4proto . th dport @%s meta mark set 0x%x\n",
+		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct direction original fib daddr type { local, broadcast, multicast } meta l4proto . th dport @%s meta mark set 0x%x\n",
 			      KS_SET_ALLOW_IN, c->p->fwmark);
-		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct direction original fib daddr type local iifname . meta l4proto . th dport @%s meta mark set 0x%x\n",
+		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct direction original fib daddr type { local, broadcast, multicast } iifname . meta l4proto . th dport @%s meta mark set 0x%x\n",
 			      KS_SET_ALLOW_IN_IF, c->p->fwmark);
 	}
 	if (bypassing(c))
