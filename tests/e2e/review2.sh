@@ -7,6 +7,8 @@
 #     client's connection to an internet host on that port (SSH to anywhere with --allow-in 22/tcp)
 #     was routed by the main table to the physical interface, where forward refused it: the
 #     tunnel no longer carried it. Now the mark is only for packets addressed to this host.
+#     Also a --gateway client's DNS to the router's own address with --allow-in 53: marked before
+#     nat_prerouting redirected it to the VPN's resolver, it went off the tunnel and was refused.
 #     Controls: the same probe without --allow-in goes through the tunnel (the probe works).
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -41,5 +43,12 @@ run_probe "gateway client tcp4 $(hp $NET4 22) through the tunnel" "enabled, allo
 	send_n tcp $NET4 22
 run_probe "gateway client tcp6 $(hp $NET6 22) through the tunnel" "enabled, allow-in 22/tcp" tunnel phys \
 	send_n tcp $NET6 22
+# Its DNS to the router's own address (what a DHCP lease names) is redirected to the VPN's resolver,
+# with an inbound DNS port open on the router (a Pi-hole on another interface) too.
+ks_gw
+run_probe "gateway client dns udp 10.99.0.1:53 answered" "enabled (control)" tunnel phys dns_n 10.99.0.1
+ks_gw --allow-in 53
+run_probe "gateway client dns udp 10.99.0.1:53 answered" "enabled, allow-in 53" tunnel phys dns_n 10.99.0.1
+run_probe "gateway client dns tcp 10.99.0.1:53 answered" "enabled, allow-in 53" tunnel phys dns_n 10.99.0.1 --tcp
 ks_disable
 lab_finish

@@ -67,9 +67,9 @@ static void test_bypass_order(void **state)
 	{
 		char *fwd = chain(text, "forward"), *pre = chain(text, "prerouting");
 
-		rule_at(pre, "iifname != @tunnels ct direction original fib daddr type { local, broadcast, multicast } meta l4proto . th dport "
+		rule_at(pre, "iifname != @tunnels iifname != @gateways ct direction original fib daddr type { local, broadcast, multicast } meta l4proto . th dport "
 			     "@allow_in meta mark set 0xca6c");
-		rule_at(pre, "iifname != @tunnels ct direction original fib daddr type { local, broadcast, multicast } iifname . meta l4proto . "
+		rule_at(pre, "iifname != @tunnels iifname != @gateways ct direction original fib daddr type { local, broadcast, multicast } iifname . meta l4proto . "
 			     "th dport @allow_in_if meta mark set 0xca6c");
 		assert_null(strstr(pre, "original meta l4proto . th dport @allow_in meta mark"));
 		free(pre);
