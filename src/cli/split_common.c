@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "killswitch/cgroup.h"
+#include "killswitch/compile.h"
 #include "killswitch/env.h"
+#include "killswitch/netlink.h"
 #include "killswitch/nft.h"
 #include "killswitch/parse.h"
 #include "split.h"
@@ -93,16 +95,46 @@ int split_setup_include(struct split_ctx *ctx, int fail_code, bool usage_is_fail
  * --include-only ruleset would run the command unlocked. So it must be
  * there already (v1 too: the same rule for both).
  */
+/* Whether the table, or its guard, holds the chain that locks included programs to the tunnel. */
+static bool include_locked(const char *table)
+{
+	struct ks_nfnl_chain chains[64];
+	char guard[256];
+	size_t n = 0;
+
+	snprintf(guard, sizeof(guard), "%s%s", table, KS_GUARD_SUFFIX);
+	for (int t = 0; t < 2; t++) {
+		if (ks_nfnl_chains(t ? guard : table, chains, sizeof(chains) / sizeof(chains[0]), &n) < 0)
+			continue;
+		for (size_t i = 0; i < n && i < sizeof(chains) / sizeof(chains[0]); i++)
+			if (!strcmp(chains[i].name, "included_post"))
+				return true;
+	}
+	return false;
+}
+
 static int include_prepare(const struct split_ctx *ctx, char err[KS_ERR_LEN])
 {
 	char escaped[KS_ERR_LEN / 2];
 	uint64_t id;
 
-	if (ks_cgroup_id(&ctx->split, &id, err) == 0)
-		return 0;
-	snprintf(err, KS_ERR_LEN, "no inclusion group yet (apply the kill switch with --include-only first): '%s'",
-		 ks_escape(ctx->split.path, escaped, sizeof(escaped)));
-	return -ENOENT;
+	if (ks_cgroup_id(&ctx->split, &id, err) < 0) {
+		snprintf(err, KS_ERR_LEN, "no inclusion group yet (apply the kill switch with --include-only first): '%s'",
+			 ks_escape(ctx->split.path, escaped, sizeof(escaped)));
+		return -ENOENT;
+	}
+	/*
+	 * The group outlives the ruleset that named it (disable leaves it, and
+	 * another policy may follow): only a ruleset that locks it (its
+	 * included_post chain, in the table or the guard) makes the command
+	 * "locked to the tunnel", else it would run direct, unlocked.
+	 */
+	if (!include_locked(ks_env()->table)) {
+		snprintf(err, KS_ERR_LEN, "the kill switch is not applied with --include-only (enable or block with it "
+					  "first): '%s'", ks_escape(ks_env()->table, escaped, sizeof(escaped)));
+		return -ENOENT;
+	}
+	return 0;
 }
 
 int split_prepare(const struct split_ctx *ctx, char err[KS_ERR_LEN])

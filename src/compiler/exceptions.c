@@ -125,16 +125,22 @@ void exceptions_sets(struct compiler *c)
  * bypassed connections, carry the VPN's fwmark, so that rp_filter checks
  * their source against the main table and not the tunnel's default route
  * (src_valid_mark). Routing only: no filter rule reads it on the way in.
+ * Only what is addressed to this host: a forwarded packet (a container's, a
+ * --gateway client's) to that port elsewhere would be routed by the mark to
+ * the main table, off the tunnel that should carry it, and refused there.
+ * Nothing from a gateway's LAN either: its DNS to this host is redirected to
+ * the VPN's resolver after this chain (nat_prerouting), and the mark would
+ * send it off the tunnel too; its sources are on-link, rp_filter needs no mark.
  */
 void exceptions_prerouting(struct compiler *c)
 {
 	if (c->p->fwmark_none)
 		return;
 	if (c->p->n_allow_in) {
-		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct direction original meta l4proto . th dport @%s meta mark set 0x%x\n",
-			      KS_SET_ALLOW_IN, c->p->fwmark);
-		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct direction original iifname . meta l4proto . th dport @%s meta mark set 0x%x\n",
-			      KS_SET_ALLOW_IN_IF, c->p->fwmark);
+		ks_buf_printf(c->out, "\t\tiifname != @tunnels iifname != @%s ct direction original fib daddr type { local, broadcast, multicast } meta l4proto . th dport @%s meta mark set 0x%x\n",
+			      KS_SET_GATEWAYS, KS_SET_ALLOW_IN, c->p->fwmark);
+		ks_buf_printf(c->out, "\t\tiifname != @tunnels iifname != @%s ct direction original fib daddr type { local, broadcast, multicast } iifname . meta l4proto . th dport @%s meta mark set 0x%x\n",
+			      KS_SET_GATEWAYS, KS_SET_ALLOW_IN_IF, c->p->fwmark);
 	}
 	if (bypassing(c))
 		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct mark 0x%x ct direction reply meta mark set 0x%x\n",

@@ -64,7 +64,15 @@ st() {
 	"${KS_ARGV[@]}" "$SPLIT" "$@"
 }
 in_c() { nsenter --net="/run/netns/$NS_C" "$@"; }
-included() { st exec --include -- "$PYTHON" -S "$LABNET" "$@"; }
+# join_group CMD...: CMD in the inclusion group, through split-tunnel exec --include (refused without an
+# --include-only ruleset); with RAW_JOIN=1 (the controls, the kill switch off) by writing to the group.
+RAW_JOIN=0
+join_group() {
+	# shellcheck disable=SC2016 # expanded by that shell
+	if ((RAW_JOIN)); then in_c sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$(inc_dir)" "$@"
+	else st exec --include -- "$@"; fi
+}
+included() { join_group "$PYTHON" -S "$LABNET" "$@"; }
 plain() { in_c "$PYTHON" -S "$LABNET" "$@"; }
 
 lab_up
@@ -235,10 +243,10 @@ iprobe "udp $(hp "$NET4" 5000) not included" blocked direct plain send udp "$NET
 # where it goes is the routing's and the kill switch's doing.
 inc_flood_start() {
 	rm -f "$LAB_TMP/flood.stop"
-	st exec --include -- "$PYTHON" -S "$LABNET" flood "$NET4" 9 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" \
+	join_group "$PYTHON" -S "$LABNET" flood "$NET4" 9 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" \
 		>"$LAB_TMP/flood4.out" 2>&1 &
 	local p4=$!
-	st exec --include -- "$PYTHON" -S "$LABNET" flood "$NET6" 9 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" \
+	join_group "$PYTHON" -S "$LABNET" flood "$NET6" 9 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" \
 		>"$LAB_TMP/flood6.out" 2>&1 &
 	# shellcheck disable=SC2034 # flood_stop waits for them
 	FLOOD_PIDS="$p4 $!"
@@ -292,8 +300,23 @@ check "watch, continued, restores the table" "enabled, watch" restored wait_for 
 iprobe "udp $(hp "$NET4" 5000) included, table restored" "enabled, watch" tunnel included send udp "$NET4" 5000
 watch_stop
 
+# ---- review 2: the group outlives its ruleset (disable leaves it, another policy may follow) ----
+# exec --include then ran the program unlocked, direct. Now refused unless an --include-only ruleset
+# (its included_post chain, in the table or the guard) is there; its control: the same program
+# joined to the group by hand leaks.
+ks_disable
+iprobe "udp $(hp "$NET4" 5000) exec --include, kill switch off" disabled blocked included send udp "$NET4" 5000
+check "  ... exec --include refused (126)" disabled refused rc_is 126 st exec --include -- true
+ks_quiet enable --tunnel "$WGC" --endpoint "$ENDPOINT" --dns "$VPNDNS4" --partial --protect 10.66.0.0/16
+iprobe "udp $(hp "$NET4" 5000) exec --include, a --partial policy" "enabled, partial" blocked \
+	included send udp "$NET4" 5000
+inc_enable
+iprobe "udp $(hp "$NET4" 5000) exec --include, --include-only again" enabled tunnel included send udp "$NET4" 5000
+
 # ---- controls: the kill switch off, the same probes and flood leak ----
 ks_disable
+RAW_JOIN=1
+iprobe "udp $(hp "$NET4" 5000) included (joined by hand)" "disabled (control)" leak included send udp "$NET4" 5000
 iprobe "udp $(hp "$NET4" 5000) included, bound to phy0" "disabled (control)" leak \
 	included send udp "$NET4" 5000 --bind-dev phy0
 iprobe "dns $RESOLVER4 included" "disabled (control)" leak included dns "$RESOLVER4"

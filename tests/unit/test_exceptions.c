@@ -63,9 +63,16 @@ static void test_bypass_order(void **state)
 	before(bypass, "ip daddr @protected4 return", "ct mark set 0x4b42 meta mark set 0xca6c");
 	before(bypass, "ip6 daddr @protected6 return", "ct mark set 0x4b42 meta mark set 0xca6c");
 	rule_at(nat, "ct mark 0x4b42 oifname != @tunnels oifname != \"lo\" masquerade");
-	/* Forward is not the host's: nothing of theirs there. */
+	/* Forward is not the host's: nothing of theirs there, nor the prerouting mark (it would route it off the tunnel). */
 	{
-		char *fwd = chain(text, "forward");
+		char *fwd = chain(text, "forward"), *pre = chain(text, "prerouting");
+
+		rule_at(pre, "iifname != @tunnels iifname != @gateways ct direction original fib daddr type { local, broadcast, multicast } meta l4proto . th dport "
+			     "@allow_in meta mark set 0xca6c");
+		rule_at(pre, "iifname != @tunnels iifname != @gateways ct direction original fib daddr type { local, broadcast, multicast } iifname . meta l4proto . "
+			     "th dport @allow_in_if meta mark set 0xca6c");
+		assert_null(strstr(pre, "original meta l4proto . th dport @allow_in meta mark"));
+		free(pre);
 
 		assert_null(strstr(fwd, "bypass"));
 		assert_null(strstr(fwd, "allow_in"));
