@@ -144,8 +144,12 @@ static int change_main(const struct list_kind *kind, int argc, char *argv[])
 	}
 	add = !strcmp(argv[1], "add");
 	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "--persist")) {
-			*(argv[i][2] == 'j' ? &json : &persist) = true;
+		if (!strcmp(argv[i], "--json")) {
+			json = true;
+			continue;
+		}
+		if (!strcmp(argv[i], "--persist")) {
+			persist = true;
 			continue;
 		}
 		memset(&entry, 0, sizeof(entry));

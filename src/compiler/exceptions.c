@@ -43,7 +43,7 @@ static bool bypass_covered(const struct ks_policy *p, size_t i, uint8_t proto)
 	return false;
 }
 
-/* The six sets, in the order they are declared: a bypass set's family and whether it has ports. */
+/* The six sets, in the order they are declared; for a bypass set, its family and whether it is by port. */
 enum { BYPASS4, BYPASS6, BYPASS_PORTS4, BYPASS_PORTS6, ALLOW_IN, ALLOW_IN_IF, N_SETS };
 static const struct {
 	const char *name, *type;
@@ -55,7 +55,7 @@ static const struct {
 	[BYPASS_PORTS4] = { KS_SET_BYPASS_PORTS4, "ipv4_addr . inet_proto . inet_service", AF_INET, true },
 	[BYPASS_PORTS6] = { KS_SET_BYPASS_PORTS6, "ipv6_addr . inet_proto . inet_service", AF_INET6, true },
 	[ALLOW_IN] = { KS_SET_ALLOW_IN, "inet_proto . inet_service", 0, false },
-	[ALLOW_IN_IF] = { KS_SET_ALLOW_IN_IF, "ifname . inet_proto . inet_service", 0, true },
+	[ALLOW_IN_IF] = { KS_SET_ALLOW_IN_IF, "ifname . inet_proto . inet_service", 0, false },
 };
 
 #define ELEM_LEN (KS_CIDR_STRLEN + IFNAMSIZ + 32)
