@@ -202,6 +202,26 @@ refused_whole() {
 	((rc == 1)) && [[ $(inc nft list ruleset) == "$rules_before" && $(cat "$LAB_TMP/run/policy") == "$state_before" ]]
 }
 check "bypass del refused by nftables: nothing changed" enabled exit-1 refused_whole bypass del 198.51.100.96/28
+# A state file, or a stored policy, that cannot be written (its temporary file's name taken by a
+# directory): the kernel took the change, which is undone; exit 1, the ruleset, the state file
+# and the stored policy as they were.
+ks_enable --bypass 198.51.100.64/28 --persist
+unwritable_whole() { # unwritable_whole DIR ARGS...: DIR/policy cannot be replaced while ARGS run
+	local dir=$1 rc=0 conf_before
+	shift
+	rules_before=$(inc nft list ruleset) state_before=$(cat "$LAB_TMP/run/policy")
+	conf_before=$(cat "$LAB_TMP/conf/policy")
+	mkdir "$dir/policy.tmp"
+	ks "$@" >/dev/null 2>&1 || rc=$?
+	rmdir "$dir/policy.tmp"
+	((rc == 1)) && [[ $(inc nft list ruleset) == "$rules_before" && $(cat "$LAB_TMP/run/policy") == "$state_before" &&
+		$(cat "$LAB_TMP/conf/policy") == "$conf_before" ]]
+}
+check "bypass add, the state file unwritable: undone" enabled exit-1 unwritable_whole "$LAB_TMP/run" bypass add 198.51.100.80/28
+check "bypass add --persist, the stored policy unwritable: undone" enabled exit-1 unwritable_whole "$LAB_TMP/conf" bypass add 198.51.100.80/28 --persist
+check "allow-in add --persist (the first), the stored policy unwritable: undone" enabled exit-1 unwritable_whole "$LAB_TMP/conf" allow-in add 23/tcp --persist
+mkdir -p "$LAB_TMP/nowhere"
+check_control "bypass add --persist, both writable: changed" enabled changed not unwritable_whole "$LAB_TMP/nowhere" bypass add 198.51.100.80/28 --persist
 
 # ---- under watch: the guard table takes the change too (else it would drop what the table allows) ----
 ks_enable "${BYPASS[@]}"
