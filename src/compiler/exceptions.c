@@ -3,7 +3,8 @@
  * --bypass and --allow-in in the table (docs/bypass.md): their sets, the
  * accepts in output and input, the marks that route bypassed connections and
  * the replies of accepted inbound ones around the tunnel, and their NAT.
- * Nothing is emitted for a policy without them.
+ * Nothing is emitted for a policy without them. Also the element changes
+ * of bypass|allow-in add|del: the difference between two policies' sets.
  */
 #include <errno.h>
 #include <stdio.h>
