@@ -46,6 +46,16 @@ int ks_compile_guard_transaction(const struct ks_policy *policy, const char *tab
 struct ks_endpoint_change;
 int ks_compile_endpoint_change(const struct ks_endpoint_change *change, const char *table, bool guard,
 			       struct ks_buf *out);
+/*
+ * bypass|allow-in add|del: whether the tables loaded from before and after
+ * declare the same --bypass and --allow-in sets and rules (then only their
+ * elements differ), and the element changes that turn the first's sets into
+ * the second's, for table or its guard: deletes first, then adds, one
+ * transaction. -EINVAL when the rules differ (apply the table again).
+ */
+bool ks_exceptions_same_rules(const struct ks_policy *before, const struct ks_policy *after);
+int ks_compile_exceptions_change(const struct ks_policy *before, const struct ks_policy *after, const char *table,
+				 bool guard, struct ks_buf *out);
 /* Deletes the guard whether or not it exists: by its owner (with its flags), or one that has none. */
 int ks_compile_guard_removal(const char *table, bool owner, bool persist, struct ks_buf *out);
 

@@ -56,10 +56,12 @@ static const struct {
 	{ "compile", compile_main, "POLICY...", "print the ruleset enable would apply; no root, no kernel", true },
 	{ "endpoint", endpoint_main, "add|del ADDR:PORT[/udp|/tcp]... [--json]",
 	  "add or remove endpoints of the running table in one set transaction", false },
-	{ "bypass", bypass_main, "add|del CIDR[:PORT[/tcp|/udp]]... [--json]",
-	  "add or remove destinations allowed off the tunnel (the table applied again)", false },
-	{ "allow-in", allow_in_main, "add|del PORT[/tcp|/udp][@IFACE]... [--json]",
-	  "add or remove inbound ports accepted on non-tunnel interfaces (the table applied again)", false },
+	{ "bypass", bypass_main, "add|del CIDR[:PORT[/tcp|/udp]]... [--persist] [--json]",
+	  "add or remove destinations allowed off the tunnel in one set transaction (--persist: the stored policy "
+	  "too)", false },
+	{ "allow-in", allow_in_main, "add|del PORT[/tcp|/udp][@IFACE]... [--persist] [--json]",
+	  "add or remove inbound ports accepted on non-tunnel interfaces in one set transaction (--persist: the "
+	  "stored policy too)", false },
 	{ "restore", restore_main, "[--json]", "apply the policy stored by enable --persist (the boot unit runs this)",
 	  false },
 	{ "watch", watch_main, "", "stay in the foreground; hold the guard table, restore the table when changed",

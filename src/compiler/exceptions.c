@@ -3,8 +3,10 @@
  * --bypass and --allow-in in the table (docs/bypass.md): their sets, the
  * accepts in output and input, the marks that route bypassed connections and
  * the replies of accepted inbound ones around the tunnel, and their NAT.
- * Nothing is emitted for a policy without them.
+ * Nothing is emitted for a policy without them. Also the element changes
+ * of bypass|allow-in add|del: the difference between two policies' sets.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,9 +23,11 @@ static bool covers(uint8_t entry, uint8_t proto)
 }
 
 /*
- * Whether (bypass i, proto) lies inside another entry of the same port and
- * protocol: nft refuses overlapping elements in a concatenation with
- * intervals, and the outer entry already allows it. Of equal ones, the first.
+ * Whether (bypass i, proto) lies inside another entry of the same set (the
+ * same port and protocol, or none): an element inside another would overlap
+ * it, which nft refuses in a concatenation with intervals and auto-merge
+ * would fold (then a delete of either could not be told apart), and the
+ * outer entry already allows it. Of equal ones, the first.
  */
 static bool bypass_covered(const struct ks_policy *p, size_t i, uint8_t proto)
 {
@@ -40,45 +44,53 @@ static bool bypass_covered(const struct ks_policy *p, size_t i, uint8_t proto)
 	return false;
 }
 
-static void bypass_set(struct compiler *c, const char *name, int family, bool ports)
-{
-	const struct ks_policy *p = c->p;
-	char text[KS_CIDR_STRLEN];
-	bool first = true;
+/* The six sets, in the order they are declared; for a bypass set, its family and whether it is by port. */
+enum { BYPASS4, BYPASS6, BYPASS_PORTS4, BYPASS_PORTS6, ALLOW_IN, ALLOW_IN_IF, N_SETS };
+static const struct {
+	const char *name, *type;
+	int family;
+	bool ports;
+} sets[N_SETS] = {
+	[BYPASS4] = { KS_SET_BYPASS4, "ipv4_addr", AF_INET, false },
+	[BYPASS6] = { KS_SET_BYPASS6, "ipv6_addr", AF_INET6, false },
+	[BYPASS_PORTS4] = { KS_SET_BYPASS_PORTS4, "ipv4_addr . inet_proto . inet_service", AF_INET, true },
+	[BYPASS_PORTS6] = { KS_SET_BYPASS_PORTS6, "ipv6_addr . inet_proto . inet_service", AF_INET6, true },
+	[ALLOW_IN] = { KS_SET_ALLOW_IN, "inet_proto . inet_service", 0, false },
+	[ALLOW_IN_IF] = { KS_SET_ALLOW_IN_IF, "ifname . inet_proto . inet_service", 0, false },
+};
 
-	ks_buf_printf(c->out, "\n\tset %s {\n\t\ttype %s%s\n\t\tflags interval\n", name,
-		      family == AF_INET ? "ipv4_addr" : "ipv6_addr", ports ? " . inet_proto . inet_service" : "");
-	if (!ports)
-		ks_buf_puts(c->out, "\t\tauto-merge\n");
-	for (size_t i = 0; i < p->n_bypass; i++) {
+#define ELEM_LEN (KS_CIDR_STRLEN + IFNAMSIZ + 32)
+typedef void elem_fn(void *data, const char *elem);
+
+/*
+ * The elements of set s for policy p, each handed to fn: the table's set
+ * holds exactly these, so a change between two policies is the difference
+ * of their lists. No element lies inside another of its set.
+ */
+static void set_elements(const struct ks_policy *p, unsigned s, elem_fn *fn, void *data)
+{
+	char text[KS_CIDR_STRLEN], elem[ELEM_LEN];
+
+	for (size_t i = 0; s < ALLOW_IN && i < p->n_bypass; i++) {
 		const struct ks_bypass *b = &p->bypass[i];
 
-		if (b->cidr.addr.family != family || !b->port != !ports)
+		if (b->cidr.addr.family != sets[s].family || !b->port != !sets[s].ports)
 			continue;
 		ks_format_cidr(&b->cidr, text);
-		for (size_t k = 0; k < (ports ? 2 : 1); k++) {
-			if (ports && (!covers(b->proto, both[k]) || bypass_covered(p, i, both[k])))
+		for (size_t k = 0; k < (sets[s].ports ? 2 : 1); k++) {
+			/* Without a port, proto 0: tcp stands for "covered by an entry without a port". */
+			if (!covers(b->proto, both[k]) || bypass_covered(p, i, both[k]))
 				continue;
-			ks_buf_puts(c->out, first ? "\t\telements = {\n" : "");
-			first = false;
-			if (ports)
-				ks_buf_printf(c->out, "\t\t\t%s . %s . %u,\n", text, ks_proto_name(both[k]), b->port);
+			if (sets[s].ports)
+				snprintf(elem, sizeof(elem), "%s . %s . %u", text, ks_proto_name(both[k]), b->port);
 			else
-				ks_buf_printf(c->out, "\t\t\t%s,\n", text);
+				snprintf(elem, sizeof(elem), "%s", text);
+			fn(data, elem);
 		}
 	}
-	ks_buf_puts(c->out, first ? "\t}\n" : "\t\t}\n\t}\n");
-}
-
-/* The allow-in entries for every interface (with_iface false) or for one. */
-static void allow_in_set(struct compiler *c, const char *name, bool with_iface)
-{
-	const struct ks_policy *p = c->p;
-	bool first = true;
-
-	ks_buf_printf(c->out, "\n\tset %s {\n\t\ttype %sinet_proto . inet_service\n", name, with_iface ? "ifname . " : "");
-	for (size_t i = 0; i < p->n_allow_in; i++) {
+	for (size_t i = 0; s >= ALLOW_IN && i < p->n_allow_in; i++) {
 		const struct ks_allow_in *a = &p->allow_in[i];
+		bool with_iface = s == ALLOW_IN_IF;
 		struct ks_ifname check;
 
 		/* Pasted between quotes: checked again, whoever filled the policy. */
@@ -89,35 +101,142 @@ static void allow_in_set(struct compiler *c, const char *name, bool with_iface)
 			if (!covers(a->proto, both[k]) || (a->proto && i && !memcmp(a->iface, p->allow_in[i - 1].iface, IFNAMSIZ) &&
 							   a->port == p->allow_in[i - 1].port && !p->allow_in[i - 1].proto))
 				continue;
-			ks_buf_puts(c->out, first ? "\t\telements = {\n" : "");
-			first = false;
 			if (with_iface)
-				ks_buf_printf(c->out, "\t\t\t\"%s\" . %s . %u,\n", a->iface, ks_proto_name(both[k]), a->port);
+				snprintf(elem, sizeof(elem), "\"%s\" . %s . %u", a->iface, ks_proto_name(both[k]), a->port);
 			else
-				ks_buf_printf(c->out, "\t\t\t%s . %u,\n", ks_proto_name(both[k]), a->port);
+				snprintf(elem, sizeof(elem), "%s . %u", ks_proto_name(both[k]), a->port);
+			fn(data, elem);
 		}
 	}
-	ks_buf_puts(c->out, first ? "\t}\n" : "\t\t}\n\t}\n");
+}
+
+struct declaring {
+	struct ks_buf *out;
+	bool first;
+};
+
+static void declare_elem(void *data, const char *elem)
+{
+	struct declaring *d = data;
+
+	ks_buf_printf(d->out, "%s\t\t\t%s,\n", d->first ? "\t\telements = {\n" : "", elem);
+	d->first = false;
+}
+
+/*
+ * The bypass sets have intervals but no auto-merge: each element is one
+ * entry (or a port's protocol) of the list, as given, so that bypass del
+ * deletes exactly it, and not a merged range with its neighbour.
+ */
+static void declare_set(struct compiler *c, unsigned s)
+{
+	struct declaring d = { c->out, true };
+
+	ks_buf_printf(c->out, "\n\tset %s {\n\t\ttype %s\n%s", sets[s].name, sets[s].type,
+		      s < ALLOW_IN ? "\t\tflags interval\n" : "");
+	set_elements(c->p, s, declare_elem, &d);
+	ks_buf_puts(c->out, d.first ? "\t}\n" : "\t\t}\n\t}\n");
 }
 
 /* Whether the bypass rules apply: connected only (blocked lets nothing but the contract's list out). */
-static bool bypassing(const struct compiler *c)
+static bool bypassing(const struct ks_policy *p)
 {
-	return c->p->n_bypass && c->enabled;
+	return p->n_bypass && p->state == KS_STATE_ENABLED;
+}
+
+/* Whether the table of policy p declares set s (and has the rules that read it). */
+static bool declared(const struct ks_policy *p, unsigned s)
+{
+	return s < ALLOW_IN ? bypassing(p) : p->n_allow_in > 0;
 }
 
 void exceptions_sets(struct compiler *c)
 {
-	if (bypassing(c)) {
-		bypass_set(c, KS_SET_BYPASS4, AF_INET, false);
-		bypass_set(c, KS_SET_BYPASS6, AF_INET6, false);
-		bypass_set(c, KS_SET_BYPASS_PORTS4, AF_INET, true);
-		bypass_set(c, KS_SET_BYPASS_PORTS6, AF_INET6, true);
+	for (unsigned s = 0; s < N_SETS; s++)
+		if (declared(c->p, s))
+			declare_set(c, s);
+}
+
+bool ks_exceptions_same_rules(const struct ks_policy *before, const struct ks_policy *after)
+{
+	for (unsigned s = 0; s < N_SETS; s++)
+		if (declared(before, s) != declared(after, s))
+			return false;
+	return true;
+}
+
+/* A set's elements as "\nA\nB\n": membership is a search for "\nX\n". */
+static void collect_elem(void *data, const char *elem)
+{
+	ks_buf_printf(data, "%s\n", elem);
+}
+
+static bool has_elem(const struct ks_buf *list, const char *elem)
+{
+	char needle[ELEM_LEN + 2];
+
+	snprintf(needle, sizeof(needle), "\n%s\n", elem);
+	return list->data && strstr(list->data, needle);
+}
+
+/* "VERB element inet T SET { ... }" for the elements of from not in other; nothing when there are none. */
+static void diff_line(struct ks_buf *out, const char *verb, const char *table, unsigned s, const struct ks_buf *from,
+		      const struct ks_buf *other)
+{
+	bool first = true;
+
+	for (const char *line = from->data ? from->data + 1 : ""; *line;) {
+		size_t len = strcspn(line, "\n");
+		char elem[ELEM_LEN];
+
+		snprintf(elem, sizeof(elem), "%.*s", (int)len, line);
+		line += len + 1;
+		if (has_elem(other, elem))
+			continue;
+		if (first)
+			ks_buf_printf(out, "%s element inet %s %s { ", verb, table, sets[s].name);
+		ks_buf_printf(out, "%s%s", first ? "" : ", ", elem);
+		first = false;
 	}
-	if (c->p->n_allow_in) {
-		allow_in_set(c, KS_SET_ALLOW_IN, false);
-		allow_in_set(c, KS_SET_ALLOW_IN_IF, true);
+	if (!first)
+		ks_buf_puts(out, " }\n");
+}
+
+int ks_compile_exceptions_change(const struct ks_policy *before, const struct ks_policy *after, const char *table,
+				 bool guard, struct ks_buf *out)
+{
+	struct ks_buf old[N_SETS], new[N_SETS];
+	char name[KS_GUARD_NAME_LEN];
+	int ret = 0;
+
+	if (ks_parse_table_name(table) < 0 || !ks_exceptions_same_rules(before, after))
+		return -EINVAL;
+	if (guard)
+		ks_guard_name(table, name);
+	else
+		snprintf(name, sizeof(name), "%s", table);
+	for (unsigned s = 0; s < N_SETS; s++) {
+		old[s] = (struct ks_buf)KS_BUF_INIT;
+		new[s] = (struct ks_buf)KS_BUF_INIT;
+		ks_buf_puts(&old[s], "\n");
+		ks_buf_puts(&new[s], "\n");
+		set_elements(before, s, collect_elem, &old[s]);
+		set_elements(after, s, collect_elem, &new[s]);
+		if (old[s].err || new[s].err)
+			ret = -ENOMEM;
 	}
+	/* Deletes first: an entry that covered others gives way to them in the same transaction. */
+	for (unsigned s = 0; s < N_SETS && !ret; s++)
+		if (declared(before, s))
+			diff_line(out, "delete", name, s, &old[s], &new[s]);
+	for (unsigned s = 0; s < N_SETS && !ret; s++)
+		if (declared(after, s))
+			diff_line(out, "add", name, s, &new[s], &old[s]);
+	for (unsigned s = 0; s < N_SETS; s++) {
+		ks_buf_free(&old[s]);
+		ks_buf_free(&new[s]);
+	}
+	return ret ? ret : out->err;
 }
 
 /*
@@ -142,7 +261,7 @@ void exceptions_prerouting(struct compiler *c)
 		ks_buf_printf(c->out, "\t\tiifname != @tunnels iifname != @%s ct direction original fib daddr type { local, broadcast, multicast } iifname . meta l4proto . th dport @%s meta mark set 0x%x\n",
 			      KS_SET_GATEWAYS, KS_SET_ALLOW_IN_IF, c->p->fwmark);
 	}
-	if (bypassing(c))
+	if (bypassing(c->p))
 		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct mark 0x%x ct direction reply meta mark set 0x%x\n",
 			      KS_BYPASS_CT_MARK, c->p->fwmark);
 }
@@ -166,7 +285,7 @@ void allow_in_out(struct compiler *c)
  */
 void bypass_out(struct compiler *c)
 {
-	if (!bypassing(c))
+	if (!bypassing(c->p))
 		return;
 	ks_buf_printf(c->out, "\t\toifname != @tunnels ip daddr @%s accept\n", KS_SET_BYPASS4);
 	ks_buf_printf(c->out, "\t\toifname != @tunnels ip6 daddr @%s accept\n", KS_SET_BYPASS6);
@@ -192,7 +311,7 @@ void exceptions_in(struct compiler *c)
 		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct mark 0x%x ct direction original accept\n",
 			      KS_ALLOW_IN_CT_MARK);
 	}
-	if (bypassing(c))
+	if (bypassing(c->p))
 		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct mark 0x%x ct direction reply accept\n", KS_BYPASS_CT_MARK);
 }
 
@@ -207,7 +326,7 @@ void exceptions_mangle(struct compiler *c)
 	if (c->p->n_allow_in && !c->p->fwmark_none)
 		ks_buf_printf(c->out, "\t\tct mark 0x%x ct direction reply meta mark set 0x%x\n", KS_ALLOW_IN_CT_MARK,
 			      c->p->fwmark);
-	if (!bypassing(c))
+	if (!bypassing(c->p))
 		return;
 	ks_buf_printf(c->out, "\t\tip daddr @%s goto bypass\n", KS_SET_BYPASS4);
 	ks_buf_printf(c->out, "\t\tip6 daddr @%s goto bypass\n", KS_SET_BYPASS6);
@@ -224,7 +343,7 @@ void exceptions_mangle(struct compiler *c)
  */
 void exceptions_chains(struct compiler *c)
 {
-	if (!bypassing(c))
+	if (!bypassing(c->p))
 		return;
 	ks_buf_puts(c->out, "\n\tchain bypass {\n");
 	ks_buf_printf(c->out, "\t\tct state != new ct mark != 0x%x return\n", KS_BYPASS_CT_MARK);
@@ -238,7 +357,7 @@ void exceptions_chains(struct compiler *c)
 /* Bypassed connections leave with the source of their new route (the first lookup gave the tunnel's). */
 void exceptions_masquerade(struct compiler *c)
 {
-	if (bypassing(c))
+	if (bypassing(c->p))
 		ks_buf_printf(c->out, "\t\tct mark 0x%x oifname != @tunnels oifname != \"lo\" masquerade\n",
 			      KS_BYPASS_CT_MARK);
 }

@@ -133,21 +133,53 @@ leak_pair "inbound tcp $LANHOST4 -> $(hp $C4 23)" "blocked, allow-in 22/tcp" "ks
 leak_pair "inbound tcp $LANHOST4 -> $(hp $C4 22)" "enabled, allow-in 22/tcp@ctr0" "ks_enable --allow-in 22/tcp@ctr0" phys "${lan22[@]}"
 
 # ---- bypass add|del and allow-in add|del on the running table ----
-ks_enable "${BYPASS[@]}"
+# The table's handle and every handle in it (chains, rules, sets): an add|del changes set
+# elements and replaces nothing. The control: adding the first entry of a list has to apply the
+# table again (the sets and their rules come with it), and the handles change.
+handles() { inc nft -a list table inet killswitch | grep -o 'handle [0-9]*' | tr '\n' ' '; }
+same_handles() { [[ $(handles) == "$1" ]]; }
+ks_enable "${BYPASS[@]}" --persist
+h0=$(handles)
 run_probe "tcp4 $(hp $ABOVE4 80) before bypass add" enabled tunnel phys send_c tcp $ABOVE4 80
 ks_quiet bypass add 198.51.100.80/32
+check "bypass add: the table not replaced (same handles)" enabled same same_handles "$h0"
 direct "tcp4 $(hp $ABOVE4 80) after bypass add .80" enabled send_c tcp $ABOVE4 80
 ks_quiet bypass del 198.51.100.80/32
+check "bypass del: the table not replaced (same handles)" enabled same same_handles "$h0"
 run_probe "tcp4 $(hp $ABOVE4 80) after bypass del .80" enabled tunnel phys send_c tcp $ABOVE4 80
 direct "tcp4 $(hp $IN4 80) (the rest of the list kept)" enabled send_c tcp $IN4 80
+# Two adjacent /28s (.64-.79 and .80-.95): deleting the first deletes it alone (auto-merge
+# would have joined them into one /27, and the delete failed or took both).
+ks_quiet bypass add 198.51.100.80/28
+direct "tcp4 $(hp $ABOVE4 80) (adjacent /28 added)" enabled send_c tcp $ABOVE4 80
+check "bypass del of one of two adjacent /28s succeeds" enabled exit-0 ks_quiet bypass del 198.51.100.64/28
+check "bypass del of a /28: the table not replaced (same handles)" enabled same same_handles "$h0"
+direct "tcp4 $(hp $ABOVE4 80) (the adjacent /28 kept)" enabled send_c tcp $ABOVE4 80
+run_probe "tcp4 $(hp $IN4 80) (its /28 deleted)" enabled tunnel phys send_c tcp $IN4 80
+run_probe "tcp4 $(hp $EDGE4 80) (its /28 deleted, last address)" enabled tunnel phys send_c tcp $EDGE4 80
+check "status lists the new bypass list" enabled listed status_says 198.51.100.80/28
+check_control "status no longer lists the deleted /28" enabled absent not status_says 198.51.100.64/28
+# The state follows: --persist changes the stored policy, and restore applies it.
+ks_quiet bypass add 198.51.100.64/28 --persist
+ks_quiet bypass del 198.51.100.80/28 --persist
+ks_quiet restore
+direct "tcp4 $(hp $IN4 80) after restore (stored: added)" restored send_c tcp $IN4 80
+run_probe "tcp4 $(hp $ABOVE4 80) after restore (stored: deleted)" restored tunnel phys send_c tcp $ABOVE4 80
 ks_enable --allow-in 22/tcp
+h0=$(handles)
 lan23=(send_from_isp tcp $C4 23 --bind-addr $LANHOST4)
 run_probe "inbound tcp $LANHOST4 -> $(hp $C4 23) before allow-in add" enabled blocked phys "${lan23[@]}"
 ks_quiet allow-in add 23/tcp
+check "allow-in add: the table not replaced (same handles)" enabled same same_handles "$h0"
 run_probe "inbound tcp $LANHOST4 -> $(hp $C4 23) after allow-in add" enabled pass phys accepted_from_isp tcp $C4 23 --bind-addr $LANHOST4
 ks_quiet allow-in del 23/tcp
+check "allow-in del: the table not replaced (same handles)" enabled same same_handles "$h0"
 run_probe "inbound tcp $LANHOST4 -> $(hp $C4 23) after allow-in del" enabled blocked phys "${lan23[@]}"
 run_probe "inbound tcp $LANHOST4 -> $(hp $C4 22) (the rest kept)" enabled pass phys accepted_from_isp tcp $C4 22 --bind-addr $LANHOST4
+# The first bypass: its sets and rules are not in the table, which is applied again.
+ks_quiet bypass add 198.51.100.80/32
+check_control "bypass add of the first entry applies the table again (new handles)" enabled changed not same_handles "$h0"
+direct "tcp4 $(hp $ABOVE4 80) after the first bypass add" enabled send_c tcp $ABOVE4 80
 # Bad input: exit 2, the ruleset byte-identical.
 rules_before=$(inc nft list ruleset)
 bad_input() { # bad_input ARGS...: killswitch exits 2 and changes nothing
@@ -159,14 +191,53 @@ check "bypass add 198.51.100.0/33 refused" enabled exit-2 bad_input bypass add 1
 check "bypass add 2001:db8::/48:443 refused (brackets)" enabled exit-2 bad_input bypass add 2001:db8::/48:443
 check "allow-in add 22/sctp refused" enabled exit-2 bad_input allow-in add 22/sctp
 check "allow-in add 22@$WGC refused (a tunnel)" enabled exit-2 bad_input allow-in add "22@$WGC"
+# A delete the table cannot take (an element removed behind killswitch's back): exit 1, the
+# ruleset and the state file as they were.
+ks_quiet bypass add 198.51.100.96/28
+inc nft delete element inet killswitch bypass4 '{ 198.51.100.96/28 }'
+rules_before=$(inc nft list ruleset) state_before=$(cat "$LAB_TMP/run/policy")
+refused_whole() {
+	local rc=0
+	ks "$@" >/dev/null 2>&1 || rc=$?
+	((rc == 1)) && [[ $(inc nft list ruleset) == "$rules_before" && $(cat "$LAB_TMP/run/policy") == "$state_before" ]]
+}
+check "bypass del refused by nftables: nothing changed" enabled exit-1 refused_whole bypass del 198.51.100.96/28
+# A state file, or a stored policy, that cannot be written (its temporary file's name taken by a
+# directory): the kernel took the change, which is undone; exit 1, the ruleset, the state file
+# and the stored policy as they were.
+ks_enable --bypass 198.51.100.64/28 --persist
+unwritable_whole() { # unwritable_whole DIR ARGS...: DIR/policy cannot be replaced while ARGS run
+	local dir=$1 rc=0 conf_before
+	shift
+	rules_before=$(inc nft list ruleset) state_before=$(cat "$LAB_TMP/run/policy")
+	conf_before=$(cat "$LAB_TMP/conf/policy")
+	mkdir "$dir/policy.tmp"
+	ks "$@" >/dev/null 2>&1 || rc=$?
+	rmdir "$dir/policy.tmp"
+	((rc == 1)) && [[ $(inc nft list ruleset) == "$rules_before" && $(cat "$LAB_TMP/run/policy") == "$state_before" &&
+		$(cat "$LAB_TMP/conf/policy") == "$conf_before" ]]
+}
+check "bypass add, the state file unwritable: undone" enabled exit-1 unwritable_whole "$LAB_TMP/run" bypass add 198.51.100.80/28
+check "bypass add --persist, the stored policy unwritable: undone" enabled exit-1 unwritable_whole "$LAB_TMP/conf" bypass add 198.51.100.80/28 --persist
+check "allow-in add --persist (the first), the stored policy unwritable: undone" enabled exit-1 unwritable_whole "$LAB_TMP/conf" allow-in add 23/tcp --persist
+mkdir -p "$LAB_TMP/nowhere"
+check_control "bypass add --persist, both writable: changed" enabled changed not unwritable_whole "$LAB_TMP/nowhere" bypass add 198.51.100.80/28 --persist
 
 # ---- under watch: the guard table takes the change too (else it would drop what the table allows) ----
 ks_enable "${BYPASS[@]}"
 watch_start bypass-watch.log
+h0=$(handles) g0=$(inc nft -a list table inet $GUARD | grep -o 'handle [0-9]*' | tr '\n' ' ')
 ks_quiet bypass add 198.51.100.80/32
 check "the guard's bypass4 holds the added .80" watched listed bash -c "ip netns exec $NS_C nft list set inet $GUARD bypass4 | grep -q 198.51.100.80"
+check "bypass add under watch: neither table replaced" watched same bash -c "[[ \"\$(ip netns exec $NS_C nft -a list table inet $GUARD | grep -o 'handle [0-9]*' | tr '\n' ' ')\" == '$g0' ]]"
+check "bypass add under watch: the table not replaced" watched same same_handles "$h0"
 direct "tcp4 $(hp $ABOVE4 80) after bypass add, under watch" watched send_c tcp $ABOVE4 80
+# watch restores from the state file: the table deleted, it comes back with the added entry.
+inc nft delete table inet killswitch
+check "watch restores the table" watched restored wait_for 5 ks_table_present
+direct "tcp4 $(hp $ABOVE4 80) after watch's restore" watched send_c tcp $ABOVE4 80
 ks_quiet bypass del 198.51.100.80/32
+check "the guard's bypass4 lost .80" watched absent bash -c "! ip netns exec $NS_C nft list set inet $GUARD bypass4 | grep -q 198.51.100.80"
 run_probe "tcp4 $(hp $ABOVE4 80) after bypass del, under watch" watched tunnel phys send_c tcp $ABOVE4 80
 watch_stop
 
