@@ -4,19 +4,22 @@
 
   mutate.py list MUTANTS               one line per mutant, fields separated by US (0x1f):
                                        id, tests (space-separated), expect, rule, what
-  mutate.py check MUTANTS SOURCE [ID]  for each mutant (or the IDs given): "ID US applies US variant"
+  mutate.py check MUTANTS DIR [ID]     for each mutant (or the IDs given): "ID US applies US variant"
                                        or "ID US does not apply US why"; exit 1 if any does not
-  mutate.py apply MUTANTS ID SOURCE    rewrite SOURCE with mutant ID, print which variant applied;
-                                       exit 1 (saying why) if none does
+  mutate.py apply MUTANTS ID DIR       rewrite the sources in DIR with mutant ID, print which variant
+                                       applied; exit 1 (saying why) if none does
+
+DIR is the compiler's folder (src/compiler): its *.c files are the source, taken together.
   mutate.py behaviour < CTEST-JSON     the behaviour tests of `ctest -N --show-only=json-v1`:
                                        "NAME<TAB>core" or "NAME<TAB>heavy" (faults, RUN_SERIAL)
 
-An edit is a literal search and replace: the search text must occur exactly once in the file
-as the edits before it left it. A mutant applies when every edit of one of its variants does
-(the first such variant is used), so a mutant can follow a rule through a rewrite of compile.c
+An edit is a literal search and replace: the search text must occur exactly once in all the
+files together, as the edits before it left them. A mutant applies when every edit of one of its variants does
+(the first such variant is used), so a mutant can follow a rule through a rewrite of the compiler
 (see the file format in mutants.txt). Standard library only, like tests/e2e/labnet.py.
 """
 import json
+import os
 import re
 import sys
 
@@ -117,21 +120,22 @@ def parse(path):
     return mutants
 
 
-def mutate(m, source):
-    """(new text, variant number) with the first variant that applies, or (None, why none does)."""
+def mutate(m, sources):
+    """(new {file: text}, variant number) with the first variant that applies, or (None, why none does)."""
     whys = []
     for vi, edits in enumerate(m.variants, 1):
-        text, why = source, None
+        files, why = dict(sources), None
         for ei, (search, replace) in enumerate(edits, 1):
-            count = text.count(search)
+            where = [name for name, text in files.items() if search in text]
+            count = sum(files[name].count(search) for name in where)
             if count != 1:
                 first = search.split("\n")[0].strip()
                 found = "not found" if count == 0 else f"found {count} times"
                 why = f"edit {ei} ({first[:60]!r}...): {found}"
                 break
-            text = text.replace(search, replace, 1)
+            files[where[0]] = files[where[0]].replace(search, replace, 1)
         if why is None:
-            return text, vi
+            return files, vi
         whys.append(f"variant {vi}: {why}" if len(m.variants) > 1 else why)
     return None, "; ".join(whys)
 
@@ -172,9 +176,16 @@ def behaviour(doc):
     return 0
 
 
-def read(path):
-    with open(path, encoding="utf-8") as f:
-        return f.read()
+def read(folder):
+    """The compiler's sources: {path: text} of every *.c file in folder."""
+    out = {}
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".c"):
+            with open(os.path.join(folder, name), encoding="utf-8") as f:
+                out[os.path.join(folder, name)] = f.read()
+    if not out:
+        fail(f"no *.c files in {folder}")
+    return out
 
 
 def main(argv):
@@ -198,12 +209,15 @@ def main(argv):
         return 1 if bad else 0
     if len(argv) == 4 and argv[0] == "apply":
         (m,) = select(parse(argv[1]), [argv[2]])
-        text, info = mutate(m, read(argv[3]))
-        if text is None:
+        sources = read(argv[3])
+        files, info = mutate(m, sources)
+        if files is None:
             print(f"mutate.py: {m.id} does not apply to {argv[3]}: {info}", file=sys.stderr)
             return 1
-        with open(argv[3], "w", encoding="utf-8") as f:
-            f.write(text)
+        for path, text in files.items():
+            if text != sources[path]:
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(text)
         print(variant_name(m, info))
         return 0
     if len(argv) == 1 and argv[0] == "behaviour":

@@ -5,7 +5,7 @@
 #   tests/mutation/run.sh [-m ID,ID...] [-q | -e | -f] [-j N] [-t SECONDS] [-o FILE] [-k] [SOURCE_TREE]
 #   tests/mutation/run.sh -l [SOURCE_TREE]
 #
-# For each mutant of mutants.txt (one loosened or reordered rule of src/compiler/compile.c): apply
+# For each mutant of mutants.txt (one loosened or reordered rule of the compiler, src/compiler/*.c): apply
 # it to a scratch copy of SOURCE_TREE (default: the tree this script is in; its working tree,
 # uncommitted changes included), build without sanitizers, regenerate the goldens (so that no
 # text comparison can be what catches it), check that nft accepts them, and run behaviour tests
@@ -32,14 +32,14 @@
 #   -k         keep the scratch directory (tree, build, ctest logs) and say where
 #
 # Exit status: 0 every mutant was caught or survived as its `expect:` line says; 1 some mutant
-# survived unexpectedly; 2 a mutant does not apply (mutants.txt must follow compile.c: fix its
+# survived unexpectedly; 2 a mutant does not apply (mutants.txt must follow the compiler: fix its
 # search text), does not build or gives a ruleset nft refuses, or the baseline failed.
 # Needs root, like the tests it runs. Runs for a while: see docs/mutation.md for timings.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 mutants_file=$here/mutants.txt
-compile_c=src/compiler/compile.c
+compiler=src/compiler
 mutate() { python3 "$here/mutate.py" "$@"; }
 
 usage() {
@@ -67,8 +67,8 @@ shift $((OPTIND - 1))
 (($# <= 1)) || usage
 [[ $jobs =~ ^[1-9][0-9]*$ && $test_timeout =~ ^[1-9][0-9]*$ ]] || usage
 src=$(cd "${1:-$here/../..}" && pwd)
-[[ -f $src/$compile_c ]] || {
-	echo "run.sh: $src has no $compile_c" >&2
+[[ -d $src/$compiler ]] || {
+	echo "run.sh: $src has no $compiler" >&2
 	exit 2
 }
 
@@ -104,7 +104,7 @@ while IFS=$'\x1f' read -r id status why; do
 		APPLIES[$id]=0 WHY[$id]=$why
 		not_applying=$((not_applying + 1))
 	fi
-done < <(mutate check "$mutants_file" "$src/$compile_c" "${ids[@]}" || true)
+done < <(mutate check "$mutants_file" "$src/$compiler" "${ids[@]}" || true)
 
 if ((list)); then
 	for id in "${ids[@]}"; do
@@ -119,9 +119,9 @@ if ((list)); then
 fi
 if ((not_applying)); then
 	for id in "${ids[@]}"; do
-		((APPLIES[$id])) || printf '!! %s DOES NOT APPLY to %s: %s\n' "$id" "$compile_c" "${WHY[$id]}" >&2
+		((APPLIES[$id])) || printf '!! %s DOES NOT APPLY to %s: %s\n' "$id" "$compiler" "${WHY[$id]}" >&2
 	done
-	printf '!! %d mutant(s) no longer match compile.c: update their search text in %s\n' \
+	printf '!! %d mutant(s) no longer match the compiler: update their search text in %s\n' \
 		"$not_applying" "$mutants_file" >&2
 fi
 [[ $(id -u) == 0 ]] || {
@@ -161,7 +161,7 @@ else
 	tar -C "$src" --exclude='./build*' -cf - . | tar -xf - -C "$tree"
 	commit="(not a git tree)"
 fi
-cp "$tree/$compile_c" "$scratch/compile.c.orig"
+cp -a "$tree/$compiler" "$scratch/compiler.orig"
 cp -a "$tree/rulesets" "$scratch/rulesets.orig"
 
 say "configuring $build (no sanitizers)"
@@ -288,10 +288,11 @@ for id in "${ids[@]}"; do
 	fi
 	t0=$SECONDS
 	say "mutant $id: ${WHAT[$id]}"
-	cp "$scratch/compile.c.orig" "$tree/$compile_c"
+	rm -rf "${tree:?}/$compiler"
+	cp -a "$scratch/compiler.orig" "$tree/$compiler"
 	rm -rf "$tree/rulesets"
 	cp -a "$scratch/rulesets.orig" "$tree/rulesets"
-	variant=$(mutate apply "$mutants_file" "$id" "$tree/$compile_c")
+	variant=$(mutate apply "$mutants_file" "$id" "$tree/$compiler")
 	[[ -z $variant ]] || WHY[$id]=$variant
 	if ! build "$logs/build-$id.log"; then
 		VERDICT[$id]="does not build" CAUGHT[$id]="see the build log"
@@ -355,7 +356,7 @@ done
 md() { local s=$1; s=${s//|/\\|}; printf '%s' "$s"; }
 report() {
 	local id verdict why
-	echo "# Mutation run of src/compiler/compile.c"
+	echo "# Mutation run of src/compiler"
 	echo
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- tree: \`$src\` at $commit"
