@@ -36,6 +36,21 @@ static inline void chain_open(struct compiler *c, const char *name, const char *
 	ks_buf_printf(c->out, "\n\tchain %s {\n\t\ttype %s; policy %s;\n", name, type_hook, policy);
 }
 
+/*
+ * chain_open for a chain that may hold no rule (ks_chain_spec.may_idle):
+ * unless hooked, the same name as a regular chain hooked nowhere. Empty,
+ * its hook would still cost every packet (a NAT hook brings the NAT
+ * machinery along); the name stays for the contract, `status` and `watch`.
+ */
+static inline void chain_open_idle(struct compiler *c, const char *name, bool hooked, const char *type_hook,
+				   const char *policy)
+{
+	if (hooked)
+		chain_open(c, name, type_hook, policy);
+	else
+		ks_buf_printf(c->out, "\n\tchain %s {\n", name);
+}
+
 static inline void rule(struct compiler *c, const char *text)
 {
 	ks_buf_printf(c->out, "\t\t%s\n", text);

@@ -117,7 +117,8 @@ void chain_nat_prerouting(struct compiler *c)
 {
 	char text[KS_ADDR_STRLEN];
 
-	chain_open(c, KS_CHAIN_NAT_PREROUTING, "nat hook prerouting priority dstnat", "accept");
+	chain_open_idle(c, KS_CHAIN_NAT_PREROUTING, c->p->n_gateways && c->enabled, "nat hook prerouting priority dstnat",
+			"accept");
 	if (c->p->n_gateways && c->enabled) {
 		first_resolver(c->p, AF_INET, text);
 		if (*text)

@@ -24,7 +24,7 @@ void chain_split_tunnel(struct compiler *c)
 {
 	const char *ex = c->excluded;
 
-	chain_open(c, "mangle", "route hook output priority -150", "accept");
+	chain_open_idle(c, "mangle", *ex, "route hook output priority -150", "accept");
 	if (*ex) {
 		ks_buf_printf(c->out, "\t\t%s goto excluded\n", ex);
 		/* Each user's group inside their own slice, so that exclusion never takes a program out of it. */
@@ -52,7 +52,7 @@ void chain_split_tunnel(struct compiler *c)
 		ks_buf_printf(c->out, "\t\tct mark set 0x%x meta mark set 0x%x\n", c->p->split.ct_mark, c->p->fwmark);
 		ks_buf_puts(c->out, "\t}\n");
 	}
-	chain_open(c, "nat", "nat hook postrouting priority srcnat", "accept");
+	chain_open_idle(c, "nat", *ex || (c->p->n_gateways && c->enabled), "nat hook postrouting priority srcnat", "accept");
 	if (*ex) {
 		/* Excluded traffic never uses the tunnel; elsewhere it needs the source of its new route. */
 		ks_buf_printf(c->out, "\t\tct mark 0x%x oifname @tunnels drop\n", c->p->split.ct_mark);

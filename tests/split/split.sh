@@ -657,7 +657,9 @@ connecting_quietly() {
 	if [[ $out == *"split tunnelling"* ]]; then echo "$out"; return 1; fi
 }
 # The connecting table plus what the enabled one marks, masquerades and restores for excluded
-# programs: what `block` loaded before the fix.
+# programs: what `block` loaded before the fix. The connecting table's mangle and nat hold no rule,
+# so they are idle there (regular chains, hooked nowhere): hooked again first, as the enabled table
+# has them.
 connecting_as_before() {
 	local rules
 	connecting_quietly || return 1
@@ -666,11 +668,14 @@ connecting_as_before() {
 		BEGIN { print "add chain inet killswitch excluded" }
 		/^\tchain / { chain = $2 }
 		/^\t}/ { chain = "" }
+		(chain == "mangle" || chain == "nat") && /^\t\ttype / {
+			sub(/^\t\t/, ""); hook[chain] = "delete chain inet killswitch " chain "\nadd chain inet killswitch " chain " { " $0 " }\n"
+		}
 		chain != "" && /^\t\t/ && !/^\t\ttype / && !/@excluded_users/ &&
 		(chain == "mangle" || chain == "excluded" || chain == "nat" || (chain == "prerouting" && /ct mark/)) {
 			sub(/^\t\t/, ""); line[chain] = line[chain] "add rule inet killswitch " chain " " $0 "\n"
 		}
-		END { printf "%s%s%s%s", line["excluded"], line["mangle"], line["nat"], line["prerouting"] }') || return 1
+		END { printf "%s%s%s%s%s%s", hook["mangle"], hook["nat"], line["excluded"], line["mangle"], line["nat"], line["prerouting"] }') || return 1
 	grep -q 'meta mark set' <<<"$rules" || { echo "no marking rule in: $rules"; return 1; }
 	in_c nft -f - <<<"$rules"
 }
