@@ -148,6 +148,14 @@ int ks_cgroup_detect(struct ks_cgroup_mounts *out);
 int ks_cgroup_choose(struct ks_split *split, char err[KS_ERR_LEN]);
 
 /*
+ * The same for the inclusion group of --include-only: KILLSWITCH_INCLUDE_CGROUP_NAME
+ * (default killswitch-include) and split's own classid (KS_INCLUDE_CLASSID
+ * from ks_policy_init). Prepare, attach, detach and list take it as they
+ * take the exclusion group.
+ */
+int ks_cgroup_choose_include(struct ks_split *split, char err[KS_ERR_LEN]);
+
+/*
  * Creates the exclusion cgroup if needed (mounting net_cls first for v1 when
  * it is not mounted: at /sys/fs/cgroup/net_cls, or under the run directory
  * on a v2-only host, and writing net_cls.classid through libcgroup).

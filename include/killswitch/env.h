@@ -21,6 +21,8 @@ struct ks_env {
 	enum ks_split_mode want; /* from split: KS_SPLIT_OFF for automatic */
 	bool split_off;		 /* split is "off" */
 	const char *cgroup_name; /* KILLSWITCH_CGROUP_NAME; default "killswitch-exclude" */
+	const char *include_name; /* KILLSWITCH_INCLUDE_CGROUP_NAME; default "killswitch-include" */
+	unsigned portal_seconds; /* KILLSWITCH_PORTAL_SECONDS (tests): portal's grant in seconds; 0 when unset */
 };
 
 /*

@@ -31,8 +31,39 @@ int ks_rtnl_tunnel_addrs(struct ks_policy *policy);
 int ks_rtnl_routing_add(const char *tunnel, uint32_t fwmark, uint32_t table, const char **what);
 /* Removes the two rules and the default routes of TABLE, both families; idempotent. */
 int ks_rtnl_routing_del(uint32_t fwmark, uint32_t table, const char **what);
+/*
+ * --include-only (killswitch routing add --include), IPv4 and IPv6:
+ *   ip route add default dev TUNNEL table TABLE
+ *   ip rule add fwmark MARK table TABLE
+ * Only packets the ruleset marked as the inclusion group's take the tunnel;
+ * the main table (not the tunnel) serves everything else. Idempotent.
+ */
+int ks_rtnl_include_routing_add(const char *tunnel, uint32_t mark, uint32_t table, const char **what);
+/* Removes that rule and the default routes of TABLE, both families; idempotent. */
+int ks_rtnl_include_routing_del(uint32_t mark, uint32_t table, const char **what);
 /* Whether any "not fwmark" rule is there (a VPN routing by fwmark, as wg-quick does), IPv4 or IPv6. */
 int ks_rtnl_fwmark_routing_in_use(bool *in_use);
+
+/*
+ * The gateways of the default routes (any table, both families) whose
+ * interface is not one of skip (the tunnels), each once, at most max:
+ * where a captive portal is (killswitch portal). Returns 0 or a negative
+ * errno; *n says how many.
+ */
+struct ks_gateway {
+	struct ks_addr addr;
+	unsigned ifindex;
+	struct ks_ifname iface;
+};
+int ks_rtnl_default_gateways(const struct ks_ifname *skip, size_t n_skip, struct ks_gateway *out, size_t max,
+			     size_t *n);
+
+/*
+ * The elements of set in table inet TABLE that have a timeout: how many,
+ * and the longest time one has left, in milliseconds. -ENOENT when there
+ * is no such table or set.
+ */
+int ks_nfnl_set_expiry(const char *table, const char *set, size_t *n, uint64_t *max_ms);
 
 /*
  * nfnetlink (libmnl): nftables change notifications, for `watch`. Every

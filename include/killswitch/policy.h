@@ -12,10 +12,16 @@
 #define KS_TABLE_NAME "killswitch"
 #define KS_DEFAULT_CT_MARK 0x4b53u	/* "KS": connections of excluded programs */
 #define KS_REJECT_CT_MARK 0x4b52u	/* "KR": connections the forward chain refused */
+#define KS_BYPASS_CT_MARK 0x4b42u	/* "KB": this host's connections to --bypass destinations */
+#define KS_ALLOW_IN_CT_MARK 0x4b41u	/* "KA": inbound connections --allow-in accepted */
 #define KS_DEFAULT_CLASSID 0x4b530001u /* net_cls classid of the exclusion cgroup */
 #define KS_CGROUP_PATH_MAX 128
 /* The exclusion cgroup's default name (KILLSWITCH_CGROUP_NAME). */
 #define KS_CGROUP_NAME "killswitch-exclude"
+/* --include-only: the inclusion group ("KI"): its ct mark and fwmark, classid, name (KILLSWITCH_INCLUDE_CGROUP_NAME). */
+#define KS_INCLUDE_MARK 0x4b49u
+#define KS_INCLUDE_CLASSID 0x4b490001u
+#define KS_INCLUDE_CGROUP_NAME "killswitch-include"
 
 /* Zero-initialise every instance: policies compare and sort with memcmp. */
 struct ks_addr {
@@ -42,6 +48,22 @@ struct ks_endpoint {
 
 struct ks_ifname {
 	char name[IFNAMSIZ];
+};
+
+/* --bypass: a destination allowed off the tunnel (never DNS, never a protected prefix). */
+struct ks_bypass {
+	struct ks_cidr cidr;
+	uint16_t port; /* 0: every port and protocol */
+	uint8_t proto; /* with a port: IPPROTO_TCP, IPPROTO_UDP, or 0 for both */
+	uint8_t pad;
+};
+
+/* --allow-in: inbound connections accepted on non-tunnel interfaces. */
+struct ks_allow_in {
+	char iface[IFNAMSIZ]; /* "" for every non-tunnel interface */
+	uint16_t port;
+	uint8_t proto; /* IPPROTO_TCP, IPPROTO_UDP, or 0 for both */
+	uint8_t pad;
 };
 
 enum ks_state {
@@ -139,6 +161,21 @@ struct ks_policy {
 	 */
 	struct ks_ifname *gateways;
 	size_t n_gateways;
+
+	/*
+	 * --include-only: only programs in the inclusion group (split-tunnel
+	 * --include) use the tunnel, and are locked to it in every state; the
+	 * rest leaves as routed, as with --partial. include is that group, as
+	 * split is the exclusion group (ct_mark: also the fwmark its packets
+	 * carry, which "killswitch routing add --include" routes into the tunnel).
+	 */
+	bool include_only;
+	struct ks_split include;
+	/* --bypass and --allow-in (docs/bypass.md). */
+	struct ks_bypass *bypass;
+	size_t n_bypass;
+	struct ks_allow_in *allow_in;
+	size_t n_allow_in;
 };
 
 void ks_policy_init(struct ks_policy *policy);
@@ -151,6 +188,11 @@ int ks_policy_add_endpoint(struct ks_policy *policy, const struct ks_endpoint *e
 int ks_policy_add_resolver(struct ks_policy *policy, const struct ks_addr *addr);
 int ks_policy_add_lan(struct ks_policy *policy, const struct ks_cidr *cidr);
 int ks_policy_add_tunnel_addr(struct ks_policy *policy, const struct ks_addr *addr);
+int ks_policy_add_bypass(struct ks_policy *policy, const struct ks_bypass *bypass);
+int ks_policy_add_allow_in(struct ks_policy *policy, const struct ks_allow_in *allow_in);
+/* Removes every entry equal to the given one; returns how many went. */
+size_t ks_policy_del_bypass(struct ks_policy *policy, const struct ks_bypass *bypass);
+size_t ks_policy_del_allow_in(struct ks_policy *policy, const struct ks_allow_in *allow_in);
 int ks_policy_add_user_group(struct ks_policy *policy, const char *path);
 /* iface: the tunnel a derived prefix came from (NULL or "" for --protect). */
 int ks_policy_add_protect(struct ks_policy *policy, const struct ks_cidr *cidr, enum ks_protect_source source,

@@ -79,7 +79,8 @@ extern const struct ks_priv_ops ks_priv_sys;
  * Who invoked us. Set-user-ID root (real uid != 0, effective 0): the real
  * uid and gid. Real uid 0 and not AT_SECURE with SUDO_UID set: SUDO_UID and
  * SUDO_GID (SUDO_* are trusted only then; a bad value is -EINVAL: we do not
- * guess who to run as). Real uid 0 otherwise: root. Anything else: the user
+ * guess who to run as); without SUDO_UID, PKEXEC_UID likewise (pkexec), with
+ * that user's primary group, as KS_PRIV_SUDO. Real uid 0 otherwise: root. Anything else: the user
  * as is. -EINVAL with err for bad SUDO_* values.
  */
 int ks_priv_invoker(const struct ks_priv_ops *ops, struct ks_invoker *who, char err[KS_ERR_LEN]);

@@ -25,6 +25,14 @@
 #define KS_SET_PROTECTED_VIA4 "protected_via4"
 #define KS_SET_PROTECTED_VIA6 "protected_via6" /* ifname . ipv6_addr, interval */
 #define KS_SET_GATEWAYS "gateways"		 /* ifname: --gateway, the LAN interfaces routed into the tunnel */
+/* --bypass: destinations allowed off the tunnel (docs/bypass.md). */
+#define KS_SET_BYPASS4 "bypass4"	     /* ipv4_addr, interval */
+#define KS_SET_BYPASS6 "bypass6"	     /* ipv6_addr, interval */
+#define KS_SET_BYPASS_PORTS4 "bypass_ports4" /* ipv4_addr . inet_proto . inet_service, interval */
+#define KS_SET_BYPASS_PORTS6 "bypass_ports6" /* ipv6_addr . inet_proto . inet_service, interval */
+/* --allow-in: inbound ports accepted on every non-tunnel interface, or on one. */
+#define KS_SET_ALLOW_IN "allow_in"	     /* inet_proto . inet_service */
+#define KS_SET_ALLOW_IN_IF "allow_in_if"     /* ifname . inet_proto . inet_service */
 /* The nat chain on prerouting: the gateway's clients' DNS redirected (empty without --gateway). */
 #define KS_CHAIN_NAT_PREROUTING "nat_prerouting"
 

@@ -118,6 +118,32 @@ int ks_cgroup_choose(struct ks_split *split, char err[KS_ERR_LEN])
 	return ret;
 }
 
+/* The inclusion group (--include-only): planned as the exclusion group, under its own name and classid. */
+int ks_cgroup_choose_include(struct ks_split *split, char err[KS_ERR_LEN])
+{
+	const char *name = ks_env()->include_name;
+	struct ks_cgroup_mounts m;
+	char escaped[KS_ERR_LEN / 2];
+	int ret;
+
+	split->mode = KS_SPLIT_OFF;
+	if (ks_env()->split_off)
+		return 0;
+	ret = detect(&m, err);
+	if (ret < 0)
+		return ret;
+	ret = ks_cgroup_plan(&m, ks_env()->want, name, split);
+	if (ret == -EINVAL)
+		snprintf(err, KS_ERR_LEN, "invalid KILLSWITCH_INCLUDE_CGROUP_NAME (components of A-Z a-z 0-9 _ . -): '%s'",
+			 ks_escape(name, escaped, sizeof(escaped)));
+	else if (ret < 0)
+		snprintf(err, KS_ERR_LEN, "no cgroup mechanism for the inclusion group here (cgroup layout): '%s'",
+			 ks_cgroup_layout_name(m.layout));
+	if (ret < 0)
+		split->mode = KS_SPLIT_OFF;
+	return ret;
+}
+
 static int mount_net_cls(const struct ks_cgroup_mounts *m, char err[KS_ERR_LEN])
 {
 	char dir[KS_CGROUP_MOUNT_MAX];

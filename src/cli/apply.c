@@ -108,6 +108,35 @@ static void discover_split(struct ks_policy *policy, bool create)
 	discover_units(policy);
 }
 
+/*
+ * --include-only: the inclusion group, made as the exclusion group is (nft
+ * resolves a v2 path at load time). Without one nothing can be included:
+ * every program leaves directly, which is what the policy says of the
+ * programs outside it, so warn and go on.
+ */
+static void discover_include(struct ks_policy *policy, bool create)
+{
+	char err[KS_ERR_LEN] = "", path[sizeof(KS_CGROUP_ROOT) + KS_CGROUP_PATH_MAX + 1];
+	int ret;
+
+	policy->include.mode = KS_SPLIT_OFF;
+	if (!policy->include_only || (!create && !ks_env()->split))
+		return;
+	ret = ks_cgroup_choose_include(&policy->include, err);
+	if (ret == 0 && create)
+		ret = ks_cgroup_prepare(&policy->include, NULL, err);
+	if (ret < 0) {
+		cli_warn("the inclusion group is unavailable, no program can use the tunnel: %s", err);
+		policy->include.mode = KS_SPLIT_OFF;
+		return;
+	}
+	if (!create && policy->include.mode == KS_SPLIT_V2) {
+		snprintf(path, sizeof(path), KS_CGROUP_ROOT "/%s", policy->include.path);
+		if (access(path, F_OK) < 0)
+			policy->include.mode = KS_SPLIT_OFF;
+	}
+}
+
 void cli_policy_discover(struct ks_policy *policy, bool create, bool fresh_addrs)
 {
 	struct ks_protected *kept = NULL;
@@ -142,6 +171,7 @@ void cli_policy_discover(struct ks_policy *policy, bool create, bool fresh_addrs
 	if (cli_partial_unprotected(policy, NULL))
 		return;
 	discover_split(policy, create);
+	discover_include(policy, create);
 }
 
 bool cli_partial_unprotected(const struct ks_policy *policy, char err[KS_ERR_LEN])

@@ -19,6 +19,18 @@ int routing_main(int argc, char *argv[]);
 int watch_main(int argc, char *argv[]);
 int endpoint_main(int argc, char *argv[]);
 int restore_main(int argc, char *argv[]);
+int bypass_main(int argc, char *argv[]);
+int allow_in_main(int argc, char *argv[]);
+/* portal.c: a browser in the portal group for a few minutes; portal_status.c: its time left, for status. */
+int portal_main(int argc, char *argv[]);
+struct cli_portal {
+	bool known;   /* the sets could be read */
+	size_t open;  /* the grant's destinations still open */
+	uint64_t left_ms; /* the longest time one has left */
+};
+void cli_portal_read(const char *table, struct cli_portal *portal);
+json_t *cli_portal_json(const struct cli_portal *portal);
+void cli_portal_print(const struct cli_portal *portal);
 
 /* Parses the POLICY options after argv[0] into a finalized policy in the given state. */
 int cli_parse_policy(int argc, char *argv[], enum ks_state state, struct ks_policy *policy, struct ks_options *opts);

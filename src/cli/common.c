@@ -146,6 +146,24 @@ static json_t *split_json(const struct ks_split *split)
 	return obj;
 }
 
+/* --bypass and --allow-in as the strings the options take ("203.0.113.0/28:443/tcp", "22/tcp@eth0"). */
+static void exceptions_json(json_t *obj, const struct ks_policy *p)
+{
+	json_t *bypass = json_array(), *allow_in = json_array();
+	char text[KS_BYPASS_STRLEN];
+
+	for (size_t i = 0; i < p->n_bypass; i++) {
+		ks_format_bypass(&p->bypass[i], text);
+		json_array_append_new(bypass, json_string(text));
+	}
+	for (size_t i = 0; i < p->n_allow_in; i++) {
+		ks_format_allow_in(&p->allow_in[i], text);
+		json_array_append_new(allow_in, json_string(text));
+	}
+	json_object_set_new(obj, "bypass", bypass);
+	json_object_set_new(obj, "allow_in", allow_in);
+}
+
 json_t *cli_policy_json(const struct ks_policy *p)
 {
 	json_t *obj = json_object(), *tunnels = json_array(), *eps = json_array(), *lan = json_array();
@@ -183,6 +201,11 @@ json_t *cli_policy_json(const struct ks_policy *p)
 	json_object_set_new(obj, "partial", json_boolean(p->partial));
 	json_object_set_new(obj, "split_tunnel", split_json(&p->split));
 	json_object_set_new(obj, "gateways", gateways);
+	/* --include-only: only the inclusion group uses the tunnel (docs/include-only.md). */
+	json_object_set_new(obj, "include_only", json_boolean(p->include_only));
+	if (p->include_only)
+		json_object_set_new(obj, "include_group", split_json(&p->include));
+	exceptions_json(obj, p);
 	return obj;
 }
 

@@ -25,8 +25,16 @@ const char *program_name = "killswitch";
 	"                            with two tunnels, each one's own prefixes only through it)\n"    \
 	"  --partial                 partial tunnel (split-include): only the protected prefixes and\n" \
 	"                            DNS to --dns are locked to the tunnel, the rest leaves as routed\n" \
+	"  --include-only            only programs in the inclusion group (split-tunnel exec|add\n"  \
+	"                            --include) use the tunnel, locked to it; the rest goes direct\n" \
 	"  --gateway IFACE           route the clients on IFACE into the tunnel (VPN router): only\n" \
 	"                            through it, masqueraded, DNS to the first --dns (repeatable)\n" \
+	"  --bypass CIDR[:PORT[/tcp|/udp]]\n"                                                      \
+	"                            a destination allowed off the tunnel when connected, IPv6 as\n" \
+	"                            [CIDR]:PORT; never DNS, never a protected prefix (repeatable)\n" \
+	"  --allow-in PORT[/tcp|/udp][@IFACE]\n"                                                    \
+	"                            inbound connections accepted on non-tunnel interfaces, in\n"  \
+	"                            every state (e.g. 22/tcp; tcp and udp without /proto)\n"      \
 	"  --from-wg IFACE           tunnel, endpoints and fwmark from the WireGuard device\n"       \
 	"  --from-openvpn-env        tunnel, server and DNS from OpenVPN's up/down environment\n"  \
 	"  --persist                 also store the policy for the boot unit (enable, block)\n"    \
@@ -48,12 +56,20 @@ static const struct {
 	{ "compile", compile_main, "POLICY...", "print the ruleset enable would apply; no root, no kernel", true },
 	{ "endpoint", endpoint_main, "add|del ADDR:PORT[/udp|/tcp]... [--json]",
 	  "add or remove endpoints of the running table in one set transaction", false },
+	{ "bypass", bypass_main, "add|del CIDR[:PORT[/tcp|/udp]]... [--json]",
+	  "add or remove destinations allowed off the tunnel (the table applied again)", false },
+	{ "allow-in", allow_in_main, "add|del PORT[/tcp|/udp][@IFACE]... [--json]",
+	  "add or remove inbound ports accepted on non-tunnel interfaces (the table applied again)", false },
 	{ "restore", restore_main, "[--json]", "apply the policy stored by enable --persist (the boot unit runs this)",
 	  false },
 	{ "watch", watch_main, "", "stay in the foreground; hold the guard table, restore the table when changed",
 	  false },
-	{ "routing", routing_main, "add|del [--tunnel IFACE] [--fwmark MARK] [--table T]",
-	  "install or remove wg-quick-style fwmark routing (for clients that do not)", false },
+	{ "portal", portal_main, "[--minutes N] -- CMD [ARG...]",
+	  "run CMD (a browser) as you, able to reach the network's gateway and resolvers on 53, 80 and 443 for N "
+	  "minutes (default 5, 1..60): a captive portal's login; all else stays blocked",
+	  false },
+	{ "routing", routing_main, "add|del [--tunnel IFACE] [--fwmark MARK] [--table T] [--include]",
+	  "fwmark routing: wg-quick-style, or --include: the inclusion group's (--include-only)", false },
 };
 #define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
 
@@ -103,11 +119,16 @@ int main(int argc, char *argv[])
 	for (size_t i = 0; i < N_SUBCOMMANDS; i++) {
 		if (strcmp(argv[1], subcommands[i].name))
 			continue;
-		for (int a = 2; a < argc; a++)
+		for (int a = 2; a < argc; a++) {
+			/* What follows is a command's own (portal): its --help is not ours. */
+			if (!strcmp(argv[a], "--") ||
+			    (subcommands[i].fn == portal_main && argv[a][0] != '-' && strcmp(argv[a - 1], "--minutes")))
+				break;
 			if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
 				show_command_help(i);
 				return KS_EXIT_OK;
 			}
+		}
 		if (ks_env_load(true, err) < 0)
 			return cli_error(KS_EXIT_USAGE, "%s", err);
 		return subcommands[i].fn(argc - 1, argv + 1);

@@ -23,6 +23,11 @@ static const struct {
 	  "exclude a systemd unit by its cgroup, at each start (root; --user: yours)" },
 	{ "del", split_del_main, "--unit|--slice NAME [--user]", "put the unit back in the tunnel, now and at boot" },
 	{ "list", split_list_main, "[--json]", "excluded PIDs with their command names, and the excluded units" },
+	{ "exec", split_exec_main, "--include [--] CMD [ARG...]",
+	  "run CMD in the inclusion group: only through the tunnel (--include-only)" },
+	{ "add", split_add_main, "--include PID", "move a running process into the inclusion group" },
+	{ "del", split_del_main, "--include PID", "move it back out (its new connections go direct again)" },
+	{ "list", split_list_main, "--include [--json]", "the inclusion group's PIDs" },
 };
 #define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
 
@@ -30,7 +35,9 @@ static void show_usage(FILE *file)
 {
 	fprintf(file, "Usage: %s COMMAND [ARGS]\n\n", program_name);
 	fprintf(file, "Split tunnelling for killswitch: programs in the exclusion cgroup reach the\n"
-		      "network directly, outside the VPN tunnel; everything else stays in it.\n\n");
+		      "network directly, outside the VPN tunnel; everything else stays in it. Under\n"
+		      "killswitch --include-only the reverse: only the inclusion group (--include) uses\n"
+		      "the tunnel, and is locked to it.\n\n");
 	fprintf(file, "Commands:\n");
 	for (size_t i = 0; i < N_SUBCOMMANDS; i++)
 		/* A long form on a line of its own, its description below it. */

@@ -37,6 +37,7 @@ struct split_ctx {
 	 * is mounted (v1 moves leave every other hierarchy alone).
 	 */
 	char domain[KS_CGROUP_PATH_MAX];
+	bool include; /* split holds the inclusion group (split_setup_include) */
 };
 
 /*
@@ -49,6 +50,14 @@ struct split_ctx {
  * exec, whose 2 would look like the command's own status).
  */
 int split_setup(struct split_ctx *ctx, int fail_code, bool usage_is_fail);
+
+/*
+ * split_setup, then the inclusion group (--include-only) in place of the
+ * exclusion group. Only where the group is the one the ruleset names: as
+ * root, or for a user whose programs run in the root cgroup; inside a
+ * user's slice (which would need a group of its own there) it refuses.
+ */
+int split_setup_include(struct split_ctx *ctx, int fail_code, bool usage_is_fail);
 
 /*
  * Creates the exclusion group if the caller may (not in user mode), and

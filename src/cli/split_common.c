@@ -2,6 +2,7 @@
 /* What every split-tunnel subcommand starts with: who, what we hold for them, which group. */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "killswitch/cgroup.h"
@@ -62,12 +63,56 @@ int split_setup(struct split_ctx *ctx, int fail_code, bool usage_is_fail)
 	return find_domain(ctx, fail_code);
 }
 
+int split_setup_include(struct split_ctx *ctx, int fail_code, bool usage_is_fail)
+{
+	char err[KS_ERR_LEN] = "", escaped[KS_ERR_LEN / 2];
+	int ret = split_setup(ctx, fail_code, usage_is_fail);
+
+	if (ret)
+		return ret;
+	/* Fail closed: a group the ruleset does not name would leave its programs off the tunnel. */
+	if (ctx->domain[0] && strcmp(ctx->domain, "/"))
+		return cli_error(fail_code, "--include is for root, or programs in the root cgroup, not yet for a "
+					    "user's slice: '%s'",
+				 ks_escape(ctx->domain, escaped, sizeof(escaped)));
+	ctx->split = (struct ks_split){ .ct_mark = KS_INCLUDE_MARK, .classid = KS_INCLUDE_CLASSID };
+	ctx->include = true;
+	ret = ks_cgroup_choose_include(&ctx->split, err);
+	if (ret < 0)
+		return cli_error(ret == -EINVAL ? (usage_is_fail ? fail_code : KS_EXIT_USAGE) : fail_code, "%s", err);
+	if (ctx->split.mode == KS_SPLIT_OFF)
+		return cli_error(fail_code, "split tunnelling is turned off: '%s'", "KILLSWITCH_SPLIT_TUNNEL=off");
+	return KS_EXIT_OK;
+}
+
+/*
+ * The inclusion group is killswitch's to make (enable, restore, watch), the
+ * ruleset loaded right after: a v2 ruleset names the group by the id it had
+ * then, and a group made again here would be another one, its programs
+ * matched by nothing and sent direct; and a group made before any
+ * --include-only ruleset would run the command unlocked. So it must be
+ * there already (v1 too: the same rule for both).
+ */
+static int include_prepare(const struct split_ctx *ctx, char err[KS_ERR_LEN])
+{
+	char escaped[KS_ERR_LEN / 2];
+	uint64_t id;
+
+	if (ks_cgroup_id(&ctx->split, &id, err) == 0)
+		return 0;
+	snprintf(err, KS_ERR_LEN, "no inclusion group yet (apply the kill switch with --include-only first): '%s'",
+		 ks_escape(ctx->split.path, escaped, sizeof(escaped)));
+	return -ENOENT;
+}
+
 int split_prepare(const struct split_ctx *ctx, char err[KS_ERR_LEN])
 {
 	struct ks_nft_elem elem = { .set = KS_SET_EXCLUDED_USERS, .len = sizeof(uint64_t) };
 	uint64_t id;
 	int ret;
 
+	if (ctx->include)
+		return include_prepare(ctx, err);
 	if (ctx->who.mode == KS_PRIV_USER)
 		return 0;
 	ret = ks_cgroup_prepare(&ctx->split, NULL, err);

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* split-tunnel exec: join the exclusion cgroup as root, become the user for good, exec. */
+/*
+ * split-tunnel exec: join the exclusion cgroup (or with --include the
+ * inclusion group) as root, become the user for good, exec.
+ */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,7 +16,12 @@ int split_exec_main(int argc, char *argv[])
 	struct split_ctx ctx;
 	char err[KS_ERR_LEN] = "", escaped[KS_ERR_LEN / 2];
 	int first = 1, ret;
+	bool include = false;
 
+	if (first < argc && !strcmp(argv[first], "--include")) {
+		include = true;
+		first++;
+	}
 	if (first < argc && !strcmp(argv[first], "--"))
 		first++;
 	else if (first < argc && argv[first][0] == '-')
@@ -22,7 +30,7 @@ int split_exec_main(int argc, char *argv[])
 	if (first >= argc)
 		return cli_error(KS_EXIT_USAGE, "exec needs a command: '%s'", "");
 
-	ret = split_setup(&ctx, KS_EXIT_CANNOT_RUN, true);
+	ret = include ? split_setup_include(&ctx, KS_EXIT_CANNOT_RUN, true) : split_setup(&ctx, KS_EXIT_CANNOT_RUN, true);
 	if (ret)
 		return ret;
 	/* Without privileges only a group someone delegated to us can work: create nothing. */
@@ -30,8 +38,8 @@ int split_exec_main(int argc, char *argv[])
 	if (ret == 0)
 		ret = ks_cgroup_attach(&ctx.split, getpid(), -1, err);
 	if (ret < 0 && ctx.who.mode == KS_PRIV_USER && (ret == -EACCES || ret == -EPERM))
-		return cli_error(KS_EXIT_CANNOT_RUN, "joining the exclusion cgroup needs root (sudo, or a setuid-root "
-						     "install): '%s'", strerror(-ret));
+		return cli_error(KS_EXIT_CANNOT_RUN, "joining the %s cgroup needs root (sudo, or a setuid-root "
+						     "install): '%s'", include ? "inclusion" : "exclusion", strerror(-ret));
 	if (ret < 0)
 		return cli_error(KS_EXIT_CANNOT_RUN, "%s", err);
 	/* Fail closed: never run the command with privileges it was not meant to have. */

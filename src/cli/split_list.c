@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* split-tunnel list: who is excluded. */
+/* split-tunnel list: who is excluded (or, with --include, who is in the inclusion group). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,12 +80,19 @@ int split_list_main(int argc, char *argv[])
 	char *text = NULL;
 	pid_t *pids = NULL;
 	size_t n = 0;
+	bool include = argc > 1 && !strcmp(argv[1], "--include");
 	int ret;
 
+	/* list --include [--json]: the inclusion group's processes; units are excluded only. */
+	if (include) {
+		argv[1] = argv[0];
+		argc--;
+		argv++;
+	}
 	ret = cli_parse_json_only(argc, argv, &opts);
 	if (ret)
 		goto cleanup;
-	ret = split_setup(&ctx, KS_EXIT_SYSTEM, false);
+	ret = include ? split_setup_include(&ctx, KS_EXIT_SYSTEM, false) : split_setup(&ctx, KS_EXIT_SYSTEM, false);
 	if (ret)
 		goto cleanup;
 	if (ks_cgroup_list(&ctx.split, &pids, &n, err) < 0) {
@@ -94,6 +101,8 @@ int split_list_main(int argc, char *argv[])
 	}
 	if (opts.json) {
 		ks_json_open(&json, '{');
+		ks_json_key(&json, "group");
+		ks_json_string(&json, include ? "include" : "exclude");
 		ks_json_key(&json, "mechanism");
 		ks_json_string(&json, ctx.split.mode == KS_SPLIT_V1 ? "v1" : "v2");
 		ks_json_key(&json, "cgroup");
@@ -132,7 +141,7 @@ int split_list_main(int argc, char *argv[])
 	}
 	if (opts.json)
 		ks_json_close(&json, ']');
-	if (ctx.split.mode == KS_SPLIT_V2) {
+	if (ctx.split.mode == KS_SPLIT_V2 && !include) {
 		ret = list_units(&ctx, &json, opts.json);
 		if (ret)
 			goto cleanup;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* split-tunnel add and del: move a running process in or out of the exclusion cgroup. */
+/* split-tunnel add and del: move a running process in or out of the exclusion (or --include: inclusion) cgroup. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -117,7 +117,7 @@ static int take_hold(const struct split_ctx *ctx, pid_t pid, bool *pinned)
 	return KS_EXIT_OK;
 }
 
-static int move_main(int argc, char *argv[], bool add)
+static int move_main(int argc, char *argv[], bool add, bool include)
 {
 	struct split_ctx ctx;
 	char err[KS_ERR_LEN] = "", escaped[KS_ERR_LEN / 2];
@@ -130,7 +130,7 @@ static int move_main(int argc, char *argv[], bool add)
 				argc > 1 ? ks_escape(argv[1], escaped, sizeof(escaped)) : "");
 		goto cleanup;
 	}
-	ret = split_setup(&ctx, KS_EXIT_SYSTEM, false);
+	ret = include ? split_setup_include(&ctx, KS_EXIT_SYSTEM, false) : split_setup(&ctx, KS_EXIT_SYSTEM, false);
 	if (ret)
 		goto cleanup;
 	ret = add ? split_prepare(&ctx, err) : 0;
@@ -201,12 +201,33 @@ static bool names_unit(int argc, char *argv[])
 	return argc > 1 && !strncmp(argv[1], "--", 2);
 }
 
+/* add|del --include PID: the inclusion group's process; a unit is not for it (yet). */
+static int include_main(int argc, char *argv[], bool add)
+{
+	char escaped[KS_ERR_LEN / 2];
+
+	argv[1] = argv[0];
+	if (names_unit(argc - 1, argv + 1))
+		return cli_error(KS_EXIT_USAGE, "--include takes a PID; units are excluded only: '%s'",
+				 ks_escape(argv[2], escaped, sizeof(escaped)));
+	return move_main(argc - 1, argv + 1, add, true);
+}
+
+static bool names_include(int argc, char *argv[])
+{
+	return argc > 1 && !strcmp(argv[1], "--include");
+}
+
 int split_add_main(int argc, char *argv[])
 {
-	return names_unit(argc, argv) ? split_unit_main(argc, argv, true) : move_main(argc, argv, true);
+	if (names_include(argc, argv))
+		return include_main(argc, argv, true);
+	return names_unit(argc, argv) ? split_unit_main(argc, argv, true) : move_main(argc, argv, true, false);
 }
 
 int split_del_main(int argc, char *argv[])
 {
-	return names_unit(argc, argv) ? split_unit_main(argc, argv, false) : move_main(argc, argv, false);
+	if (names_include(argc, argv))
+		return include_main(argc, argv, false);
+	return names_unit(argc, argv) ? split_unit_main(argc, argv, false) : move_main(argc, argv, false, false);
 }

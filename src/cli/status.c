@@ -11,6 +11,7 @@
 #include "killswitch/nft.h"
 #include "killswitch/parse.h"
 #include "killswitch/rundir.h"
+#include "units.h"
 
 static void print_addrs(const char *label, const struct ks_addr *addrs, size_t n)
 {
@@ -21,6 +22,28 @@ static void print_addrs(const char *label, const struct ks_addr *addrs, size_t n
 		printf(" none");
 	for (size_t i = 0; i < n; i++) {
 		ks_format_addr(&addrs[i], text);
+		printf(" %s", text);
+	}
+	putchar('\n');
+}
+
+/* --bypass and --allow-in, in the forms the options take. */
+static void print_exceptions(const struct ks_policy *p)
+{
+	char text[KS_BYPASS_STRLEN];
+
+	printf("  bypass (off the tunnel when connected; never DNS or a protected prefix):");
+	if (!p->n_bypass)
+		printf(" none");
+	for (size_t i = 0; i < p->n_bypass; i++) {
+		ks_format_bypass(&p->bypass[i], text);
+		printf(" %s", text);
+	}
+	printf("\n  allow in (inbound on non-tunnel interfaces, every state):");
+	if (!p->n_allow_in)
+		printf(" none");
+	for (size_t i = 0; i < p->n_allow_in; i++) {
+		ks_format_allow_in(&p->allow_in[i], text);
 		printf(" %s", text);
 	}
 	putchar('\n');
@@ -81,6 +104,7 @@ static void print_policy(const struct ks_policy *p)
 	for (size_t i = 0; i < p->n_gateways; i++)
 		printf(" %s", p->gateways[i].name);
 	printf(p->n_gateways ? " (their clients only through the tunnel, masqueraded; DNS to the first --dns)\n" : "\n");
+	print_exceptions(p);
 	if (p->split.mode == KS_SPLIT_V2)
 		printf("  split tunnel: cgroup v2 \"%s\" (level %u), ct mark 0x%x\n", p->split.path, p->split.level,
 		       p->split.ct_mark);
@@ -89,6 +113,97 @@ static void print_policy(const struct ks_policy *p)
 		       p->split.ct_mark);
 	else
 		printf("  split tunnel: off\n");
+}
+
+/* --include-only: who uses the tunnel. */
+static void print_include(const struct ks_policy *p)
+{
+	if (!p->include_only)
+		return;
+	printf("  include-only: only the inclusion group uses the tunnel (locked to it; DNS only to the dns "
+	       "resolvers); everything else leaves as routed\n");
+	if (p->include.mode == KS_SPLIT_V2)
+		printf("  inclusion group: cgroup v2 \"%s\" (level %u), mark 0x%x\n", p->include.path, p->include.level,
+		       p->include.ct_mark);
+	else if (p->include.mode == KS_SPLIT_V1)
+		printf("  inclusion group: cgroup v1 net_cls classid 0x%x, mark 0x%x\n", p->include.classid,
+		       p->include.ct_mark);
+	else
+		printf("  inclusion group: none (no cgroup mechanism: no program can use the tunnel)\n");
+}
+
+/*
+ * The units excluded by split-tunnel add --unit (the run and config
+ * directories' lists), each with whether its cgroup exists now and whether
+ * it comes back at boot. "" hierarchy: not a v2 split, none is running.
+ */
+struct unit_row {
+	const char *path;
+	bool running, persistent;
+};
+
+static int for_each_unit(const struct ks_policy *p, void (*fn)(const struct unit_row *row, void *data), void *data)
+{
+	struct ks_units all = { 0 }, conf = { 0 };
+	char err[KS_ERR_LEN] = "", hierarchy[KS_UNIT_PATH_MAX] = "";
+	int ret = cli_units_load_all(&all, err);
+
+	if (ret == 0)
+		ret = ks_units_load(ks_env()->confdir, &conf, err);
+	if (ret < 0) {
+		cli_warn("%s", err);
+		goto cleanup;
+	}
+	if (p->split.mode != KS_SPLIT_V2 ||
+	    ks_unit_hierarchy(p->split.path, p->split.level, hierarchy, sizeof(hierarchy)) < 0)
+		hierarchy[0] = '\0';
+	for (size_t i = 0; i < all.n; i++) {
+		struct unit_row row = { .path = all.paths[i], .persistent = ks_units_has(&conf, all.paths[i]) };
+		uint64_t id;
+
+		row.running = hierarchy[0] && ks_unit_id(hierarchy, row.path, &id) == 0;
+		fn(&row, data);
+	}
+cleanup:
+	ks_units_free(&all);
+	ks_units_free(&conf);
+	return ret;
+}
+
+static void print_unit(const struct unit_row *row, void *data)
+{
+	char escaped[KS_UNIT_PATH_MAX * 4];
+
+	(*(unsigned *)data)++;
+	printf(" %s (%s%s)", ks_escape(row->path, escaped, sizeof(escaped)), row->running ? "running" : "stopped",
+	       row->persistent ? ", persistent" : "");
+}
+
+static void print_units(const struct ks_policy *p)
+{
+	unsigned n = 0;
+
+	printf("  excluded units:");
+	for_each_unit(p, print_unit, &n);
+	printf(n ? "\n" : " none\n");
+}
+
+static void unit_json(const struct unit_row *row, void *data)
+{
+	json_t *one = json_object();
+
+	json_object_set_new(one, "cgroup", json_string(row->path));
+	json_object_set_new(one, "running", json_boolean(row->running));
+	json_object_set_new(one, "persistent", json_boolean(row->persistent));
+	json_array_append_new(data, one);
+}
+
+static json_t *units_json(const struct ks_policy *p)
+{
+	json_t *arr = json_array();
+
+	for_each_unit(p, unit_json, arr);
+	return arr;
 }
 
 /*
@@ -118,6 +233,7 @@ struct report {
 	/* Which protection is in force: the table alone, or with the guard watch holds. */
 	bool watch, guard;
 	struct ks_nft_watch watcher;
+	struct cli_portal portal; /* killswitch portal's grant, while the table is there */
 };
 
 /* Whether watch answers on its socket, and whether the guard table is there. */
@@ -190,6 +306,10 @@ static int print_json(const struct report *r)
 	}
 	json_object_set_new(obj, "counters", counters);
 	json_object_set_new(obj, "protection", protection_json(r));
+	/* Listed whether or not the table is up: they are excluded again when it is. */
+	json_object_set_new(obj, "excluded_units", units_json(&r->policy));
+	if (r->st.active)
+		json_object_set_new(obj, "portal", cli_portal_json(&r->portal));
 	return cli_print_json(obj);
 }
 
@@ -202,14 +322,17 @@ static int print_text(const struct report *r)
 	printf("killswitch: active, table inet %s %s\n", r->table, r->st.complete ? "complete" : "DAMAGED");
 	if (!r->st.complete)
 		printf("  problem: %s\n", r->st.problem);
-	if (r->have_policy)
+	if (r->have_policy) {
 		print_policy(&r->policy);
-	else if (r->stale)
+		print_include(&r->policy);
+		print_units(&r->policy);
+	} else if (r->stale)
 		printf("  policy: unknown (the table was re-created after killswitch recorded its policy: "
 		       "a killswitch interrupted, or another tool)\n");
 	else
 		printf("  policy: unknown (no state in %s)\n", ks_env()->rundir);
 	print_protection(r);
+	cli_portal_print(&r->portal);
 	printf("  blocked:");
 	for (unsigned c = 0; c < KS_COUNTER_MAX; c++)
 		if (r->st.counters[c].present)
@@ -246,6 +369,8 @@ int status_main(int argc, char *argv[])
 			cli_warn("%s", err);
 	}
 	read_protection(&r);
+	if (r.st.active)
+		cli_portal_read(r.table, &r.portal);
 	if (r.st.active && r.st.complete)
 		check_rules(r.table, &r.st, &r.stale);
 	if (r.stale && r.have_policy) {

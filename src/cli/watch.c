@@ -196,10 +196,17 @@ static int on_message(const void *msg, size_t len, void *data)
 	if (ev.kind != KS_NFT_EVENT_NEWGEN || !w->touched)
 		return 0;
 	w->touched = false;
-	if (!strcmp(ev.proc, "killswitch"))
+	/* Our own commits: the commands' changes, run in the context that holds the guard. */
+	if (ev.pid == (uint32_t)getpid())
 		return 0;
 	snprintf(why, sizeof(why), "changed by %s, pid %u", ev.proc[0] ? ev.proc : "?", ev.pid);
-	restore(w, why, false, t);
+	/*
+	 * A name is no proof: any process may call itself killswitch. One that
+	 * does (split-tunnel's unit ids, a command that found no watch) is
+	 * checked rather than trusted: restored if it left the table damaged or
+	 * its rules not the ones applied. Anyone else's change is undone.
+	 */
+	restore(w, why, !strcmp(ev.proc, "killswitch"), t);
 	return 0;
 }
 

@@ -34,11 +34,18 @@ static int compile_table(const struct ks_policy *policy, const char *table, cons
 	}
 	if (gateways_check(policy) < 0)
 		return -EINVAL;
+	/* A gateway's clients would be "the rest", left off the tunnel: never what a VPN router means. */
+	if (policy->include_only && policy->n_gateways)
+		return -EINVAL;
+	/* --bypass without a fwmark to route by, --allow-in on a tunnel: refused (src/policy/exceptions.c). */
+	if (ks_exceptions_check(policy, NULL) < 0)
+		return -EINVAL;
 	c.enabled = policy->state == KS_STATE_ENABLED;
 	/* Partial without a protected prefix would lock nothing: a kill switch that is not one. */
 	if (policy->partial && !policy->n_protect)
 		return -EINVAL;
-	c.partial = policy->partial;
+	/* --include-only: whoever is not included is left alone, as with --partial. */
+	c.partial = policy->partial || policy->include_only;
 	c.paired = policy->n_tunnels > 1 && policy->n_protect;
 	c.lan4 = policy->allow_lan || lan_has_family(policy, AF_INET);
 	c.lan6 = policy->allow_lan || lan_has_family(policy, AF_INET6);
@@ -46,8 +53,14 @@ static int compile_table(const struct ks_policy *policy, const char *table, cons
 	c.vouched6 = lan_has_family(policy, AF_INET6);
 	if (!policy->fwmark_none)
 		snprintf(c.mark, sizeof(c.mark), "meta mark 0x%x ", policy->fwmark);
-	if (excluded_match(&c) < 0)
+	if (excluded_match(&c) < 0 || included_match(&c) < 0)
 		return -EINVAL;
+	/* Everyone not included already goes around the tunnel: nothing to exclude. */
+	if (c.include_only) {
+		*c.excluded = '\0';
+		c.user_level = 0;
+		c.unit_levels = 0;
+	}
 	/*
 	 * Blocked means blocked for excluded programs too, so no rule names them:
 	 * marked with the VPN's fwmark they would pass the endpoint exemption,
@@ -64,13 +77,17 @@ static int compile_table(const struct ks_policy *policy, const char *table, cons
 		ks_buf_printf(out, "\tflags %s\n", flags);
 	ks_buf_printf(out, "\tcomment \"killswitch%s: %s\"\n", flags ? " guard" : "", ks_state_name(policy->state));
 	declarations(&c);
+	portal_declarations(&c);
 	chain_prerouting(&c);
 	chain_output(&c);
 	chain_input(&c);
 	chain_forward(&c);
+	chain_included_post(&c);
+	chain_portal(&c);
 	/* The guard leaves marking and NAT to the table: it only refuses what the table refuses. */
 	if (!flags) {
 		chain_split_tunnel(&c);
+		chain_portal_route(&c);
 		chain_nat_prerouting(&c);
 	}
 	ks_buf_puts(out, "}\n");

@@ -29,6 +29,9 @@ struct compiler {
 	bool guard;	     /* the guard table: the filter chains only (see ks_compile_guard) */
 	bool partial;	     /* --partial: only the protected prefixes and the resolvers are locked */
 	bool paired;	     /* two tunnels or more: each protected prefix only through its own */
+	bool include_only;   /* --include-only: the rest as with --partial, the included locked to the tunnel */
+	/* --include-only: the match for included sockets (every state), "" when there is no group. */
+	char included[KS_CGROUP_PATH_MAX + 48];
 };
 
 static inline void chain_open(struct compiler *c, const char *name, const char *type_hook, const char *policy)
@@ -37,18 +40,36 @@ static inline void chain_open(struct compiler *c, const char *name, const char *
 }
 
 /*
- * chain_open for a chain that may hold no rule (ks_chain_spec.may_idle):
- * unless hooked, the same name as a regular chain hooked nowhere. Empty,
- * its hook would still cost every packet (a NAT hook brings the NAT
- * machinery along); the name stays for the contract, `status` and `watch`.
+ * A chain that may hold no rule (ks_chain_spec.may_idle): opened as
+ * chain_open does, closed by chain_close_idle, which turns it into a
+ * regular chain of the same name, hooked nowhere, when nothing was written
+ * between the two. Empty, its hook would still cost every packet (a NAT
+ * hook brings the NAT machinery along); the name stays for the contract,
+ * `status` and `watch`. Whatever part of the compiler fills it, it is
+ * hooked exactly when it has a rule.
  */
-static inline void chain_open_idle(struct compiler *c, const char *name, bool hooked, const char *type_hook,
-				   const char *policy)
+struct idle_chain {
+	const char *name;
+	size_t at, body; /* where its header starts, and its body */
+};
+
+static inline struct idle_chain chain_open_idle(struct compiler *c, const char *name, const char *type_hook,
+						const char *policy)
 {
-	if (hooked)
-		chain_open(c, name, type_hook, policy);
-	else
-		ks_buf_printf(c->out, "\n\tchain %s {\n", name);
+	struct idle_chain chain = { .name = name, .at = c->out->len };
+
+	chain_open(c, name, type_hook, policy);
+	chain.body = c->out->len;
+	return chain;
+}
+
+static inline void chain_close_idle(struct compiler *c, const struct idle_chain *chain)
+{
+	if (!c->out->err && c->out->len == chain->body) {
+		c->out->len = chain->at;
+		ks_buf_printf(c->out, "\n\tchain %s {\n", chain->name);
+	}
+	ks_buf_puts(c->out, "\t}\n");
 }
 
 static inline void rule(struct compiler *c, const char *text)
@@ -84,9 +105,39 @@ void gateway_forward(struct compiler *c);
 void gateway_masquerade(struct compiler *c);
 void chain_nat_prerouting(struct compiler *c);
 
+/* exceptions.c: --bypass and --allow-in (each emits nothing for a policy without them). */
+void exceptions_sets(struct compiler *c);
+void exceptions_prerouting(struct compiler *c);
+void allow_in_out(struct compiler *c);
+void bypass_out(struct compiler *c);
+void exceptions_in(struct compiler *c);
+void exceptions_mangle(struct compiler *c);
+void exceptions_chains(struct compiler *c);
+void exceptions_masquerade(struct compiler *c);
+
 /* split.c: split tunnelling. excluded_match fills c->excluded; -EINVAL for a bad description. */
 int excluded_match(struct compiler *c);
 void excluded_accept(struct compiler *c);
 void chain_split_tunnel(struct compiler *c);
+
+/* include.c: --include-only. included_match fills c->included; -EINVAL for a bad description. */
+int included_match(struct compiler *c);
+void included_loopback(struct compiler *c);
+void included_out(struct compiler *c, const char *counter);
+void chain_included_post(struct compiler *c);
+void included_in(struct compiler *c, const char *counter);
+void included_prerouting(struct compiler *c);
+void included_mangle(struct compiler *c);
+void chain_included(struct compiler *c);
+void included_masquerade(struct compiler *c);
+/* portal.c: the captive portal group (killswitch portal), in every table and state. */
+void portal_declarations(struct compiler *c);
+void portal_prerouting(struct compiler *c);
+void portal_out(struct compiler *c);
+void portal_in(struct compiler *c);
+void chain_portal(struct compiler *c);
+void portal_route(struct compiler *c);
+void chain_portal_route(struct compiler *c);
+void portal_masquerade(struct compiler *c);
 
 #endif

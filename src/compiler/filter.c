@@ -32,6 +32,9 @@ void chain_prerouting(struct compiler *c)
 	if (*c->excluded)
 		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct mark 0x%x meta mark set 0x%x\n", c->p->split.ct_mark,
 			      c->p->fwmark);
+	included_prerouting(c);
+	exceptions_prerouting(c);
+	portal_prerouting(c);
 	ks_buf_puts(c->out, "\t}\n");
 }
 
@@ -86,9 +89,12 @@ static void final_reject(struct compiler *c, const char *counter, bool forwarded
 void chain_output(struct compiler *c)
 {
 	chain_open(c, "output", "filter hook output priority 0", "drop");
+	included_loopback(c);
 	rule(c, "oifname \"lo\" accept");
+	portal_out(c);
 	excluded_accept(c);
 	protected_via_out(c, "blocked_out");
+	included_out(c, "blocked_out");
 	tunnel_fast_lane(c);
 	/*
 	 * DHCP client, never into a tunnel: broadcasts (DISCOVER, REQUEST, REBIND)
@@ -119,6 +125,8 @@ void chain_output(struct compiler *c)
 		partial_out_tail(c, "blocked_out", false);
 		return;
 	}
+	/* (With --partial the tail above accepts them: it accepts whatever is not locked.) */
+	allow_in_out(c);
 	dns_rules(c, "oifname");
 	if (c->enabled)
 		rule(c, "oifname @tunnels accept");
@@ -130,6 +138,7 @@ void chain_output(struct compiler *c)
 		rule(c, "oifname != @tunnels ip daddr @lan_mcast4 accept");
 		rule(c, "oifname != @tunnels ip6 daddr @lan_mcast6 accept");
 	}
+	bypass_out(c);
 	if (c->p->ipv6 == KS_IPV6_ALLOW)
 		rule(c, "meta nfproto ipv6 accept");
 	final_reject(c, "blocked_out", false);
@@ -144,6 +153,7 @@ void chain_input(struct compiler *c)
 	/* Up front: every rule before the final drop accepts, so the order only sets what a packet costs. */
 	if (c->enabled)
 		rule(c, "iifname @tunnels accept");
+	portal_in(c);
 	/*
 	 * DHCP replies, never from a tunnel: broadcast, or the answer to our own
 	 * RENEW. Not "from port 67" alone, which any host on the internet can send.
@@ -163,6 +173,8 @@ void chain_input(struct compiler *c)
 	rule(c, "ct original ip daddr @endpoint_addrs4 ct state related accept");
 	rule(c, "ct original ip6 daddr @endpoint_addrs6 ct state related accept");
 	protected_in(c, "blocked_in");
+	included_in(c, "blocked_in");
+	exceptions_in(c);
 	if (c->partial) {
 		partial_in_tail(c);
 		return;

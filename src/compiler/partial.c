@@ -35,6 +35,26 @@ static void partial_reject(struct compiler *c, const char *match, const char *co
 }
 
 /*
+ * Site to site (--partial --gateway): the other site opens connections to
+ * this one's clients, as they open theirs to it. Only from a protected
+ * source (the peers' allowed-ips, the tunnel's network, --protect: what the
+ * far end routes to us and WireGuard's cryptokey routing vouches for; with
+ * several tunnels protected_via_in already dropped one that came by another
+ * tunnel) and only to the gateway's clients: the VPN's other hosts, or a
+ * peer using this router as its way out to the underlay, stay refused. The
+ * far end decides what it sends us: a split-include server that knows only
+ * our tunnel address never routes our LAN to us. As the rest of --partial,
+ * this is the kill switch not refusing: the host's own firewall may still.
+ */
+static void partial_site_in(struct compiler *c)
+{
+	if (!c->p->n_gateways)
+		return;
+	ks_buf_printf(c->out, "\t\tiifname @tunnels oifname @gateways ip saddr @%s accept\n", KS_SET_PROTECTED4);
+	ks_buf_printf(c->out, "\t\tiifname @tunnels oifname @gateways ip6 saddr @%s accept\n", KS_SET_PROTECTED6);
+}
+
+/*
  * The end of output and forward with --partial, after the protected
  * prefixes were refused off the tunnel: the resolvers likewise, then the
  * tunnel (open when enabled, closed when blocked: the protected prefixes
@@ -46,9 +66,14 @@ void partial_out_tail(struct compiler *c, const char *counter, bool forwarded)
 	partial_dns(c);
 	if (c->enabled) {
 		rule(c, "oifname @tunnels accept");
-		/* Replies from the tunnel to guests; a new connection from it is refused, as in a full tunnel. */
-		if (forwarded)
+		/*
+		 * Replies from the tunnel to guests; a new connection from it is
+		 * refused, as in a full tunnel, but for the other site's to a gateway's clients.
+		 */
+		if (forwarded) {
 			ks_buf_puts(c->out, "\t\tiifname @tunnels ct state established,related accept\n");
+			partial_site_in(c);
+		}
 	} else {
 		partial_reject(c, "oifname @tunnels", counter, forwarded);
 	}

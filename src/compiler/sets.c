@@ -252,4 +252,5 @@ void declarations(struct compiler *c)
 		set_quoted(c, KS_SET_EXCLUDED_USERS, "cgroupsv2", p->user_groups ? p->user_groups[0].path : NULL,
 			   p->n_user_groups, sizeof(*p->user_groups));
 	declare_unit_sets(c);
+	exceptions_sets(c);
 }

@@ -23,8 +23,10 @@ void excluded_accept(struct compiler *c)
 void chain_split_tunnel(struct compiler *c)
 {
 	const char *ex = c->excluded;
+	struct idle_chain mangle, nat;
 
-	chain_open_idle(c, "mangle", *ex, "route hook output priority -150", "accept");
+	mangle = chain_open_idle(c, "mangle", "route hook output priority -150", "accept");
+	portal_route(c);
 	if (*ex) {
 		ks_buf_printf(c->out, "\t\t%s goto excluded\n", ex);
 		/* Each user's group inside their own slice, so that exclusion never takes a program out of it. */
@@ -37,7 +39,10 @@ void chain_split_tunnel(struct compiler *c)
 				ks_buf_printf(c->out, "\t\tsocket cgroupv2 level %u @%s%u goto excluded\n", level,
 					      KS_SET_EXCLUDED_UNITS_PREFIX, level);
 	}
-	ks_buf_puts(c->out, "\t}\n");
+	included_mangle(c);
+	exceptions_mangle(c);
+	chain_close_idle(c, &mangle);
+	chain_included(c);
 	if (*ex) {
 		ks_buf_puts(c->out, "\n\tchain excluded {\n");
 		/* Without conntrack there is no ct mark and no NAT: never re-route such packets. */
@@ -52,14 +57,18 @@ void chain_split_tunnel(struct compiler *c)
 		ks_buf_printf(c->out, "\t\tct mark set 0x%x meta mark set 0x%x\n", c->p->split.ct_mark, c->p->fwmark);
 		ks_buf_puts(c->out, "\t}\n");
 	}
-	chain_open_idle(c, "nat", *ex || (c->p->n_gateways && c->enabled), "nat hook postrouting priority srcnat", "accept");
+	exceptions_chains(c);
+	nat = chain_open_idle(c, "nat", "nat hook postrouting priority srcnat", "accept");
 	if (*ex) {
 		/* Excluded traffic never uses the tunnel; elsewhere it needs the source of its new route. */
 		ks_buf_printf(c->out, "\t\tct mark 0x%x oifname @tunnels drop\n", c->p->split.ct_mark);
 		ks_buf_printf(c->out, "\t\tct mark 0x%x oifname != \"lo\" masquerade\n", c->p->split.ct_mark);
 	}
+	included_masquerade(c);
+	portal_masquerade(c);
 	gateway_masquerade(c);
-	ks_buf_puts(c->out, "\t}\n");
+	exceptions_masquerade(c);
+	chain_close_idle(c, &nat);
 }
 
 /* The socket match for excluded programs; -EINVAL for an incomplete v2 description. */

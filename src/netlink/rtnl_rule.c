@@ -245,3 +245,124 @@ int ks_rtnl_fwmark_routing_in_use(bool *in_use)
 	*in_use = v4 || v6;
 	return ret;
 }
+
+/* ---- --include-only: "fwmark MARK lookup TABLE", the included programs' packets into the tunnel ---- */
+
+static int include_rule(struct mnl_socket *nl, bool add, int family, uint32_t mark, uint32_t table)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = header(buf, add ? RTM_NEWRULE : RTM_DELRULE, add ? NLM_F_CREATE : 0);
+	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+
+	frh->family = (uint8_t)family;
+	frh->action = FR_ACT_TO_TBL;
+	mnl_attr_put_u32(nlh, FRA_FWMARK, mark);
+	mnl_attr_put_u32(nlh, FRA_FWMASK, 0xffffffffu);
+	mnl_attr_put_u32(nlh, FRA_TABLE, table);
+	return ks_mnl_talk(nl, nlh, NULL, NULL);
+}
+
+static int include_rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[FRA_MAX + 1] = { 0 };
+	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
+	struct rule_match *m = data;
+	uint32_t table;
+
+	if (mnl_attr_parse(nlh, sizeof(*frh), rule_attr_cb, tb) < 0)
+		return MNL_CB_ERROR;
+	table = tb[FRA_TABLE] ? mnl_attr_get_u32(tb[FRA_TABLE]) : frh->table;
+	m->found |= frh->action == FR_ACT_TO_TBL && !(frh->flags & FIB_RULE_INVERT) && tb[FRA_FWMARK] &&
+		    mnl_attr_get_u32(tb[FRA_FWMARK]) == m->fwmark && table == m->table;
+	return MNL_CB_OK;
+}
+
+static int include_rule_ensure(struct mnl_socket *nl, int family, uint32_t mark, uint32_t table)
+{
+	char buf[8192];
+	struct rule_match m = { .fwmark = mark, .table = table };
+	struct nlmsghdr *nlh = header(buf, RTM_GETRULE, NLM_F_DUMP);
+	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	int ret;
+
+	nlh->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
+	frh->family = (uint8_t)family;
+	ret = ks_mnl_talk(nl, nlh, include_rule_cb, &m);
+	if (ret < 0 || m.found)
+		return ret;
+	return include_rule(nl, true, family, mark, table);
+}
+
+int ks_rtnl_include_routing_add(const char *tunnel, uint32_t mark, uint32_t table, const char **what)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct mnl_socket *nl = NULL;
+	unsigned ifindex;
+	int ret = 0;
+
+	*what = "tunnel interface";
+	ifindex = if_nametoindex(tunnel);
+	if (!ifindex) {
+		ret = -ENODEV;
+		goto cleanup;
+	}
+	*what = "rtnetlink socket";
+	nl = ks_mnl_open(NETLINK_ROUTE);
+	if (!nl) {
+		ret = -errno;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		int f = families[i];
+
+		/* The route first: a rule into an empty table would fall through to the main one. */
+		*what = f == AF_INET ? "IPv4 default route" : "IPv6 default route";
+		ret = default_route(nl, true, f, ifindex, table);
+		if (no_family(ret))
+			continue;
+		if (ret < 0 && ret != -EEXIST)
+			goto cleanup;
+		*what = f == AF_INET ? "IPv4 include rule" : "IPv6 include rule";
+		ret = include_rule_ensure(nl, f, mark, table);
+		if (ret < 0)
+			goto cleanup;
+	}
+	ret = 0;
+cleanup:
+	if (nl)
+		mnl_socket_close(nl);
+	return ret;
+}
+
+int ks_rtnl_include_routing_del(uint32_t mark, uint32_t table, const char **what)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct mnl_socket *nl;
+	int ret = 0;
+
+	*what = "rtnetlink socket";
+	nl = ks_mnl_open(NETLINK_ROUTE);
+	if (!nl)
+		return -errno;
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		int f = families[i];
+
+		/* The rule first, so nothing is steered to a table being emptied. */
+		*what = f == AF_INET ? "IPv4 include rule" : "IPv6 include rule";
+		while ((ret = include_rule(nl, false, f, mark, table)) == 0)
+			;
+		if (no_family(ret))
+			continue;
+		if (ret != -ENOENT)
+			goto cleanup;
+		*what = f == AF_INET ? "IPv4 default route" : "IPv6 default route";
+		while ((ret = default_route(nl, false, f, 0, table)) == 0)
+			;
+		if (ret != -ESRCH && ret != -ENOENT)
+			goto cleanup;
+	}
+	ret = 0;
+cleanup:
+	mnl_socket_close(nl);
+	return ret;
+}

@@ -7,6 +7,7 @@
 
 #include "killswitch/env.h"
 #include "killswitch/parse.h"
+#include "killswitch/portal.h"
 
 static struct ks_env env;
 static bool loaded;
@@ -67,23 +68,52 @@ static int split_mode(bool trusted, char err[KS_ERR_LEN])
 	return 0;
 }
 
+/* The inclusion group's name (--include-only): never the exclusion group's. */
+static int include_name(bool trusted, char err[KS_ERR_LEN])
+{
+	const char *group = get(trusted, "KILLSWITCH_INCLUDE_CGROUP_NAME");
+	char path[KS_CGROUP_PATH_MAX];
+	unsigned depth;
+
+	if (group && ks_parse_cgroup_path(group, path, &depth) < 0)
+		return bad(err, "invalid KILLSWITCH_INCLUDE_CGROUP_NAME (components of A-Z a-z 0-9 _ . -)", group);
+	env.include_name = group ? group : KS_INCLUDE_CGROUP_NAME;
+	if (!strcmp(env.include_name, env.cgroup_name))
+		return bad(err, "KILLSWITCH_INCLUDE_CGROUP_NAME names the exclusion group", env.include_name);
+	return 0;
+}
+
+/* A test's short portal: replaces --minutes (docs/portal.md). */
+static int portal_seconds(bool trusted, char err[KS_ERR_LEN])
+{
+	const char *seconds = get(trusted, "KILLSWITCH_PORTAL_SECONDS");
+
+	if (seconds && ks_portal_parse_seconds(seconds, &env.portal_seconds) < 0)
+		return bad(err, "invalid KILLSWITCH_PORTAL_SECONDS (1..3600)", seconds);
+	return 0;
+}
+
 int ks_env_load(bool trusted, char err[KS_ERR_LEN])
 {
 	const char *table = get(trusted, "KILLSWITCH_TABLE");
 	int ret;
 
 	env = (struct ks_env){ .rundir = "/run/killswitch", .confdir = KS_CONFDIR_DEFAULT, .table = KS_TABLE_NAME,
-			       .cgroup_name = KS_CGROUP_NAME };
+			       .cgroup_name = KS_CGROUP_NAME, .include_name = KS_INCLUDE_CGROUP_NAME };
 	loaded = true;
 	ret = directory(trusted, "KILLSWITCH_RUNDIR", env.rundir, &env.rundir, err);
 	if (ret == 0)
 		ret = directory(trusted, "KILLSWITCH_CONFDIR", env.confdir, &env.confdir, err);
 	if (ret == 0)
 		ret = split_mode(trusted, err);
+	if (ret == 0)
+		ret = include_name(trusted, err);
 	if (ret == 0 && table && ks_parse_table_name(table) < 0)
 		ret = bad(err, "invalid KILLSWITCH_TABLE (killswitch followed by letters, digits, _)", table);
 	else if (ret == 0 && table)
 		env.table = table;
+	if (ret == 0)
+		ret = portal_seconds(trusted, err);
 	return ret;
 }
 

@@ -60,6 +60,27 @@ static int opt_gateway(struct ctx *ctx, const char *value)
 	return ks_policy_add_gateway(ctx->policy, name.name);
 }
 
+/* --bypass: a destination allowed off the tunnel (docs/bypass.md). */
+static int opt_bypass(struct ctx *ctx, const char *value)
+{
+	struct ks_bypass b;
+
+	if (ks_parse_bypass(value, &b) < 0)
+		return bad(ctx, "invalid bypass (CIDR[:PORT[/tcp|/udp]], IPv6 as [CIDR]:PORT; at least /8 or /16)",
+			   value);
+	return ks_policy_add_bypass(ctx->policy, &b);
+}
+
+/* --allow-in: inbound connections accepted on non-tunnel interfaces. */
+static int opt_allow_in(struct ctx *ctx, const char *value)
+{
+	struct ks_allow_in a;
+
+	if (ks_parse_allow_in(value, &a) < 0)
+		return bad(ctx, "invalid allow-in (PORT[/tcp|/udp][@IFACE])", value);
+	return ks_policy_add_allow_in(ctx->policy, &a);
+}
+
 static int opt_endpoint(struct ctx *ctx, const char *value)
 {
 	struct ks_endpoint ep;
@@ -127,6 +148,14 @@ static int opt_partial(struct ctx *ctx, const char *value)
 {
 	(void)value;
 	ctx->policy->partial = true;
+	return 0;
+}
+
+/* Only the inclusion group's programs use the tunnel (docs/include-only.md). */
+static int opt_include_only(struct ctx *ctx, const char *value)
+{
+	(void)value;
+	ctx->policy->include_only = true;
 	return 0;
 }
 
@@ -242,6 +271,15 @@ static int check_sources(struct ctx *ctx)
 			if (!strcmp(ctx->policy->gateways[g].name, ctx->policy->tunnels[t].name))
 				return bad(ctx, "an interface cannot be both --tunnel and --gateway",
 					   ctx->policy->gateways[g].name);
+	if (ctx->policy->include_only && ctx->policy->n_gateways)
+		return bad(ctx, "--include-only leaves everything but the included programs off the tunnel, a "
+				"gateway's clients too; drop one of them",
+			   ctx->policy->gateways[0].name);
+	snprintf(mark, sizeof(mark), "0x%x", ctx->policy->fwmark);
+	if (ctx->policy->include_only && !ctx->policy->fwmark_none && ctx->policy->fwmark == KS_INCLUDE_MARK)
+		return bad(ctx, "--include-only marks included packets with this fwmark; give the VPN another", mark);
+	if (ks_exceptions_check(ctx->policy, ctx->err) < 0)
+		return -EINVAL;
 	if (ctx->from_openvpn && !ctx->fwmark_given)
 		return bad(ctx, "OpenVPN marks nothing by default: run it with --mark MARK and pass --fwmark MARK "
 				"(or --fwmark none)",
@@ -330,6 +368,45 @@ static int opt_split_level(struct ctx *ctx, const char *value)
 	return 0;
 }
 
+/* The inclusion group, as the state file records it: the same keys as split-*, for include. */
+static int opt_include_group(struct ctx *ctx, const char *value)
+{
+	static const char *const modes[] = { [KS_SPLIT_OFF] = "off", [KS_SPLIT_V1] = "v1", [KS_SPLIT_V2] = "v2" };
+
+	for (unsigned m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
+		if (value && !strcmp(value, modes[m])) {
+			ctx->policy->include.mode = (enum ks_split_mode)m;
+			return 0;
+		}
+	return bad(ctx, "invalid include-group mode (off, v1 or v2)", value);
+}
+
+static int opt_include_classid(struct ctx *ctx, const char *value)
+{
+	if (ks_parse_u32(value, &ctx->policy->include.classid) < 0 || !ctx->policy->include.classid)
+		return bad(ctx, "invalid net_cls classid (nonzero)", value);
+	return 0;
+}
+
+static int opt_include_cgroup(struct ctx *ctx, const char *value)
+{
+	unsigned depth;
+
+	if (ks_parse_cgroup_path(value, ctx->policy->include.path, &depth) < 0)
+		return bad(ctx, "invalid cgroup path (relative to /sys/fs/cgroup)", value);
+	return 0;
+}
+
+static int opt_include_level(struct ctx *ctx, const char *value)
+{
+	uint32_t level;
+
+	if (ks_parse_u32(value, &level) < 0 || level < 1 || level > 64)
+		return bad(ctx, "invalid cgroup level (1-64)", value);
+	ctx->policy->include.level = level;
+	return 0;
+}
+
 enum where { CLI_AND_FILE, CLI_ONLY };
 
 struct option_spec {
@@ -351,7 +428,10 @@ static const struct option_spec options[] = {
 	{ "ipv6", true, CLI_AND_FILE, opt_ipv6 },
 	{ "protect", true, CLI_AND_FILE, opt_protect },
 	{ "partial", false, CLI_AND_FILE, opt_partial },
+	{ "include-only", false, CLI_AND_FILE, opt_include_only },
 	{ "gateway", true, CLI_AND_FILE, opt_gateway },
+	{ "bypass", true, CLI_AND_FILE, opt_bypass },
+	{ "allow-in", true, CLI_AND_FILE, opt_allow_in },
 	{ "from-wg", true, CLI_ONLY, opt_from_wg },
 	{ "from-openvpn-env", false, CLI_ONLY, opt_from_openvpn_env },
 	{ "json", false, CLI_ONLY, opt_json },
@@ -375,6 +455,10 @@ static const struct option_spec state_keys[] = {
 	{ .name = "split-classid", .has_value = true, .handle = opt_split_classid },
 	{ .name = "split-cgroup", .has_value = true, .handle = opt_split_cgroup },
 	{ .name = "split-level", .has_value = true, .handle = opt_split_level },
+	{ .name = "include-group", .has_value = true, .handle = opt_include_group },
+	{ .name = "include-classid", .has_value = true, .handle = opt_include_classid },
+	{ .name = "include-cgroup", .has_value = true, .handle = opt_include_cgroup },
+	{ .name = "include-level", .has_value = true, .handle = opt_include_level },
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -569,12 +653,30 @@ int ks_options_parse_file(struct ks_policy *policy, const char *path, char err[K
 			 ks_escape(path, escaped, 128), "split-tunnel v2");
 		ret = -EINVAL;
 	}
+	if (ret == 0 && policy->include.mode == KS_SPLIT_V2 && (!policy->include.path[0] || !policy->include.level)) {
+		snprintf(err, KS_ERR_LEN, "%s: include-group v2 needs include-cgroup and include-level: '%s'",
+			 ks_escape(path, escaped, 128), "include-group v2");
+		ret = -EINVAL;
+	}
 	return ret;
+}
+
+/* The inclusion group of an --include-only policy, as the state file keeps it. */
+static void format_include(const struct ks_policy *policy, struct ks_buf *out)
+{
+	if (!policy->include_only)
+		return;
+	ks_buf_puts(out, "include-only\n");
+	if (policy->include.mode == KS_SPLIT_V1)
+		ks_buf_printf(out, "include-group v1\ninclude-classid 0x%x\n", policy->include.classid);
+	else if (policy->include.mode == KS_SPLIT_V2)
+		ks_buf_printf(out, "include-group v2\ninclude-cgroup %s\ninclude-level %u\n", policy->include.path,
+			      policy->include.level);
 }
 
 void ks_options_format(const struct ks_policy *policy, struct ks_buf *out)
 {
-	char text[KS_ENDPOINT_STRLEN];
+	char text[KS_BYPASS_STRLEN];
 
 	ks_buf_printf(out, "state %s\n", ks_state_name(policy->state));
 	for (size_t i = 0; i < policy->n_tunnels; i++)
@@ -615,6 +717,15 @@ void ks_options_format(const struct ks_policy *policy, struct ks_buf *out)
 	}
 	for (size_t i = 0; i < policy->n_gateways; i++)
 		ks_buf_printf(out, "gateway %s\n", policy->gateways[i].name);
+	format_include(policy, out);
+	for (size_t i = 0; i < policy->n_bypass; i++) {
+		ks_format_bypass(&policy->bypass[i], text);
+		ks_buf_printf(out, "bypass %s\n", text);
+	}
+	for (size_t i = 0; i < policy->n_allow_in; i++) {
+		ks_format_allow_in(&policy->allow_in[i], text);
+		ks_buf_printf(out, "allow-in %s\n", text);
+	}
 	if (policy->split.mode == KS_SPLIT_OFF)
 		return;
 	ks_buf_printf(out, "split-tunnel %s\nsplit-ctmark 0x%x\n", policy->split.mode == KS_SPLIT_V1 ? "v1" : "v2",

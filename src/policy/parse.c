@@ -276,6 +276,97 @@ int ks_parse_endpoint(const char *text, struct ks_endpoint *out)
 	return 0;
 }
 
+/* "PORT", "PORT/tcp" or "PORT/udp" of len bytes; proto 0 (both) without one. */
+static int parse_port_proto(const char *text, size_t len, uint16_t *port, uint8_t *proto)
+{
+	const char *slash = memchr(text, '/', len);
+	size_t port_len = slash ? (size_t)(slash - text) : len;
+
+	if (parse_port_n(text, port_len, port) < 0)
+		return -EINVAL;
+	if (!slash)
+		*proto = 0;
+	else if (len - port_len == 4 && !memcmp(slash, "/tcp", 4))
+		*proto = IPPROTO_TCP;
+	else if (len - port_len == 4 && !memcmp(slash, "/udp", 4))
+		*proto = IPPROTO_UDP;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int ks_parse_bypass(const char *text, struct ks_bypass *out)
+{
+	struct ks_bypass b = { 0 };
+	char cidr[KS_CIDR_STRLEN];
+	const char *port = NULL;
+	bool brackets;
+	size_t len;
+
+	if (!text)
+		return -EINVAL;
+	brackets = text[0] == '[';
+	if (brackets) {
+		const char *close = strchr(text, ']');
+
+		if (!close || (close[1] && close[1] != ':'))
+			return -EINVAL;
+		len = (size_t)(close - text - 1);
+		if (close[1])
+			port = close + 2;
+		text++;
+	} else {
+		const char *colon = strchr(text, ':');
+
+		/* One colon: IPv4 and a port. More: a bare IPv6 range (a port needs brackets), checked below. */
+		if (colon && !strchr(colon + 1, ':')) {
+			len = (size_t)(colon - text);
+			port = colon + 1;
+		} else {
+			len = strlen(text);
+		}
+	}
+	if (len == 0 || len >= sizeof(cidr))
+		return -EINVAL;
+	memcpy(cidr, text, len);
+	cidr[len] = '\0';
+	if (ks_parse_cidr(cidr, &b.cidr) < 0)
+		return -EINVAL;
+	/* Brackets hold IPv6 only (IPv4 with one colon never reaches here as IPv6). */
+	if (brackets && b.cidr.addr.family != AF_INET6)
+		return -EINVAL;
+	/* A range that broad is most of the internet: that is turning the kill switch off. */
+	if (b.cidr.prefix < (b.cidr.addr.family == AF_INET ? 8 : 16))
+		return -EINVAL;
+	if (port && parse_port_proto(port, strlen(port), &b.port, &b.proto) < 0)
+		return -EINVAL;
+	*out = b;
+	return 0;
+}
+
+int ks_parse_allow_in(const char *text, struct ks_allow_in *out)
+{
+	struct ks_allow_in a = { 0 };
+	const char *at;
+	size_t len;
+
+	if (!text)
+		return -EINVAL;
+	at = strchr(text, '@');
+	len = at ? (size_t)(at - text) : strlen(text);
+	if (parse_port_proto(text, len, &a.port, &a.proto) < 0)
+		return -EINVAL;
+	if (at) {
+		struct ks_ifname name;
+
+		if (ks_parse_ifname(at + 1, &name) < 0)
+			return -EINVAL;
+		memcpy(a.iface, name.name, sizeof(a.iface));
+	}
+	*out = a;
+	return 0;
+}
+
 /* Dotted quad by hand: inet_ntop formats it with sprintf, and the compiler formats every endpoint twice. */
 static void format_v4(const struct in_addr *in, char *out)
 {
@@ -339,6 +430,35 @@ void ks_format_endpoint(const struct ks_endpoint *ep, char out[KS_ENDPOINT_STRLE
 	n += (size_t)(port + sizeof(port) - p) - 1;
 	out[n++] = '/';
 	strcpy(out + n, ks_proto_name(ep->proto));
+}
+
+/* ":PORT" and "/proto" when there is a port (nothing for proto 0: both). */
+static void format_port_proto(char *out, size_t size, uint16_t port, uint8_t proto)
+{
+	if (!port)
+		*out = '\0';
+	else if (!proto)
+		snprintf(out, size, ":%u", port);
+	else
+		snprintf(out, size, ":%u/%s", port, ks_proto_name(proto));
+}
+
+void ks_format_bypass(const struct ks_bypass *b, char out[KS_BYPASS_STRLEN])
+{
+	char cidr[KS_CIDR_STRLEN], port[16];
+	bool brackets = b->cidr.addr.family == AF_INET6 && b->port;
+
+	ks_format_cidr(&b->cidr, cidr);
+	format_port_proto(port, sizeof(port), b->port, b->proto);
+	snprintf(out, KS_BYPASS_STRLEN, "%s%s%s%s", brackets ? "[" : "", cidr, brackets ? "]" : "", port);
+}
+
+void ks_format_allow_in(const struct ks_allow_in *a, char out[KS_ALLOW_IN_STRLEN])
+{
+	char port[16];
+
+	format_port_proto(port, sizeof(port), a->port, a->proto);
+	snprintf(out, KS_ALLOW_IN_STRLEN, "%s%s%s", port + 1, a->iface[0] ? "@" : "", a->iface);
 }
 
 int ks_parse_table_name(const char *text)

@@ -15,6 +15,8 @@ void ks_policy_init(struct ks_policy *policy)
 	policy->fwmark = KS_DEFAULT_FWMARK;
 	policy->split.ct_mark = KS_DEFAULT_CT_MARK;
 	policy->split.classid = KS_DEFAULT_CLASSID;
+	policy->include.ct_mark = KS_INCLUDE_MARK;
+	policy->include.classid = KS_INCLUDE_CLASSID;
 }
 
 void ks_policy_free(struct ks_policy *policy)
@@ -27,6 +29,8 @@ void ks_policy_free(struct ks_policy *policy)
 	free(policy->user_groups);
 	free(policy->protect);
 	free(policy->gateways);
+	free(policy->bypass);
+	free(policy->allow_in);
 	ks_policy_init(policy);
 }
 
@@ -64,6 +68,43 @@ int ks_policy_add_lan(struct ks_policy *policy, const struct ks_cidr *cidr)
 int ks_policy_add_tunnel_addr(struct ks_policy *policy, const struct ks_addr *addr)
 {
 	return ks_array_append((void **)&policy->tunnel_addrs, &policy->n_tunnel_addrs, sizeof(*addr), addr);
+}
+
+int ks_policy_add_bypass(struct ks_policy *policy, const struct ks_bypass *bypass)
+{
+	return ks_array_append((void **)&policy->bypass, &policy->n_bypass, sizeof(*bypass), bypass);
+}
+
+int ks_policy_add_allow_in(struct ks_policy *policy, const struct ks_allow_in *allow_in)
+{
+	return ks_array_append((void **)&policy->allow_in, &policy->n_allow_in, sizeof(*allow_in), allow_in);
+}
+
+/* Drops the elements of size bytes equal to one (all zero-initialised: memcmp compares them). */
+static size_t del_equal(void *array, size_t *count, size_t size, const void *one)
+{
+	char *base = array;
+	size_t kept = 0, n = *count;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!memcmp(base + i * size, one, size))
+			continue;
+		if (kept != i)
+			memcpy(base + kept * size, base + i * size, size);
+		kept++;
+	}
+	*count = kept;
+	return n - kept;
+}
+
+size_t ks_policy_del_bypass(struct ks_policy *policy, const struct ks_bypass *bypass)
+{
+	return del_equal(policy->bypass, &policy->n_bypass, sizeof(*bypass), bypass);
+}
+
+size_t ks_policy_del_allow_in(struct ks_policy *policy, const struct ks_allow_in *allow_in)
+{
+	return del_equal(policy->allow_in, &policy->n_allow_in, sizeof(*allow_in), allow_in);
 }
 
 int ks_policy_add_user_group(struct ks_policy *policy, const char *path)
@@ -138,6 +179,32 @@ static int cmp_endpoint(const void *va, const void *vb)
 	return (int)a->port - (int)b->port;
 }
 
+/* By destination, then port, then protocol (both, tcp, udp). */
+static int cmp_bypass(const void *va, const void *vb)
+{
+	const struct ks_bypass *a = va, *b = vb;
+	int r = cmp_cidr(&a->cidr, &b->cidr);
+
+	if (r)
+		return r;
+	if (a->port != b->port)
+		return (int)a->port - (int)b->port;
+	return (int)a->proto - (int)b->proto;
+}
+
+/* Every interface first, then by interface, port, protocol. */
+static int cmp_allow_in(const void *va, const void *vb)
+{
+	const struct ks_allow_in *a = va, *b = vb;
+	int r = strcmp(a->iface, b->iface);
+
+	if (r)
+		return r;
+	if (a->port != b->port)
+		return (int)a->port - (int)b->port;
+	return (int)a->proto - (int)b->proto;
+}
+
 /* By prefix, then source (--protect first), then tunnel. */
 static int cmp_protected(const void *va, const void *vb)
 {
@@ -194,6 +261,8 @@ void ks_policy_finalize(struct ks_policy *policy)
 	sort_unique(policy->tunnel_addrs, &policy->n_tunnel_addrs, sizeof(*policy->tunnel_addrs), cmp_addr_v);
 	sort_protected(policy);
 	sort_unique(policy->gateways, &policy->n_gateways, sizeof(*policy->gateways), cmp_ifname);
+	sort_unique(policy->bypass, &policy->n_bypass, sizeof(*policy->bypass), cmp_bypass);
+	sort_unique(policy->allow_in, &policy->n_allow_in, sizeof(*policy->allow_in), cmp_allow_in);
 }
 
 const char *ks_state_name(enum ks_state state)

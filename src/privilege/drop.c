@@ -124,6 +124,28 @@ static int bad_env(char err[KS_ERR_LEN], const char *name, const char *value)
 	return -EINVAL;
 }
 
+/* Real uid 0 through pkexec: PKEXEC_UID, and that user's primary group. */
+static int pkexec_invoker(const struct ks_priv_ops *ops, struct ks_invoker *who, char err[KS_ERR_LEN])
+{
+	const char *pkexec_uid = ops->getenv("PKEXEC_UID");
+	struct passwd *pw;
+	unsigned uid;
+
+	if (!pkexec_uid)
+		return 0;
+	if (parse_id(pkexec_uid, &uid) < 0)
+		return bad_env(err, "PKEXEC_UID", pkexec_uid);
+	if (uid == 0)
+		return 0;
+	pw = ops->getpwuid(uid);
+	if (!pw)
+		return bad_env(err, "PKEXEC_UID (a user with an entry)", pkexec_uid);
+	who->mode = KS_PRIV_SUDO;
+	who->uid = uid;
+	who->gid = pw->pw_gid;
+	return 0;
+}
+
 int ks_priv_invoker(const struct ks_priv_ops *ops, struct ks_invoker *who, char err[KS_ERR_LEN])
 {
 	uid_t ruid = ops->getuid(), euid = ops->geteuid();
@@ -143,8 +165,9 @@ int ks_priv_invoker(const struct ks_priv_ops *ops, struct ks_invoker *who, char 
 	if (who->secure)
 		return 0;
 	sudo_uid = ops->getenv("SUDO_UID");
+	/* pkexec says only who (PKEXEC_UID): the group comes from the user database, as for sudo without SUDO_GID. */
 	if (!sudo_uid)
-		return 0;
+		return pkexec_invoker(ops, who, err);
 	if (parse_id(sudo_uid, &uid) < 0)
 		return bad_env(err, "SUDO_UID", sudo_uid);
 	if (uid == 0)

@@ -64,6 +64,13 @@ inns nft add element inet killswitch endpoints4 '{ 203.0.113.9 . udp . 53 }'
 check "an element added by someone else is removed" ms_until no_intruder
 inns nft 'add chain inet killswitch output { type filter hook output priority 0; policy accept; }'
 check "a policy flipped to accept is put back" ms_until table_whole
+# A process is known by its name in nftables' events, and any process may take ours: nft itself,
+# copied under the name killswitch, is checked, not trusted.
+mkdir -p "$RUN/impostor" && cp "$(command -v nft)" "$RUN/impostor/killswitch"
+inns "$RUN/impostor/killswitch" delete table inet killswitch
+check "a table deleted by another process named killswitch is restored" ms_until table_whole
+inns "$RUN/impostor/killswitch" add rule inet killswitch output accept
+check "  ... and a rule it added is removed" ms_until rules_back
 
 ks block --endpoint 192.0.2.1:51820 2>/dev/null
 sleep 0.5

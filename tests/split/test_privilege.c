@@ -29,7 +29,7 @@ static struct fake {
 	gid_t groups[8];
 	int n_groups;
 	unsigned long secure;
-	const char *sudo_uid, *sudo_gid;
+	const char *sudo_uid, *sudo_gid, *pkexec_uid;
 	bool has_passwd;
 	const char *fail;  /* the call that fails with EPERM */
 	bool sticky_saved; /* a broken setuid() that leaves the saved uid alone */
@@ -83,6 +83,8 @@ static char *f_getenv(const char *name)
 		return (char *)k.sudo_uid;
 	if (!strcmp(name, "SUDO_GID"))
 		return (char *)k.sudo_gid;
+	if (!strcmp(name, "PKEXEC_UID"))
+		return (char *)k.pkexec_uid;
 	return NULL;
 }
 
@@ -400,6 +402,49 @@ static void test_invoker_distrusts_sudo_env_when_setuid(void **state)
 	k.sudo_gid = "0";
 	who = invoker_ok();
 	assert_int_equal(who.mode, KS_PRIV_SETUID);
+	assert_int_equal(who.uid, 1000);
+}
+
+/* pkexec says only PKEXEC_UID: that user, with the primary group of the user database; SUDO_UID first. */
+static void test_invoker_pkexec(void **state)
+{
+	static const char *const bad[] = { "", "abc", "1000x", "-1", "4294967295" };
+	struct ks_invoker who;
+	char err[KS_ERR_LEN];
+
+	(void)state;
+	sudo_alice();
+	k.sudo_uid = k.sudo_gid = NULL;
+	k.pkexec_uid = "1000";
+	who = invoker_ok();
+	assert_int_equal(who.mode, KS_PRIV_SUDO);
+	assert_int_equal(who.uid, 1000);
+	assert_int_equal(who.gid, 1000);
+	/* pkexec by root: stays root. */
+	k.pkexec_uid = "0";
+	who = invoker_ok();
+	assert_int_equal(who.mode, KS_PRIV_ROOT);
+	/* Set-user-ID: whoever set PKEXEC_UID, it was not pkexec for us. */
+	k.pkexec_uid = "1000";
+	k.secure = 1;
+	who = invoker_ok();
+	assert_int_equal(who.mode, KS_PRIV_ROOT);
+	k.secure = 0;
+	/* No entry for the user: refused rather than guessed. */
+	k.has_passwd = false;
+	assert_int_equal(ks_priv_invoker(&fake_ops, &who, err), -EINVAL);
+	assert_non_null(strstr(err, "PKEXEC_UID"));
+	k.has_passwd = true;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		k.pkexec_uid = bad[i];
+		err[0] = '\0';
+		assert_int_equal(ks_priv_invoker(&fake_ops, &who, err), -EINVAL);
+		assert_non_null(strstr(err, "PKEXEC_UID"));
+	}
+	/* Both: sudo's word. */
+	sudo_alice();
+	k.pkexec_uid = "2000";
+	who = invoker_ok();
 	assert_int_equal(who.uid, 1000);
 }
 
@@ -789,6 +834,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_invoker_modes, setup),
 		cmocka_unit_test_setup(test_invoker_distrusts_sudo_env_when_setuid, setup),
+		cmocka_unit_test_setup(test_invoker_pkexec, setup),
 		cmocka_unit_test_setup(test_invoker_bad_sudo_values, setup),
 		cmocka_unit_test_setup(test_drop_order_setuid, setup),
 		cmocka_unit_test_setup(test_drop_order_sudo, setup),

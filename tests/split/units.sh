@@ -234,6 +234,8 @@ check "  ... says the table has no rule for its level yet" enabled said grep -q 
 check "  ... listed in the run directory" enabled listed grep -qx "system.slice/$UNIT" "$LAB_TMP/run/split-units"
 LIST_LINE=$'unit\t'"system.slice/$UNIT"$'\trunning'
 check "  ... list shows it, running" enabled listed listed st list
+status_unit() { local out; out=$(ks status) && grep -qF "excluded units: system.slice/$UNIT (running)" <<<"$out"; }
+check "  ... status lists it, running" enabled listed status_unit
 check "enable again: a rule for level 2" enabled present enable_quietly
 check "  ... socket cgroupv2 level 2 @excluded_units_l2" enabled present mangle_has "socket cgroupv2 level 2 @excluded_units_l2 goto excluded"
 check "  ... the unit's cgroup id in the set" enabled present set_names 2 "${SYS_DIR#/sys/fs/cgroup/}"
@@ -323,6 +325,8 @@ LIST_LINE=$'unit\t'"system.slice/$UNIT"$'\trunning\tpersistent'
 check "  ... list says persistent" enabled listed listed st list
 check "  ... list --json too" enabled listed grep -q '"cgroup":"system.slice/'"$UNIT"'","running":true,"persistent":true' \
 	<<<"$(st list --json | tr -d ' \n')"
+check "  ... status --json too" enabled listed grep -q '"excluded_units":\[{"cgroup":"system.slice/'"$UNIT"'","running":true,"persistent":true}' \
+	<<<"$(ks status --json | tr -d ' \n')"
 # A boot: watch gone, the run directory empty, the unit started again, the kill switch enabled.
 watch_stop
 ks disable >/dev/null

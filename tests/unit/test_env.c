@@ -13,7 +13,8 @@
 #include "killswitch/env.h"
 
 static const char *const names[] = { "KILLSWITCH_RUNDIR", "KILLSWITCH_CONFDIR", "KILLSWITCH_TABLE",
-				     "KILLSWITCH_SPLIT_TUNNEL", "KILLSWITCH_CGROUP_NAME" };
+				     "KILLSWITCH_SPLIT_TUNNEL", "KILLSWITCH_CGROUP_NAME",
+				     "KILLSWITCH_INCLUDE_CGROUP_NAME", "KILLSWITCH_PORTAL_SECONDS" };
 
 static int clean(void **state)
 {
@@ -32,9 +33,11 @@ static void test_defaults(void **state)
 	assert_string_equal(ks_env()->rundir, "/run/killswitch");
 	assert_string_equal(ks_env()->table, "killswitch");
 	assert_string_equal(ks_env()->cgroup_name, KS_CGROUP_NAME);
+	assert_string_equal(ks_env()->include_name, KS_INCLUDE_CGROUP_NAME);
 	assert_null(ks_env()->split);
 	assert_int_equal(ks_env()->want, KS_SPLIT_OFF);
 	assert_false(ks_env()->split_off);
+	assert_int_equal(ks_env()->portal_seconds, 0);
 }
 
 static void test_values(void **state)
@@ -47,7 +50,9 @@ static void test_values(void **state)
 	setenv("KILLSWITCH_TABLE", "killswitch_t1", 1);
 	setenv("KILLSWITCH_SPLIT_TUNNEL", "v1", 1);
 	setenv("KILLSWITCH_CGROUP_NAME", "ks/t1", 1);
+	setenv("KILLSWITCH_PORTAL_SECONDS", "12", 1);
 	assert_int_equal(ks_env_load(true, err), 0);
+	assert_int_equal(ks_env()->portal_seconds, 12);
 	assert_string_equal(ks_env()->rundir, "/tmp/ks-run");
 	assert_string_equal(ks_env()->confdir, "/tmp/ks-conf");
 	assert_string_equal(ks_env()->table, "killswitch_t1");
@@ -78,6 +83,9 @@ static void test_bad_values(void **state)
 		{ "KILLSWITCH_SPLIT_TUNNEL", "v3", "invalid KILLSWITCH_SPLIT_TUNNEL (auto, v1, v2 or off): 'v3'" },
 		{ "KILLSWITCH_CGROUP_NAME", "../escape", "invalid KILLSWITCH_CGROUP_NAME" },
 		{ "KILLSWITCH_CGROUP_NAME", "a\nb", "'a\\x0ab'" },
+		{ "KILLSWITCH_PORTAL_SECONDS", "0", "invalid KILLSWITCH_PORTAL_SECONDS (1..3600): '0'" },
+		{ "KILLSWITCH_PORTAL_SECONDS", "3601", "invalid KILLSWITCH_PORTAL_SECONDS (1..3600): '3601'" },
+		{ "KILLSWITCH_PORTAL_SECONDS", "5m", "'5m'" },
 	};
 	char err[KS_ERR_LEN];
 
@@ -94,12 +102,34 @@ static void test_bad_values(void **state)
 	}
 }
 
+/* The inclusion group's name: checked like the exclusion group's, and never the same group. */
+static void test_include_name(void **state)
+{
+	char err[KS_ERR_LEN] = "";
+
+	(void)state;
+	setenv("KILLSWITCH_INCLUDE_CGROUP_NAME", "ks/inc1", 1);
+	assert_int_equal(ks_env_load(true, err), 0);
+	assert_string_equal(ks_env()->include_name, "ks/inc1");
+	setenv("KILLSWITCH_INCLUDE_CGROUP_NAME", "../x", 1);
+	assert_int_equal(ks_env_load(true, err), -EINVAL);
+	assert_non_null(strstr(err, "'../x'"));
+	setenv("KILLSWITCH_INCLUDE_CGROUP_NAME", KS_CGROUP_NAME, 1);
+	assert_int_equal(ks_env_load(true, err), -EINVAL);
+	assert_non_null(strstr(err, "'" KS_CGROUP_NAME "'"));
+	/* Not followed for a set-user-ID caller. */
+	setenv("KILLSWITCH_INCLUDE_CGROUP_NAME", "ks/inc1", 1);
+	assert_int_equal(ks_env_load(false, err), 0);
+	assert_string_equal(ks_env()->include_name, KS_INCLUDE_CGROUP_NAME);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_defaults, clean),
 		cmocka_unit_test_setup(test_values, clean),
 		cmocka_unit_test_setup(test_bad_values, clean),
+		cmocka_unit_test_setup(test_include_name, clean),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

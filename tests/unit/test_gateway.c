@@ -4,7 +4,9 @@
  * file line, and the rules: forward refuses the gateway's clients off the
  * tunnel before any accept, drops their invalid packets, clamps the MSS;
  * nat masquerades them into the tunnel; nat_prerouting redirects their DNS
- * to the first resolver of each family; blocked refuses them everything;
+ * to the first resolver of each family; blocked refuses them everything
+ * (with --partial: what it refuses the host); with --partial the other
+ * site opens connections to them;
  * the guard holds the same forward chain but no NAT.
  */
 #include "killswitch/schema.h"
@@ -115,7 +117,7 @@ static void test_tunnel_without_ipv6(void **state)
 static void test_partial(void **state)
 {
 	struct ks_policy policy;
-	char *text, *fwd;
+	char *text, *fwd, *nat;
 
 	(void)state;
 	policy_from_args(&policy, ARGS("--tunnel", "wg0", "--dns", "10.64.0.1", "--gateway", "eth1", "--partial",
@@ -130,7 +132,74 @@ static void test_partial(void **state)
 	lacks(fwd, "iifname @gateways oifname != @tunnels ip daddr != @lan4");
 	lacks(fwd, "oifname @gateways iifname != @tunnels ip saddr != @lan4");
 	before(fwd, "iifname @gateways ct state invalid", "oifname != @tunnels ip daddr @protected4 counter name blocked_fwd reject");
+	/*
+	 * Site to site: the other site opens connections to the clients, from a
+	 * protected source only, after the replies and before the tunnel's other
+	 * new connections are refused; never to anything but the clients.
+	 */
+	before(fwd, "iifname @tunnels ct state established,related accept",
+	       "iifname @tunnels oifname @gateways ip saddr @protected4 accept\n");
+	before(fwd, "iifname @tunnels oifname @gateways ip saddr @protected4 accept\n",
+	       "iifname @tunnels oifname @gateways ip6 saddr @protected6 accept\n");
+	before(fwd, "iifname @tunnels oifname @gateways ip6 saddr @protected6 accept\n",
+	       "iifname @tunnels meta l4proto tcp counter name blocked_fwd");
+	/* Posers from off the tunnel were dropped before: the accept is for the tunnel's sources only. */
+	before(fwd, "iifname != @tunnels ip saddr @protected4 counter name blocked_fwd drop",
+	       "iifname @tunnels oifname @gateways ip saddr @protected4 accept\n");
+	lacks(fwd, "iifname @tunnels accept");
+	lacks(fwd, "iifname @tunnels oifname != @gateways");
+	/* The clients still leave through the tunnel masqueraded (the contract): the far end knows our address. */
+	nat = chain_or_null(text, "nat");
+	has(nat, "iifname @gateways oifname @tunnels masquerade");
+	free(nat);
 	free(fwd);
+	free(text);
+	ks_policy_free(&policy);
+
+	/* Without --gateway, --partial refuses every new connection from the tunnel, as before. */
+	policy_from_args(&policy, ARGS("--tunnel", "wg0", "--dns", "10.64.0.1", "--partial", "--protect", "192.168.2.0/24"));
+	text = compile_text(&policy);
+	fwd = chain_or_null(text, "forward");
+	lacks(fwd, "@gateways");
+	has(fwd, "iifname @tunnels meta l4proto tcp counter name blocked_fwd");
+	free(fwd);
+	free(text);
+	ks_policy_free(&policy);
+}
+
+/*
+ * Blocked (and connecting) with --partial: for the clients what it means for
+ * the host: the protected networks and the tunnel refused, the internet
+ * untouched (forward ends in accept). Nothing from the tunnel reaches them,
+ * not even from the other site; no NAT, no DNS redirect.
+ */
+static void test_partial_blocked(void **state)
+{
+	struct ks_policy policy;
+	char *text, *fwd, *nat, *pre;
+
+	(void)state;
+	policy_from_args(&policy, ARGS("--tunnel", "wg0", "--endpoint", "198.51.100.10:51820", "--dns", "10.64.0.1",
+				       "--gateway", "eth1", "--partial", "--protect", "192.168.2.0/24", "--state", "blocked"));
+	text = compile_text(&policy);
+	fwd = chain_or_null(text, "forward");
+	nat = chain_or_null(text, "nat");
+	pre = chain_or_null(text, KS_CHAIN_NAT_PREROUTING);
+	has(fwd, "policy drop;\n\t\tiifname @gateways ct state invalid counter name blocked_fwd drop\n");
+	lacks(fwd, "iifname @gateways meta l4proto tcp");
+	lacks(fwd, "oifname @gateways counter name blocked_fwd drop");
+	lacks(fwd, "ip saddr @protected4 accept");
+	lacks(fwd, "maxseg");
+	before(fwd, "oifname != @tunnels ip daddr @protected4 counter name blocked_fwd reject",
+	       "oifname @tunnels meta l4proto tcp counter name blocked_fwd");
+	before(fwd, "oifname @tunnels meta l4proto tcp counter name blocked_fwd",
+	       "iifname @tunnels meta l4proto tcp counter name blocked_fwd");
+	assert_non_null(strstr(fwd, "iifname @tunnels counter name blocked_fwd ct mark set 0x4b52 reject with icmpx admin-prohibited\n\t\taccept"));
+	lacks(nat, "gateways");
+	lacks(pre, "gateways");
+	free(fwd);
+	free(nat);
+	free(pre);
 	free(text);
 	ks_policy_free(&policy);
 }
@@ -287,7 +356,7 @@ int main(void)
 		cmocka_unit_test(test_blocked),	      cmocka_unit_test(test_without_gateway),
 		cmocka_unit_test(test_guard),	      cmocka_unit_test(test_option),
 		cmocka_unit_test(test_compiler_checks), cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_partial),
+		cmocka_unit_test(test_partial),	      cmocka_unit_test(test_partial_blocked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -50,6 +50,8 @@ struct value_type {
 VALUE_TYPE(addr, struct ks_addr, KS_ADDR_STRLEN);
 VALUE_TYPE(cidr, struct ks_cidr, KS_CIDR_STRLEN);
 VALUE_TYPE(endpoint, struct ks_endpoint, KS_ENDPOINT_STRLEN);
+VALUE_TYPE(bypass, struct ks_bypass, KS_BYPASS_STRLEN);
+VALUE_TYPE(allow_in, struct ks_allow_in, KS_ALLOW_IN_STRLEN);
 
 /* text parses into value, formats as canonical, and canonical parses back to the same bytes. */
 static void expect_round_trip(const struct value_type *type, const char *text, const char *canonical, void *value)
@@ -270,6 +272,104 @@ static void test_endpoint_longest(void **state)
 	assert_string_equal(out, text);
 }
 
+/* --bypass: every accepted form, its canonical text, and what it stands for. */
+static void test_bypass_accepted(void **state)
+{
+	static const struct {
+		const char *text, *canonical;
+		uint8_t prefix;
+		uint16_t port;
+		uint8_t proto;
+	} cases[] = {
+		{ "203.0.113.0/28", "203.0.113.0/28", 28, 0, 0 },
+		{ "203.0.113.7", "203.0.113.7/32", 32, 0, 0 },
+		{ "203.0.113.7/32", "203.0.113.7/32", 32, 0, 0 },
+		{ "10.0.0.0/8", "10.0.0.0/8", 8, 0, 0 },
+		{ "203.0.113.0/28:443", "203.0.113.0/28:443", 28, 443, 0 },
+		{ "203.0.113.0/28:443/tcp", "203.0.113.0/28:443/tcp", 28, 443, IPPROTO_TCP },
+		{ "203.0.113.9:53/udp", "203.0.113.9/32:53/udp", 32, 53, IPPROTO_UDP },
+		{ "203.0.113.0/24:65535", "203.0.113.0/24:65535", 24, 65535, 0 },
+		{ "2001:db8::/48", "2001:db8::/48", 48, 0, 0 },
+		{ "2001:db8::1", "2001:db8::1/128", 128, 0, 0 },
+		{ "[2001:db8::/48]", "2001:db8::/48", 48, 0, 0 },
+		{ "[2001:db8::/48]:443/tcp", "[2001:db8::/48]:443/tcp", 48, 443, IPPROTO_TCP },
+		{ "[2001:DB8::1]:1", "[2001:db8::1/128]:1", 128, 1, 0 },
+		{ "::/16", "::/16", 16, 0, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct ks_bypass b;
+
+		expect_round_trip(&bypass_type, cases[i].text, cases[i].canonical, &b);
+		assert_int_equal(b.cidr.prefix, cases[i].prefix);
+		assert_int_equal(b.port, cases[i].port);
+		assert_int_equal(b.proto, cases[i].proto);
+		assert_int_equal(b.pad, 0);
+	}
+}
+
+static void test_allow_in_accepted(void **state)
+{
+	static const struct {
+		const char *text, *iface;
+		uint16_t port;
+		uint8_t proto;
+	} cases[] = {
+		{ "22/tcp", "", 22, IPPROTO_TCP },
+		{ "22", "", 22, 0 },
+		{ "5353/udp@eth1", "eth1", 5353, IPPROTO_UDP },
+		{ "65535@br-lan.10", "br-lan.10", 65535, 0 },
+		{ "1/tcp@abcdefghijklmno", "abcdefghijklmno", 1, IPPROTO_TCP },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct ks_allow_in a;
+
+		expect_round_trip(&allow_in_type, cases[i].text, cases[i].text, &a);
+		assert_string_equal(a.iface, cases[i].iface);
+		assert_int_equal(a.port, cases[i].port);
+		assert_int_equal(a.proto, cases[i].proto);
+	}
+}
+
+/* --bypass with --fwmark none, --allow-in on a tunnel: refused with the value quoted, exit 2 in the CLI. */
+static void test_exceptions_combinations(void **state)
+{
+	static const struct {
+		const char *argv[6];
+		const char *bad;
+	} cases[] = {
+		{ { "--tunnel", "wg0", "--fwmark", "none", "--bypass", "203.0.113.0/28" }, "203.0.113.0/28" },
+		{ { "--bypass", "203.0.113.0/28:443", "--fwmark", "none" }, "203.0.113.0/28:443" },
+		{ { "--tunnel", "wg0", "--allow-in", "22/tcp@wg0" }, "22/tcp@wg0" },
+	};
+	struct ks_options opts = { 0 };
+	struct ks_policy policy;
+	char err[KS_ERR_LEN];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int argc = 0;
+
+		while (argc < (int)ARRAY_SIZE(cases[i].argv) && cases[i].argv[argc])
+			argc++;
+		expect_args_refused(&opts, argc, (char *const *)cases[i].argv, err);
+		assert_quotes(err, cases[i].bad);
+	}
+	/* The same lists with a fwmark and on another interface are fine. */
+	ks_policy_init(&policy);
+	assert_int_equal(ks_options_parse_args(&policy, NULL, 6,
+					       (char *const[]){ "--tunnel", "wg0", "--bypass", "203.0.113.0/28",
+								"--allow-in", "22/tcp@eth0" },
+					       err),
+			 0);
+	assert_int_equal(policy.n_bypass, 1);
+	assert_int_equal(policy.n_allow_in, 1);
+	ks_policy_free(&policy);
+}
+
 static void test_proto_name(void **state)
 {
 	(void)state;
@@ -388,7 +488,7 @@ static void test_escape_truncates(void **state)
  * uses that parser, to ks_options_parse_args: -EINVAL and a one-line
  * "<what>: '<value>'" message.
  */
-enum kind { ADDR, UNICAST, CIDR, PORT, MARK, IFNAME, ENDPOINT };
+enum kind { ADDR, UNICAST, CIDR, PORT, MARK, IFNAME, ENDPOINT, BYPASS, ALLOW_IN };
 
 static const struct {
 	enum kind kind;
@@ -553,11 +653,57 @@ static const struct {
 	{ ENDPOINT, "1.2.3.4:80 } ; flush ruleset" },
 	{ ENDPOINT, "1.2.3.4:80/udp } ; flush ruleset" },
 	{ ENDPOINT, "1.2.3.4:80\n" },
+	/* --bypass: too broad, host bits, brackets, ports and protocols, injection. */
+	{ BYPASS, "" },
+	{ BYPASS, "0.0.0.0/0" },
+	{ BYPASS, "10.0.0.0/7" },
+	{ BYPASS, "::/0" },
+	{ BYPASS, "2001:db8::/15" },
+	{ BYPASS, "203.0.113.1/28" },
+	{ BYPASS, "203.0.113.0/33" },
+	{ BYPASS, "203.0.113.0/28:" },
+	{ BYPASS, "203.0.113.0/28:0" },
+	{ BYPASS, "203.0.113.0/28:65536" },
+	{ BYPASS, "203.0.113.0/28:443/sctp" },
+	{ BYPASS, "203.0.113.0/28:443/TCP" },
+	{ BYPASS, "203.0.113.0/28:443/" },
+	{ BYPASS, "203.0.113.0/28:443-445" },
+	{ BYPASS, "203.0.113.0/28/443" },
+	{ BYPASS, "2001:db8::/48:443" },
+	{ BYPASS, "2001:db8::/48:443/tcp" },
+	{ BYPASS, "[2001:db8::/48]443" },
+	{ BYPASS, "[2001:db8::/48" },
+	{ BYPASS, "[203.0.113.0/28]:443" },
+	{ BYPASS, "[]:443" },
+	{ BYPASS, "example.com" },
+	{ BYPASS, "example.com:443" },
+	{ BYPASS, "::ffff:203.0.113.0/120" },
+	{ BYPASS, "203.0.113.0/28 , 0.0.0.0/0" },
+	{ BYPASS, "203.0.113.0/28:443 } ; flush ruleset" },
+	{ BYPASS, "203.0.113.0/28\n" },
+	/* --allow-in. */
+	{ ALLOW_IN, "" },
+	{ ALLOW_IN, "0" },
+	{ ALLOW_IN, "65536" },
+	{ ALLOW_IN, "022" },
+	{ ALLOW_IN, "ssh" },
+	{ ALLOW_IN, "22/sctp" },
+	{ ALLOW_IN, "22/" },
+	{ ALLOW_IN, "22/tcp/udp" },
+	{ ALLOW_IN, "22@" },
+	{ ALLOW_IN, "22/tcp@" },
+	{ ALLOW_IN, "22@eth0@eth1" },
+	{ ALLOW_IN, "22@abcdefghijklmnop" },
+	{ ALLOW_IN, "22@eth0\"; flush ruleset; \"" },
+	{ ALLOW_IN, "@eth0" },
+	{ ALLOW_IN, "1.2.3.4:22" },
+	{ ALLOW_IN, "22-23/tcp" },
 };
 
 static const char *const kind_names[] = {
 	[ADDR] = "addr", [UNICAST] = "unicast", [CIDR] = "cidr", [PORT] = "port",
 	[MARK] = "mark", [IFNAME] = "ifname", [ENDPOINT] = "endpoint",
+	[BYPASS] = "bypass", [ALLOW_IN] = "allow-in",
 };
 
 static int parse_kind(enum kind kind, const char *text)
@@ -566,6 +712,8 @@ static int parse_kind(enum kind kind, const char *text)
 	struct ks_cidr cidr;
 	struct ks_endpoint ep;
 	struct ks_ifname name;
+	struct ks_bypass bypass;
+	struct ks_allow_in allow_in;
 	uint16_t port;
 	uint32_t mark;
 
@@ -587,6 +735,10 @@ static int parse_kind(enum kind kind, const char *text)
 		return ks_parse_ifname(text, &name);
 	case ENDPOINT:
 		return ks_parse_endpoint(text, &ep);
+	case BYPASS:
+		return ks_parse_bypass(text, &bypass);
+	case ALLOW_IN:
+		return ks_parse_allow_in(text, &allow_in);
 	}
 	return 0;
 }
@@ -610,6 +762,10 @@ static const char *option_of(enum kind kind, const char *text, char *value, size
 		return "--tunnel";
 	case ENDPOINT:
 		return "--endpoint";
+	case BYPASS:
+		return "--bypass";
+	case ALLOW_IN:
+		return "--allow-in";
 	}
 	return NULL;
 }
@@ -728,6 +884,9 @@ int main(void)
 		cmocka_unit_test(test_ifname_accepted),
 		cmocka_unit_test(test_endpoint_accepted),
 		cmocka_unit_test(test_endpoint_longest),
+		cmocka_unit_test(test_bypass_accepted),
+		cmocka_unit_test(test_allow_in_accepted),
+		cmocka_unit_test(test_exceptions_combinations),
 		cmocka_unit_test(test_proto_name),
 		cmocka_unit_test(test_null_refused),
 		cmocka_unit_test(test_escape),

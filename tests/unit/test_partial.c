@@ -204,6 +204,37 @@ static void test_pairs(void **state)
 	free(text);
 }
 
+/*
+ * Site to site beside a mesh (--partial --gateway, two tunnels): the other
+ * site's new connections (PT7) are accepted only after V2 dropped a protected
+ * source that came by the wrong tunnel, and after F7b dropped one from off
+ * the tunnels; blocked, PT7 is gone.
+ */
+static void test_site_in_after_pairs(void **state)
+{
+	char *text = compile_file(MESH_POLICY "partial\ngateway br-lan\n"), *fwd = chain(text, "forward");
+	char *blocked = compile_file(MESH_POLICY "partial\ngateway br-lan\nstate blocked\n"), *bfwd = chain(blocked, "forward");
+	const char *site4 = "iifname @tunnels oifname @gateways ip saddr @protected4 accept";
+	const char *site6 = "iifname @tunnels oifname @gateways ip6 saddr @protected6 accept";
+
+	(void)state;
+	assert_true(rule_at(fwd, "iifname @tunnels ip saddr @protected4 iifname . ip saddr != @protected_via4 counter name blocked_fwd drop") <
+		    rule_at(fwd, site4));
+	assert_true(rule_at(fwd, "iifname @tunnels ip6 saddr @protected6 iifname . ip6 saddr != @protected_via6 counter name blocked_fwd drop") <
+		    rule_at(fwd, site6));
+	assert_true(rule_at(fwd, "iifname != @tunnels ip saddr @protected4 counter name blocked_fwd drop") < rule_at(fwd, site4));
+	assert_true(rule_at(fwd, site6) <
+		    rule_at(fwd, "iifname @tunnels meta l4proto tcp counter name blocked_fwd ct mark set 0x4b52 reject with tcp reset"));
+	ends_with(fwd, "accept");
+	assert_null(strstr(bfwd, "@gateways ip saddr"));
+	assert_null(strstr(bfwd, "@gateways ip6 saddr"));
+	ends_with(bfwd, "accept");
+	free(fwd);
+	free(text);
+	free(bfwd);
+	free(blocked);
+}
+
 /* One tunnel, or nothing protected: no pairs, no pair rules (the text as before). */
 static void test_no_pairs(void **state)
 {
@@ -274,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_partial_needs_protected),
 		cmocka_unit_test(test_partial_round_trip),
 		cmocka_unit_test(test_pairs),
+		cmocka_unit_test(test_site_in_after_pairs),
 		cmocka_unit_test(test_no_pairs),
 		cmocka_unit_test(test_nested_pairs),
 		cmocka_unit_test(test_pairs_names_checked),
