@@ -99,6 +99,18 @@ void ks_nft_endpoint_addr_elem(const struct ks_addr *addr, struct ks_nft_elem *e
  * interval set first). Deleting an absent element fails the whole change.
  */
 int ks_nft_set_elements(const char *table, const struct ks_nft_elem *elems, size_t n, bool add, char err[KS_ERR_LEN]);
+/* The elements of one table, for a transaction that changes several. */
+struct ks_nft_elem_group {
+	const char *table;
+	const struct ks_nft_elem *elems;
+	size_t n;
+};
+/*
+ * Adds (or deletes) every group's elements in one transaction over the
+ * nfnetlink socket fd, and reads every answer the kernel queued for it;
+ * 0 or a negative errno (nothing changed).
+ */
+int ks_nft_elements_send(int fd, const struct ks_nft_elem_group *groups, size_t n_groups, bool add);
 /*
  * endpoint add|del: the change's elements in table inet TABLE, in one
  * transaction; with the guard (ks_nft_guarded) in its sets too, through

@@ -2,6 +2,8 @@
 #ifndef KILLSWITCH_SCHEMA_H
 #define KILLSWITCH_SCHEMA_H
 
+#include <stdbool.h>
+
 /*
  * The names of the table's parts that code outside the compiler touches:
  * the sets whose elements change without a new table (endpoint add|del,
@@ -44,10 +46,16 @@ enum ks_counter {
 };
 extern const char *const ks_counter_names[KS_COUNTER_MAX];
 
-/* The chains every compiled table holds, with the policy each must have. */
+/*
+ * The chains every compiled table holds, with the policy each must have.
+ * An idle one (split tunnelling's and --gateway's, when they would hold no
+ * rule) is then a regular chain hooked nowhere, without a policy: an empty
+ * base chain still costs every packet its hook (issue 15).
+ */
 struct ks_chain_spec {
 	const char *name;
 	const char *policy;
+	bool may_idle;
 };
 extern const struct ks_chain_spec ks_chain_specs[];
 extern const unsigned ks_n_chain_specs;

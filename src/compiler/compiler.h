@@ -39,6 +39,39 @@ static inline void chain_open(struct compiler *c, const char *name, const char *
 	ks_buf_printf(c->out, "\n\tchain %s {\n\t\ttype %s; policy %s;\n", name, type_hook, policy);
 }
 
+/*
+ * A chain that may hold no rule (ks_chain_spec.may_idle): opened as
+ * chain_open does, closed by chain_close_idle, which turns it into a
+ * regular chain of the same name, hooked nowhere, when nothing was written
+ * between the two. Empty, its hook would still cost every packet (a NAT
+ * hook brings the NAT machinery along); the name stays for the contract,
+ * `status` and `watch`. Whatever part of the compiler fills it, it is
+ * hooked exactly when it has a rule.
+ */
+struct idle_chain {
+	const char *name;
+	size_t at, body; /* where its header starts, and its body */
+};
+
+static inline struct idle_chain chain_open_idle(struct compiler *c, const char *name, const char *type_hook,
+						const char *policy)
+{
+	struct idle_chain chain = { .name = name, .at = c->out->len };
+
+	chain_open(c, name, type_hook, policy);
+	chain.body = c->out->len;
+	return chain;
+}
+
+static inline void chain_close_idle(struct compiler *c, const struct idle_chain *chain)
+{
+	if (!c->out->err && c->out->len == chain->body) {
+		c->out->len = chain->at;
+		ks_buf_printf(c->out, "\n\tchain %s {\n", chain->name);
+	}
+	ks_buf_puts(c->out, "\t}\n");
+}
+
 static inline void rule(struct compiler *c, const char *text)
 {
 	ks_buf_printf(c->out, "\t\t%s\n", text);

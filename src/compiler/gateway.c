@@ -124,8 +124,8 @@ static void first_resolver(const struct ks_policy *p, int family, char text[KS_A
 void chain_nat_prerouting(struct compiler *c)
 {
 	char text[KS_ADDR_STRLEN];
+	struct idle_chain chain = chain_open_idle(c, KS_CHAIN_NAT_PREROUTING, "nat hook prerouting priority dstnat", "accept");
 
-	chain_open(c, KS_CHAIN_NAT_PREROUTING, "nat hook prerouting priority dstnat", "accept");
 	if (c->p->n_gateways && c->enabled) {
 		first_resolver(c->p, AF_INET, text);
 		if (*text)
@@ -136,7 +136,7 @@ void chain_nat_prerouting(struct compiler *c)
 			ks_buf_printf(c->out, "\t\tiifname @gateways meta nfproto ipv6 meta l4proto { tcp, udp } th dport 53 dnat ip6 to %s\n",
 				      text);
 	}
-	ks_buf_puts(c->out, "\t}\n");
+	chain_close_idle(c, &chain);
 }
 
 /* Gateway names are pasted between quotes too; and a gateway is never a tunnel (its clients leave through it). */

@@ -10,8 +10,8 @@ const char *const ks_counter_names[KS_COUNTER_MAX] = {
 };
 
 const struct ks_chain_spec ks_chain_specs[] = {
-	{ "prerouting", "accept" }, { "output", "drop" }, { "input", "drop" },
-	{ "forward", "drop" },	    { "mangle", "accept" }, { "nat", "accept" },
-	{ KS_CHAIN_NAT_PREROUTING, "accept" },
+	{ "prerouting", "accept", false },  { "output", "drop", false },   { "input", "drop", false },
+	{ "forward", "drop", false },	    { "mangle", "accept", true },  { "nat", "accept", true },
+	{ KS_CHAIN_NAT_PREROUTING, "accept", true },
 };
 const unsigned ks_n_chain_specs = sizeof(ks_chain_specs) / sizeof(ks_chain_specs[0]);

@@ -23,8 +23,9 @@ void excluded_accept(struct compiler *c)
 void chain_split_tunnel(struct compiler *c)
 {
 	const char *ex = c->excluded;
+	struct idle_chain mangle, nat;
 
-	chain_open(c, "mangle", "route hook output priority -150", "accept");
+	mangle = chain_open_idle(c, "mangle", "route hook output priority -150", "accept");
 	portal_route(c);
 	if (*ex) {
 		ks_buf_printf(c->out, "\t\t%s goto excluded\n", ex);
@@ -40,7 +41,7 @@ void chain_split_tunnel(struct compiler *c)
 	}
 	included_mangle(c);
 	exceptions_mangle(c);
-	ks_buf_puts(c->out, "\t}\n");
+	chain_close_idle(c, &mangle);
 	chain_included(c);
 	if (*ex) {
 		ks_buf_puts(c->out, "\n\tchain excluded {\n");
@@ -57,7 +58,7 @@ void chain_split_tunnel(struct compiler *c)
 		ks_buf_puts(c->out, "\t}\n");
 	}
 	exceptions_chains(c);
-	chain_open(c, "nat", "nat hook postrouting priority srcnat", "accept");
+	nat = chain_open_idle(c, "nat", "nat hook postrouting priority srcnat", "accept");
 	if (*ex) {
 		/* Excluded traffic never uses the tunnel; elsewhere it needs the source of its new route. */
 		ks_buf_printf(c->out, "\t\tct mark 0x%x oifname @tunnels drop\n", c->p->split.ct_mark);
@@ -67,7 +68,7 @@ void chain_split_tunnel(struct compiler *c)
 	portal_masquerade(c);
 	gateway_masquerade(c);
 	exceptions_masquerade(c);
-	ks_buf_puts(c->out, "\t}\n");
+	chain_close_idle(c, &nat);
 }
 
 /* The socket match for excluded programs; -EINVAL for an incomplete v2 description. */

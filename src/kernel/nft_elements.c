@@ -98,75 +98,91 @@ static unsigned put_elements(char *buf, size_t *len, const char *table, const st
 /*
  * nfnetlink runs a batch inside sendmsg(): every answer is queued when it
  * returns, so nothing here waits. Each message asked for an ack; a failed
- * batch answers with the error first.
+ * batch answers with the error first. Every answer is read, whatever it
+ * says: the socket may be another user's (watch's libnftables context),
+ * whose next request must not find ours.
  */
-static int read_acks(struct mnl_socket *nl, unsigned expected)
+static int read_acks(int fd, unsigned expected)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	unsigned acks = 0;
+	int ret = 0;
 
-	while (acks < expected) {
-		ssize_t got = recv(mnl_socket_get_fd(nl), buf, sizeof(buf), MSG_DONTWAIT);
+	for (;;) {
+		ssize_t got = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		int len = (int)got;
 
-		if (got < 0)
-			return errno == EAGAIN ? -EIO : -errno;
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			if (errno != EAGAIN && !ret)
+				ret = -errno;
+			break;
+		}
 		for (const struct nlmsghdr *nlh = (const void *)buf; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 
 			if (nlh->nlmsg_type != NLMSG_ERROR)
 				continue;
-			if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
-				return -EBADMSG;
-			if (e->error)
-				return e->error;
-			acks++;
+			if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e))) {
+				ret = ret ? ret : -EBADMSG;
+				continue;
+			}
+			if (e->error && !ret)
+				ret = e->error;
+			acks += !e->error;
 		}
 	}
-	return 0;
+	return ret ? ret : acks < expected ? -EIO : 0;
+}
+
+int ks_nft_elements_send(int fd, const struct ks_nft_elem_group *groups, size_t n_groups, bool add)
+{
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct nlmsghdr *nlh;
+	size_t len = 0, size = 512;
+	uint32_t seq = 1;
+	unsigned msgs = 0;
+	char *buf;
+	ssize_t sent;
+	int ret;
+
+	for (size_t g = 0; g < n_groups; g++)
+		size += 256 + groups[g].n * 128;
+	buf = calloc(1, size);
+	if (!buf)
+		return -ENOMEM;
+	/* One transaction: the kernel applies every element or none. */
+	nlh = ks_nfnl_msg(buf, len, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, seq++);
+	len += NLMSG_ALIGN(nlh->nlmsg_len);
+	for (size_t g = 0; g < n_groups; g++)
+		msgs += put_elements(buf, &len, groups[g].table, groups[g].elems, groups[g].n, add, &seq);
+	nlh = ks_nfnl_msg(buf, len, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, seq++);
+	len += NLMSG_ALIGN(nlh->nlmsg_len);
+	do
+		sent = sendto(fd, buf, len, 0, (const struct sockaddr *)&kernel, sizeof(kernel));
+	while (sent < 0 && errno == EINTR);
+	ret = sent < 0 ? -errno : read_acks(fd, msgs);
+	free(buf);
+	return ret;
 }
 
 int ks_nft_set_elements(const char *table, const struct ks_nft_elem *elems, size_t n, bool add, char err[KS_ERR_LEN])
 {
+	const struct ks_nft_elem_group group = { .table = table, .elems = elems, .n = n };
 	struct mnl_socket *nl = NULL;
-	struct nlmsghdr *nlh;
-	size_t len = 0, size = 512 + n * 128;
-	uint32_t seq = 1;
-	unsigned msgs;
-	char *buf;
 	int ret;
 
 	if (!n)
 		return 0;
-	buf = calloc(1, size);
-	if (!buf) {
-		snprintf(err, KS_ERR_LEN, "cannot allocate the change: '%s'", strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	/* One transaction: the kernel applies every element or none. */
-	nlh = ks_nfnl_msg(buf, len, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, seq++);
-	len += NLMSG_ALIGN(nlh->nlmsg_len);
-	msgs = put_elements(buf, &len, table, elems, n, add, &seq);
-	nlh = ks_nfnl_msg(buf, len, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, seq++);
-	len += NLMSG_ALIGN(nlh->nlmsg_len);
 	nl = ks_mnl_open(NETLINK_NETFILTER);
-	if (!nl) {
-		ret = -errno;
-		goto fail;
-	}
-	ret = mnl_socket_sendto(nl, buf, len) < 0 ? -errno : read_acks(nl, msgs);
+	ret = nl ? ks_nft_elements_send(mnl_socket_get_fd(nl), &group, 1, add) : -errno;
 	if (ret < 0)
-		goto fail;
-	goto cleanup;
-fail:
-	snprintf(err, KS_ERR_LEN, "nftables refused the change; nothing changed: '%s'", strerror(-ret));
-cleanup:
+		snprintf(err, KS_ERR_LEN, "nftables refused the change; nothing changed: '%s'", strerror(-ret));
 	/* After a removal, the close would wait for the kernel to free the removed elements. */
 	if (nl && !add && ret == 0)
 		ks_mnl_close_detached(nl);
 	else if (nl)
 		mnl_socket_close(nl);
-	free(buf);
 	return ret;
 }
-

@@ -26,6 +26,7 @@
 
 #include "killswitch/nft.h"
 #include "nft_child.h"
+#include "nft_owner.h"
 
 #define LINK_MAGIC 0x4b535732u /* "KSW2" */
 #define LINK_CMD_MAX (512u << 20)
@@ -359,8 +360,12 @@ int ks_nft_serve_one(int listen_fd, ks_nft_recover_fn *recover, void *data, char
 		reply.ret = -EXDEV;
 		snprintf(reply.err, KS_ERR_LEN, "%s: killswitch watch (pid %d) runs in another network namespace", refused,
 			 (int)reply.pid);
-	} else if (req.kind == LINK_RUN)
-		reply.ret = ks_nft_run_here(cmd, refused, reply.err);
+	} else if (req.kind == LINK_RUN) {
+		/* An endpoint change straight over the owner's socket, without libnftables' cache; else libnftables. */
+		reply.ret = ks_nft_owner_change(cmd);
+		if (reply.ret < 0)
+			reply.ret = ks_nft_run_here(cmd, refused, reply.err);
+	}
 	/* The table went (a flush) before the command's change reached it: put it back and the change in, at once. */
 	if (req.kind == LINK_RUN && reply.ret == -ENOENT && recover)
 		reply.ret = recover(data, cmd, reply.err);

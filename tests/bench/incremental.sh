@@ -14,7 +14,9 @@
 # (both tables' sets in one transaction): timed in the same rounds, against the same commands
 # without watch.
 # KS_BENCH_BEFORE=OLD_KILLSWITCH adds OLD's endpoint add and del (of a third endpoint) to every
-# round; the ratio new/old of the whole command is taken within each round (before/after).
+# round; the ratio new/old of the whole command is taken within each round (before/after). With
+# watch too, a second watch namespace where OLD's watch holds the guard and OLD's commands change
+# it, before or after the new pair under watch by turns.
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/bench/lib.sh
@@ -28,14 +30,22 @@ REF=${KS_BENCH_INC_REF:-10000} # the size the goal is stated at
 BEFORE=${KS_BENCH_BEFORE:+$(readlink -f "$KS_BENCH_BEFORE")}
 WATCH=${KS_BENCH_INC_WATCH:-1}
 WATCH_PID=
+OLD_WATCH_PID=
 
 bench_need_root incremental.sh
+# watch repairs any change made by a process not named killswitch: a copy called otherwise would
+# have every change under watch undone and redone, and that timed.
+if ((WATCH)); then
+	for bin in "$KS" $BEFORE; do
+		[[ $(basename "$bin") == killswitch ]] || die "with watch, the binary must be called killswitch: '$bin'"
+	done
+fi
 need_tools incremental.sh nsenter
 TMP=$(mktemp -d /tmp/ks-bench-inc.XXXXXX)
 RUNDIR=$(bench_rundir)
 cleanup() {
-	[[ -z $WATCH_PID ]] || { kill "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null || true; }
-	for n in "${SIZES[@]}" watch; do ip netns del "ks-bench-inc-$$-$n" 2>/dev/null || true; done
+	for pid in $WATCH_PID $OLD_WATCH_PID; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; done
+	for n in "${SIZES[@]}" watch watch_old; do ip netns del "ks-bench-inc-$$-$n" 2>/dev/null || true; done
 	rm -rf "$TMP" "$RUNDIR"
 }
 trap cleanup EXIT
@@ -71,6 +81,15 @@ if ((WATCH)); then
 	WATCH_PID=$!
 	wait_for 30 grep -q guarding "$TMP/watch.log" || { cat "$TMP/watch.log" >&2; die "watch did not start"; }
 fi
+if ((WATCH)) && [[ -n $BEFORE ]]; then
+	ip netns add "ks-bench-inc-$$-watch_old"
+	mkdir -m 0700 "$RUNDIR/watch_old"
+	KILLSWITCH_RUNDIR=$RUNDIR/watch_old ip netns exec "ks-bench-inc-$$-watch_old" "$BEFORE" enable --tunnel wg0 \
+		--endpoints-file "$TMP/eps-$REF" --allow-lan "${EXTRA[@]}" 2>/dev/null
+	KILLSWITCH_RUNDIR=$RUNDIR/watch_old ip netns exec "ks-bench-inc-$$-watch_old" "$BEFORE" watch 2>"$TMP/watch_old.log" &
+	OLD_WATCH_PID=$!
+	wait_for 30 grep -q guarding "$TMP/watch_old.log" || { cat "$TMP/watch_old.log" >&2; die "the old watch did not start"; }
+fi
 
 # inns SIZE CMD...: CMD in that size's namespace (nsenter: setns only, cheaper than ip netns exec).
 inns() { local n=$1; shift; KILLSWITCH_RUNDIR=$RUNDIR/$n nsenter --net="/run/netns/ks-bench-inc-$$-$n" "$@"; }
@@ -97,6 +116,10 @@ step() { # STEP SIZE
 	old_del) timed old_del "$2" "$BEFORE" endpoint del 192.0.2.3:51820 ;;
 	esac
 }
+# The CPU time (clock ticks) a watch has used so far: its work per change, which the machine's load
+# does not stretch as it does wall time.
+ticks() { [[ -n $1 ]] && awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+watch_t0=$(ticks "$WATCH_PID") old_watch_t0=$(ticks "$OLD_WATCH_PID")
 ns=${#SIZES[@]}
 for ((r = 0; r < ROUNDS; r++)); do
 	for ((i = 0; i < ns; i++)); do
@@ -114,10 +137,20 @@ for ((r = 0; r < ROUNDS; r++)); do
 		for s in "${order[@]}"; do step "$s" "$n"; done
 	done
 	if ((WATCH)); then
-		timed add watch "$KS" endpoint add 192.0.2.1:51820
-		timed del watch "$KS" endpoint del 192.0.2.1:51820
+		pairs=(new)
+		[[ -z $OLD_WATCH_PID ]] || { ((r % 2)) && pairs=(old new) || pairs=(new old); }
+		for w in "${pairs[@]}"; do
+			if [[ $w == new ]]; then
+				timed add watch "$KS" endpoint add 192.0.2.1:51820
+				timed del watch "$KS" endpoint del 192.0.2.1:51820
+			else
+				timed add watch_old "$BEFORE" endpoint add 192.0.2.1:51820
+				timed del watch_old "$BEFORE" endpoint del 192.0.2.1:51820
+			fi
+		done
 	fi
 done
+watch_cpu=$(($(ticks "$WATCH_PID") - watch_t0)) old_watch_cpu=$(($(ticks "$OLD_WATCH_PID") - old_watch_t0))
 for ((r = 0; r < FULL_ROUNDS; r++)); do
 	timed full "$REF" "$KS" enable --tunnel wg0 --endpoints-file "$TMP/eps-$REF" --allow-lan "${EXTRA[@]}"
 done
@@ -144,6 +177,15 @@ if ((WATCH)); then
 			"$(fmt "$(median "$TMP/watch-ratio-$s")" 2)" \
 			"blocks of 5 rounds: p10-p90 $(fmt "$(pct "$TMP/watch-ratio-$s" 10)" 2)-$(fmt "$(pct "$TMP/watch-ratio-$s" 90)" 2)" \
 			"$(ms "$(median "$TMP/$s-watch")") ms vs $(ms "$(median "$TMP/$s-$REF")") ms; whole command p10-p90 $(ms "$(pct "$TMP/$s-watch" 10)")-$(ms "$(pct "$TMP/$s-watch" 90)") ms"
+		[[ -n $OLD_WATCH_PID ]] || continue
+		[[ $s == add ]] && result "3 watch's CPU time per endpoint add and del at $REF / before (KS_BENCH_BEFORE, its own watch)" \
+			"(before/after)" "$(fmt "$(ratio "$watch_cpu" "$old_watch_cpu")" 2)" "over $ROUNDS pairs each" \
+			"$(fmt "$(awk -v t="$watch_cpu" -v r="$ROUNDS" -v h="$(getconf CLK_TCK)" 'BEGIN {print t / h / r * 1000}')" 2) ms vs $(fmt "$(awk -v t="$old_watch_cpu" -v r="$ROUNDS" -v h="$(getconf CLK_TCK)" 'BEGIN {print t / h / r * 1000}')" 2) ms of watch's CPU per add and del"
+		block_ratios "$TMP/$s-watch" "$TMP/$s-watch_old" 5 >"$TMP/watch-vs-old-$s"
+		result "3 endpoint $s at $REF under watch: whole command / before (KS_BENCH_BEFORE, its own watch)" \
+			"(before/after)" "$(fmt "$(median "$TMP/watch-vs-old-$s")" 2)" \
+			"blocks of 5 rounds: p10-p90 $(fmt "$(pct "$TMP/watch-vs-old-$s" 10)" 2)-$(fmt "$(pct "$TMP/watch-vs-old-$s" 90)" 2)" \
+			"$(ms "$(median "$TMP/$s-watch")") ms vs $(ms "$(median "$TMP/$s-watch_old")") ms before; operation $(ms "$(minus "$(median "$TMP/$s-watch")" "$(median "$TMP/start-$REF")")") ms vs $(ms "$(minus "$(median "$TMP/$s-watch_old")" "$(median "$TMP/start-$REF")")") ms"
 	done
 fi
 

@@ -27,11 +27,22 @@
 # (`ip daddr X udp dport P meta mark M accept` in output, its reply twin in input, where the set
 # lookups are), Mullvad's layout, the tunnel's endpoint in the middle of the list.
 #
+# The base: what the other path holds while one path holds a configuration; none (bare) unless
+# KS_BENCH_PKT_BASE=ct-only, which measures every configuration head to head against the
+# conntrack-only host (and the bare host against it too, as the configuration `none`): issue 15's
+# goal is a cost per packet within 3% of that host's, which the two ratios of separate rounds
+# against the bare path cannot resolve.
+#
+# KS_BENCH_PKT_TCP=1: TCP bulk (iperf3's default, one stream) instead of 64-byte UDP; the rate is
+# the receiver's Mbit/s and the CPU figure the sender side's per megabyte delivered.
+#
 # Usage: packet_path.sh KILLSWITCH [ROUNDS] [SECONDS]   (root; a Release build)
-# KS_BENCH_PKT_SIZES, _REF_SIZES, _GUARD_SIZES, _TRIM_SIZES: the sizes of each configuration;
-# KS_BENCH_PKT_CT_ONLY=0 leaves the conntrack-only host out.
+# KS_BENCH_PKT_SIZES, _REF_SIZES, _GUARD_SIZES, _TRIM_SIZES, _REORD_SIZES: the sizes of each configuration;
+# KS_BENCH_PKT_CT_ONLY=0 leaves the conntrack-only host out; KS_BENCH_PKT_BASE=ct-only (above).
 # KS_BENCH_BEFORE=OLD_KILLSWITCH adds OLD's table at the same sizes to the rounds (before/after).
-# KS_BENCH_PERF=0 skips the profile (perf record) of the path's CPU time by kernel function.
+# KS_BENCH_PERF=0 skips the profiles (perf record of the sender side, by kernel function; the cost
+# per packet of each configuration over the base's, from netfilter's share of the CPU);
+# KS_BENCH_PROF_ROUNDS: how many times each configuration is profiled (default 3).
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/bench/lib.sh
@@ -44,9 +55,17 @@ read -r -a SIZES <<<"${KS_BENCH_PKT_SIZES:-1 1000 10000}"
 read -r -a REF_SIZES <<<"${KS_BENCH_PKT_REF_SIZES:-10000}"
 read -r -a GUARD_SIZES <<<"${KS_BENCH_PKT_GUARD_SIZES:-10000}"
 CT_ONLY=${KS_BENCH_PKT_CT_ONLY:-1} # 0 leaves the conntrack-only host out
-# trim-N: a compiler proposal measured by hand, our table without the route and nat chains that
-# split tunnelling needs (present and empty when it is off). Off unless sizes are given.
+# trim-N: a compiler proposal measured by hand, our table with the route and nat chains that split
+# tunnelling and --gateway need (present and empty when they are off) left without their hooks, as
+# regular chains. Off unless sizes are given.
 read -r -a TRIM_SIZES <<<"${KS_BENCH_PKT_TRIM_SIZES:-}"
+# reord-N: another proposal, the compiled table with output's endpoint exemptions moved up to just
+# after the tunnel's fast lane, past six rules that only accept (the same verdicts): the encrypted
+# packets of the tunnel then leave after three rules instead of nine. Off unless sizes are given.
+read -r -a REORD_SIZES <<<"${KS_BENCH_PKT_REORD_SIZES:-}"
+BASE=${KS_BENCH_PKT_BASE:-none}
+[[ $BASE == none || $BASE == ct-only ]] || die "KS_BENCH_PKT_BASE: none or ct-only: '$BASE'"
+TCP=${KS_BENCH_PKT_TCP:-0}
 BEFORE=${KS_BENCH_BEFORE:+$(readlink -f "$KS_BENCH_BEFORE")}
 
 bench_need_root packet_path.sh
@@ -178,7 +197,7 @@ PY
 	done
 done
 
-# trim-N: the compiled table without its two split-tunnelling chains (empty with split tunnelling off).
+# trim-N: the compiled table with its empty mangle, nat and nat_prerouting chains unhooked.
 for p in "${PATHS[@]}"; do
 	for n in "${TRIM_SIZES[@]}"; do
 		# shellcheck disable=SC2046
@@ -186,9 +205,33 @@ for p in "${PATHS[@]}"; do
 			python3 -c '
 import re, sys
 text = sys.stdin.read()
-out = re.sub(r"\n\tchain (mangle|nat) \{\n\t\ttype (route|nat) hook [^\n]*\n\t\}\n", "\n", text)
-assert out != text and "chain mangle" not in out and "chain nat" not in out, "the split-tunnelling chains were not found empty"
+out, n = re.subn(r"(\n\tchain (?:mangle|nat|nat_prerouting) \{\n)\t\ttype (?:route|nat) hook [^\n]*\n(\t\}\n)", r"\1\2", text)
+assert n == 3, "the split-tunnelling and gateway chains were not found empty"
 sys.stdout.write(out)' >"$TMP/trim-$p-$n.nft" || die "the trimmed layout was not built"
+	done
+done
+
+# reord-N: output's two endpoint exemptions right after the fast lane.
+for p in "${PATHS[@]}"; do
+	for n in "${REORD_SIZES[@]}"; do
+		# shellcheck disable=SC2046
+		{ printf 'table inet killswitch\ndelete table inet killswitch\n'; "$KS" compile $(policy "$p" "$n"); } |
+			python3 -c '
+import sys
+lines = sys.stdin.read().split("\n")
+start = lines.index("\tchain output {")
+end = lines.index("\t}", start)
+body = lines[start:end]
+fast = [i for i, l in enumerate(body) if l.startswith("\t\toifname @tunnels th dport != ")]
+eps = [l for l in body if "@endpoints4 accept" in l or "@endpoints6 accept" in l]
+assert len(fast) == 1 and len(eps) == 2, "the fast lane or the endpoint exemptions were not found"
+# Only accepts between them: moving an accept up past accepts changes no verdict.
+between = body[fast[0] + 1 : body.index(eps[0])]
+assert all(l.endswith(" accept") for l in between), between
+rest = [l for l in body if l not in eps]
+k = rest.index(body[fast[0]]) + 1
+lines[start:end] = rest[:k] + eps + rest[k:]
+sys.stdout.write("\n".join(lines))' >"$TMP/reord-$p-$n.nft" || die "the reordered layout was not built"
 	done
 done
 
@@ -211,14 +254,14 @@ watch_stop() { # PATH
 }
 
 # shellcheck disable=SC2046 # policy prints words
-apply_config() { # PATH none | ks-N | guard-N | ref-N | before-N
+apply_config() { # PATH none | ct-only | ks-N | guard-N | ref-N | trim-N | before-N
 	local p=$1
+	# From whatever the path held (the base, with KS_BENCH_PKT_BASE, is not none).
+	watch_stop "$p"
+	inc "$p" "$KS" disable >/dev/null 2>&1 || true
+	inc "$p" nft delete table inet ksbench_ct_only 2>/dev/null || true
 	case $2 in
-	none)
-		watch_stop "$p"
-		inc "$p" "$KS" disable >/dev/null 2>&1
-		inc "$p" nft delete table inet ksbench_ct_only 2>/dev/null || true
-		;;
+	none) ;;
 	ct-only) inc "$p" nft -f - <<<'table inet ksbench_ct_only { chain output { type filter hook output priority 0; policy accept; ct state established accept; }; }' ;;
 	ks-*) inc "$p" "$KS" enable $(policy "$p" "${2#ks-}") >/dev/null 2>&1 ;;
 	guard-*)
@@ -229,6 +272,7 @@ apply_config() { # PATH none | ks-N | guard-N | ref-N | before-N
 	before-*) inc "$p" "$BEFORE" enable $(policy "$p" "${2#before-}") >/dev/null 2>&1 ;;
 	ref-*) inc "$p" nft -f "$TMP/ref-$p-${2#ref-}.nft" ;;
 	trim-*) inc "$p" nft -f "$TMP/trim-$p-${2#trim-}.nft" ;;
+	reord-*) inc "$p" nft -f "$TMP/reord-$p-${2#reord-}.nft" ;;
 	esac
 }
 
@@ -246,20 +290,28 @@ measure() {
 	local p pids=() w0=() w1=()
 	for p in "${PATHS[@]}"; do w0+=("$(wg_ticks "$p")"); done
 	for p in "${PATHS[@]}"; do
-		inc "$p" iperf3 -c "10.201.$(net "$p").2" -u -b 0 -l 64 -t "$SECS" -J >"$TMP/iperf3-$p.json" 2>&1 &
+		if ((TCP)); then
+			inc "$p" iperf3 -c "10.201.$(net "$p").2" -t "$SECS" -J >"$TMP/iperf3-$p.json" 2>&1 &
+		else
+			inc "$p" iperf3 -c "10.201.$(net "$p").2" -u -b 0 -l 64 -t "$SECS" -J >"$TMP/iperf3-$p.json" 2>&1 &
+		fi
 		pids+=($!)
 	done
 	wait "${pids[@]}" || true
 	for p in "${PATHS[@]}"; do w1+=("$(wg_ticks "$p")"); done
 	local i=0 rates=() cpus=()
 	for p in "${PATHS[@]}"; do
-		read -r rate cpu < <(python3 - "$TMP/iperf3-$p.json" "$((w1[i] - w0[i]))" "$TICK" <<'PY'
+		read -r rate cpu < <(python3 - "$TMP/iperf3-$p.json" "$((w1[i] - w0[i]))" "$TICK" "$TCP" <<'PY'
 import json, sys
 try:
     j = json.load(open(sys.argv[1]))["end"]
-    s = j["sum"]
+    s = j["sum_received"] if sys.argv[4] == "1" else j["sum"]
     # iperf3's own CPU over the test, and wireguard-go's: the sender side of the path.
     cpu_s = j["cpu_utilization_percent"]["host_total"] / 100 * s["seconds"] + int(sys.argv[2]) / int(sys.argv[3])
+    if sys.argv[4] == "1":  # TCP: Mbit/s received, CPU microseconds per megabyte
+        got = s["bytes"] / 1e6
+        print(f"{s['bits_per_second'] / 1e6:.2f} {cpu_s / got * 1e6 if got else 0:.4f}")
+        sys.exit(0)
     got = s["packets"] - s["lost_packets"]
     # Per packet delivered: iperf3 sends more than a slow path carries (the rest is dropped at the
     # tunnel's queue, cheaply), so per packet sent would flatter the slowest layouts.
@@ -275,31 +327,33 @@ PY
 }
 
 CONFIGS=()
-((CT_ONLY)) && CONFIGS+=(ct-only)
+[[ $BASE == none ]] || CONFIGS+=(none)
+((CT_ONLY)) && [[ $BASE != ct-only ]] && CONFIGS+=(ct-only)
 for n in "${SIZES[@]}"; do CONFIGS+=("ks-$n"); done
 for n in "${REF_SIZES[@]}"; do CONFIGS+=("ref-$n"); done
 for n in "${GUARD_SIZES[@]}"; do CONFIGS+=("guard-$n"); done
 for n in "${TRIM_SIZES[@]}"; do CONFIGS+=("trim-$n"); done
+for n in "${REORD_SIZES[@]}"; do CONFIGS+=("reord-$n"); done
 if [[ -n $BEFORE ]]; then
 	for n in "${SIZES[@]}"; do CONFIGS+=("before-$n"); done
 fi
 measure >/dev/null # warm-up: the handshakes, the neighbours, the CPU frequency
 
-printf '# %d rounds x %d configurations; two paths at once for %ss, the firewalled one and a bare one, then swapped\n' \
-	"$ROUNDS" "${#CONFIGS[@]}" "$SECS"
+printf '# %d rounds x %d configurations; two paths at once for %ss (%s), each configuration against the base (%s), then swapped\n' \
+	"$ROUNDS" "${#CONFIGS[@]}" "$SECS" "$( ((TCP)) && echo "TCP bulk" || echo "64-byte UDP")" "$BASE"
 for ((r = 0; r < ROUNDS; r++)); do
 	printf '# round %d:' "$((r + 1))"
 	for c in "${CONFIGS[@]}"; do
 		apply_config a "$c"
-		apply_config b none
+		apply_config b "$BASE"
 		read -r a1 b1 ca1 cb1 <<<"$(measure)"
-		apply_config a none
+		apply_config a "$BASE"
 		apply_config b "$c"
 		read -r a2 b2 ca2 cb2 <<<"$(measure)"
 		echo "$a1 $b2" | tr ' ' '\n' >>"$TMP/pps-$c"
-		echo "$b1 $a2" | tr ' ' '\n' >>"$TMP/pps-none"
+		echo "$b1 $a2" | tr ' ' '\n' >>"$TMP/pps-base"
 		echo "$ca1 $cb2" | tr ' ' '\n' >>"$TMP/cpu-$c"
-		echo "$cb1 $ca2" | tr ' ' '\n' >>"$TMP/cpu-none"
+		echo "$cb1 $ca2" | tr ' ' '\n' >>"$TMP/cpu-base"
 		# The geometric mean of with/without on A and with/without on B: the paths' own difference cancels.
 		awk -v a1="$a1" -v b1="$b1" -v a2="$a2" -v b2="$b2" \
 			'BEGIN {printf "%.4f\n", (b1 > 0 && a2 > 0) ? sqrt((a1 / b1) * (b2 / a2)) : 0}' >>"$TMP/ratio-$c"
@@ -312,56 +366,100 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 for p in "${PATHS[@]}"; do apply_config "$p" none; done
 
-# Where the path's CPU time goes (the noise-free view of the same cost): perf samples of the
-# four processes of path A for 2 s, the share of netfilter's kernel functions with all they call.
-declare -A profile=()
-profile_config() { # CONFIG
-	local c=$1 client pids
+# Where the sender's CPU time goes, the view of the same cost that the machine's load does not
+# blur: perf samples of path A's sender side (iperf3's client and the client wireguard-go) while
+# it carries the 64-byte flood, for each configuration and the base in turn, PROF_ROUNDS times.
+# f: the share of the samples under nf_hook_slow (netfilter: every hook, the rules, conntrack,
+# NAT). The rest of the work per packet is the same with any table, so a configuration's cost
+# per packet over the base's is (1 - f_base) / (1 - f): one such ratio per profile round.
+PROF_ROUNDS=${KS_BENCH_PROF_ROUNDS:-3}
+profile_config() { # CONFIG: appends the shares to $TMP/prof-CONFIG
+	local c=$1 client pids comm
 	apply_config a "$c"
-	inc a iperf3 -c 10.201.1.2 -u -b 0 -l 64 -t 4 -J >/dev/null 2>&1 &
+	inc a iperf3 -c 10.201.1.2 -u -b 0 -l 64 -t $((SECS + 2)) -J >/dev/null 2>&1 &
 	client=$!
 	sleep 1
-	pids=$( (ip netns pids "$(nsc a)"; ip netns pids "$(nss a)") | paste -sd,)
-	perf record -q -F 2000 -g -p "$pids" -o "$TMP/perf.data" -- sleep 2 >/dev/null 2>&1 || true
+	pids=$(for p in $(ip netns pids "$(nsc a)"); do
+		comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+		[[ $comm == iperf3 || $comm == wireguard-go ]] && echo "$p"
+	done | paste -sd,)
+	perf record -q -F 1999 -g -p "$pids" -o "$TMP/perf.data" -- sleep "$SECS" >/dev/null 2>&1 || true
 	wait "$client" || true
 	apply_config a none
 	perf report -i "$TMP/perf.data" --children --sort sym --stdio >"$TMP/perf.txt" 2>/dev/null || true
-	share() { awk -v f="$1" '$NF == f && $1 ~ /%$/ {sub("%", "", $1); print $1; exit}' "$TMP/perf.txt"; }
-	[[ -n $(share nf_hook_slow) ]] || return 0
-	profile[$c]="netfilter $(share nf_hook_slow)% of the path's CPU (rules $(share nft_do_chain)%, conntrack $(share nf_conntrack_in)%, NAT hooks $(share nf_nat_inet_fn)%, route chain $(share nf_route_table_inet)%)"
-	printf '# %s: %s\n' "$c" "${profile[$c]}"
+	share() { awk -v f="$1" '$NF == f && $1 ~ /%$/ {sub("%", "", $1); v = $1; exit} END {print v + 0}' "$TMP/perf.txt"; }
+	grep -q '%' "$TMP/perf.txt" || return 0
+	echo "$(share nf_hook_slow) $(share nft_do_chain) $(share nf_conntrack_in) $(share nf_nat_inet_fn) $(share nf_route_table_inet)" >>"$TMP/prof-$c"
 }
-if [[ ${KS_BENCH_PERF:-1} != 0 ]] && command -v perf >/dev/null; then
-	for c in "ks-${SIZES[-1]}" ${BEFORE:+"before-${SIZES[-1]}"}; do profile_config "$c"; done
+prof_shares() { # CONFIG: "netfilter X% of the sender's CPU (rules ..., ...)" from the medians over the rounds
+	local f="$TMP/prof-$1" i name
+	local names=(netfilter rules conntrack "NAT hooks" "route chain") med=()
+	[[ -s $f ]] || return 0
+	for i in 1 2 3 4 5; do
+		awk -v k=$i '{print $k}' "$f" >"$f.col"
+		med+=("$(fmt "$(median "$f.col")" 2)")
+	done
+	printf '%s %s%% of the sender'"'"'s CPU (' "${names[0]}" "${med[0]}"
+	for i in 1 2 3 4; do
+		name=${names[i]}
+		printf '%s %s%%%s' "$name" "${med[i]}" "$( ((i < 4)) && echo ", ")"
+	done
+	printf ')'
+}
+PROF_CONFIGS=("$BASE" "${CONFIGS[@]}")
+if [[ ${KS_BENCH_PERF:-1} != 0 ]] && ((PROF_ROUNDS > 0 && !TCP)) && command -v perf >/dev/null; then
+	printf '# profiles: %d rounds x %d configurations\n' "$PROF_ROUNDS" "${#PROF_CONFIGS[@]}"
+	for ((r = 0; r < PROF_ROUNDS; r++)); do
+		for c in "${PROF_CONFIGS[@]}"; do profile_config "$c"; done
+		# This round's cost per packet of each configuration over the base's.
+		b=$(tail -1 "$TMP/prof-$BASE" 2>/dev/null | awk '{print $1}')
+		printf '# profile round %d: %s netfilter %s%%' "$((r + 1))" "$BASE" "${b:-?}"
+		for c in "${CONFIGS[@]}"; do
+			x=$(tail -1 "$TMP/prof-$c" 2>/dev/null | awk '{print $1}')
+			[[ -n $b && -n $x ]] || continue
+			awk -v b="$b" -v x="$x" 'BEGIN {printf "%.4f\n", (100 - b) / (100 - x)}' >>"$TMP/profratio-$c"
+			printf ' %s=%s%%:%.3f' "$c" "$x" "$(tail -1 "$TMP/profratio-$c")"
+		done
+		echo
+	done
 fi
 
 spread() { echo "$(fmt "$(pct "$1" 10)")-$(fmt "$(pct "$1" 90)")"; }
-printf '%-12s %12s %8s %15s %10s %9s %15s\n' config "pps median" ratio "ratio p10-p90" "us/packet" "cpu ratio" "cpu p10-p90"
-printf '%-12s %12.0f %8s %15s %10.3f %9s %15s\n' none "$(median "$TMP/pps-none")" - - "$(median "$TMP/cpu-none")" - -
+unit="pps" per="packet" what="64-byte UDP"
+((TCP)) && unit="Mbit/s" per="MB" what="TCP bulk"
+[[ $BASE == none ]] && base_name="bare" || base_name="conntrack-only"
+printf '%-12s %12s %8s %15s %10s %9s %15s\n' config "$unit median" ratio "ratio p10-p90" "us/$per" "cpu ratio" "cpu p10-p90"
+printf '%-12s %12.1f %8s %15s %10.3f %9s %15s\n' "base:$BASE" "$(median "$TMP/pps-base")" - - "$(median "$TMP/cpu-base")" - -
 for c in "${CONFIGS[@]}"; do
 	m=$(median "$TMP/ratio-$c")
-	printf '%-12s %12.0f %8s %15s %10.3f %9s %15s\n' "$c" "$(median "$TMP/pps-$c")" "$(fmt "$m")" "$(spread "$TMP/ratio-$c")" \
+	printf '%-12s %12.1f %8s %15s %10.3f %9s %15s\n' "$c" "$(median "$TMP/pps-$c")" "$(fmt "$m")" "$(spread "$TMP/ratio-$c")" \
 		"$(median "$TMP/cpu-$c")" "$(fmt "$(median "$TMP/cpuratio-$c")")" "$(spread "$TMP/cpuratio-$c")"
 	n=${c#*-}
-	cpu="sender CPU per packet $(fmt "$(median "$TMP/cpuratio-$c")") of bare (p10-p90 $(spread "$TMP/cpuratio-$c"); $(fmt "$(median "$TMP/cpu-$c")" 2) us vs $(fmt "$(median "$TMP/cpu-none")" 2) us)"
-	context="$(fmt "$(median "$TMP/pps-$c")" 0) pps vs $(fmt "$(median "$TMP/pps-none")" 0) pps bare; $cpu"
-	[[ -z ${profile[$c]:-} ]] || context+="; ${profile[$c]}"
-	if [[ $c == ks-* ]]; then
-		result "1 packet path, $n endpoints" ">= 0.95" "$(fmt "$m")" "p10-p90 $(spread "$TMP/ratio-$c")" "$context"
-	elif [[ $c == guard-* ]]; then
-		result "1 packet path, $n endpoints, with watch's guard table" "(guard)" "$(fmt "$m")" \
-			"p10-p90 $(spread "$TMP/ratio-$c")" "$context"
-	elif [[ $c == trim-* ]]; then
-		result "1 proposal: $n endpoints without the empty route and nat chains" "(proposal)" "$(fmt "$m")" \
-			"p10-p90 $(spread "$TMP/ratio-$c")" "$context"
-	elif [[ $c == ct-only ]]; then
-		result "1 reference: conntrack only (ct state established accept)" "(reference)" "$(fmt "$m")" \
-			"p10-p90 $(spread "$TMP/ratio-$c")" "$context"
-	elif [[ $c == before-* ]]; then
-		result "1 packet path, $n endpoints, before (KS_BENCH_BEFORE)" "(before)" "$(fmt "$m")" \
-			"p10-p90 $(spread "$TMP/ratio-$c")" "$context"
-	else
-		result "1 reference: a rule per endpoint, $n" "(reference)" "$(fmt "$m")" "p10-p90 $(spread "$TMP/ratio-$c")" \
-			"$context"
+	cpu="sender CPU per $per $(fmt "$(median "$TMP/cpuratio-$c")") of $base_name (p10-p90 $(spread "$TMP/cpuratio-$c"); $(fmt "$(median "$TMP/cpu-$c")" 2) us vs $(fmt "$(median "$TMP/cpu-base")" 2) us)"
+	context="$what; $(fmt "$(median "$TMP/pps-$c")" 1) $unit vs $(fmt "$(median "$TMP/pps-base")" 1) $unit $base_name; $cpu"
+	# Issue 15: against the bare host, the rate through the tunnel (goal 4, >= 0.98 with TCP); against
+	# the conntrack-only host, the cost per packet (goal 1, <= 1.03: the rate >= 1 / 1.03).
+	goal="(vs $base_name)"
+	[[ $c == ks-* && $BASE == none ]] && goal=">= 0.98 (tunnel)"
+	[[ $c == ks-* && $BASE == ct-only ]] && goal=">= 0.971 (cost <= 1.03x)"
+	label="1 $what / $base_name:"
+	case $c in
+	none) label+=" bare host" ;;
+	ct-only) label+=" conntrack only (ct state established accept)" ;;
+	ks-*) label+=" killswitch, $n endpoints" ;;
+	guard-*) label+=" killswitch and watch's guard table, $n endpoints" ;;
+	trim-*) label+=" proposal: $n endpoints, empty route and nat chains unhooked" ;;
+	reord-*) label+=" proposal: $n endpoints, output's endpoint exemptions after the fast lane" ;;
+	before-*) label+=" killswitch before (KS_BENCH_BEFORE), $n endpoints" ;;
+	ref-*) label+=" Mullvad's layout (a rule per endpoint), $n endpoints" ;;
+	esac
+	result "$label" "$goal" "$(fmt "$m")" "p10-p90 $(spread "$TMP/ratio-$c")" "$context"
+	# Issue 15's goal 1, from the profiles: the cost per packet over the conntrack-only host's.
+	if [[ -s $TMP/profratio-$c ]]; then
+		pgoal="(vs $base_name)"
+		[[ $c == ks-* && $BASE == ct-only ]] && pgoal="<= 1.03"
+		result "1 cost per packet from profiles: ${label#1 }" "$pgoal" "$(fmt "$(median "$TMP/profratio-$c")")" \
+			"p10-p90 $(spread "$TMP/profratio-$c") ($(wc -l <"$TMP/profratio-$c") rounds)" \
+			"$(prof_shares "$c") vs ${BASE}: $(prof_shares "$BASE")"
 	fi
 done

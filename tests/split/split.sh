@@ -657,20 +657,26 @@ connecting_quietly() {
 	if [[ $out == *"split tunnelling"* ]]; then echo "$out"; return 1; fi
 }
 # The connecting table plus what the enabled one marks, masquerades and restores for excluded
-# programs: what `block` loaded before the fix.
+# programs: what `block` loaded before the fix. Where the connecting table's mangle or nat holds no
+# rule it is idle (a regular chain, hooked nowhere): hooked again first, as the enabled table has it.
 connecting_as_before() {
-	local rules
+	local rules idle
 	connecting_quietly || return 1
+	# Which of the two the connecting table left idle (no rule: no hook).
+	idle=$(in_c nft list table inet killswitch | awk '/^\tchain (mangle|nat) \{$/ { c = $2; getline; if ($1 != "type") print c }')
 	# The regular chain excluded first, for mangle's goto; the users' set is not needed here.
-	rules=$(ks compile --tunnel "$WGC" --endpoint "$ENDPOINT" --dns "$VPNDNS4" | awk '
+	rules=$(ks compile --tunnel "$WGC" --endpoint "$ENDPOINT" --dns "$VPNDNS4" | awk -v idle=" ${idle//$'\n'/ } " '
 		BEGIN { print "add chain inet killswitch excluded" }
 		/^\tchain / { chain = $2 }
 		/^\t}/ { chain = "" }
+		(chain == "mangle" || chain == "nat") && index(idle, " " chain " ") && /^\t\ttype / {
+			sub(/^\t\t/, ""); hook[chain] = "delete chain inet killswitch " chain "\nadd chain inet killswitch " chain " { " $0 " }\n"
+		}
 		chain != "" && /^\t\t/ && !/^\t\ttype / && !/@excluded_users/ &&
 		(chain == "mangle" || chain == "excluded" || chain == "nat" || (chain == "prerouting" && /ct mark/)) {
 			sub(/^\t\t/, ""); line[chain] = line[chain] "add rule inet killswitch " chain " " $0 "\n"
 		}
-		END { printf "%s%s%s%s", line["excluded"], line["mangle"], line["nat"], line["prerouting"] }') || return 1
+		END { printf "%s%s%s%s%s%s", hook["mangle"], hook["nat"], line["excluded"], line["mangle"], line["nat"], line["prerouting"] }') || return 1
 	grep -q 'meta mark set' <<<"$rules" || { echo "no marking rule in: $rules"; return 1; }
 	in_c nft -f - <<<"$rules"
 }

@@ -148,7 +148,8 @@ static void chain_policies(const char *text)
 		char want[64];
 
 		snprintf(want, sizeof(want), "; policy %s;\n", ks_chain_specs[i].policy);
-		if (!strstr(body, want))
+		/* Idle (hooked nowhere, see chain_open_idle) only where the spec allows it, and then empty. */
+		if (!strstr(body, want) && !(ks_chain_specs[i].may_idle && !*body))
 			fail_msg("chain %s lacks \"%s\"", ks_chain_specs[i].name, want);
 		free(body);
 	}
@@ -986,7 +987,7 @@ static void test_split_blocked(void **state)
 		assert_null(strstr(blocked, "0x4b53"));
 		assert_null(strstr(blocked, "cgroup"));
 		assert_null(strstr(blocked, "masquerade"));
-		/* mangle and nat hold no rule, only their type line. */
+		/* mangle and nat hold no rule of the exclusion's, only their type line (the portal's rules, left out here, keep them hooked). */
 		for (const char *const *name = (const char *const[]){ "mangle", "nat", NULL }; *name; name++) {
 			body = chain(blocked, *name);
 			assert_int_equal(count(body, "\n"), 1);

@@ -240,7 +240,8 @@ static inline char *chain(const char *text, const char *name)
 	if (!start)
 		fail_msg("no chain %s", name);
 	start += strlen(head);
-	end = strstr(start, "\n\t}\n");
+	/* An idle chain (no hook, no rule: ks_chain_spec.may_idle) has an empty body. */
+	end = strncmp(start, "\t}\n", 3) ? strstr(start, "\n\t}\n") : start - 1;
 	assert_non_null(end);
 	body = strndup(start, (size_t)(end - start) + 1);
 	assert_non_null(body);
