@@ -249,6 +249,32 @@ static int opt_from_openvpn_env(struct ctx *ctx, const char *value)
 	return ks_openvpn_env_parse(ctx->policy, environ, ctx->err);
 }
 
+/*
+ * Options that cannot go together, whatever gave them: the command line, or
+ * a policy file (hand-edited under /etc/killswitch, or a state file).
+ */
+static int check_combinations(struct ctx *ctx)
+{
+	char mark[16];
+
+	/* The clients of a gateway interface leave through the tunnel: it cannot be one. */
+	for (size_t g = 0; g < ctx->policy->n_gateways; g++)
+		for (size_t t = 0; t < ctx->policy->n_tunnels; t++)
+			if (!strcmp(ctx->policy->gateways[g].name, ctx->policy->tunnels[t].name))
+				return bad(ctx, "an interface cannot be both --tunnel and --gateway",
+					   ctx->policy->gateways[g].name);
+	if (ctx->policy->include_only && ctx->policy->n_gateways)
+		return bad(ctx, "--include-only leaves everything but the included programs off the tunnel, a "
+				"gateway's clients too; drop one of them",
+			   ctx->policy->gateways[0].name);
+	snprintf(mark, sizeof(mark), "0x%x", ctx->policy->fwmark);
+	if (ctx->policy->include_only && !ctx->policy->fwmark_none && ctx->policy->fwmark == KS_INCLUDE_MARK)
+		return bad(ctx, "--include-only marks included packets with this fwmark; give the VPN another", mark);
+	if (ks_exceptions_check(ctx->policy, ctx->err) < 0)
+		return -EINVAL;
+	return 0;
+}
+
 /* After all options: the fwmark the sources imply, and the one they cannot. */
 static int check_sources(struct ctx *ctx)
 {
@@ -265,20 +291,7 @@ static int check_sources(struct ctx *ctx)
 		if (!ctx->fwmark_given)
 			ctx->policy->fwmark = ctx->wg_fwmark;
 	}
-	/* The clients of a gateway interface leave through the tunnel: it cannot be one. */
-	for (size_t g = 0; g < ctx->policy->n_gateways; g++)
-		for (size_t t = 0; t < ctx->policy->n_tunnels; t++)
-			if (!strcmp(ctx->policy->gateways[g].name, ctx->policy->tunnels[t].name))
-				return bad(ctx, "an interface cannot be both --tunnel and --gateway",
-					   ctx->policy->gateways[g].name);
-	if (ctx->policy->include_only && ctx->policy->n_gateways)
-		return bad(ctx, "--include-only leaves everything but the included programs off the tunnel, a "
-				"gateway's clients too; drop one of them",
-			   ctx->policy->gateways[0].name);
-	snprintf(mark, sizeof(mark), "0x%x", ctx->policy->fwmark);
-	if (ctx->policy->include_only && !ctx->policy->fwmark_none && ctx->policy->fwmark == KS_INCLUDE_MARK)
-		return bad(ctx, "--include-only marks included packets with this fwmark; give the VPN another", mark);
-	if (ks_exceptions_check(ctx->policy, ctx->err) < 0)
+	if (check_combinations(ctx) < 0)
 		return -EINVAL;
 	if (ctx->from_openvpn && !ctx->fwmark_given)
 		return bad(ctx, "OpenVPN marks nothing by default: run it with --mark MARK and pass --fwmark MARK "
@@ -656,6 +669,14 @@ int ks_options_parse_file(struct ks_policy *policy, const char *path, char err[K
 	if (ret == 0 && policy->include.mode == KS_SPLIT_V2 && (!policy->include.path[0] || !policy->include.level)) {
 		snprintf(err, KS_ERR_LEN, "%s: include-group v2 needs include-cgroup and include-level: '%s'",
 			 ks_escape(path, escaped, 128), "include-group v2");
+		ret = -EINVAL;
+	}
+	/* Options that cannot go together: the file names the problem, no line does. */
+	if (ret == 0 && check_combinations(&ctx) < 0) {
+		char what[KS_ERR_LEN / 2];
+
+		snprintf(what, sizeof(what), "%s", err);
+		snprintf(err, KS_ERR_LEN, "%.*s: %s", 128, ks_escape(path, escaped, 128), what);
 		ret = -EINVAL;
 	}
 	return ret;

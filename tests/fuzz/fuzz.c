@@ -265,6 +265,8 @@ enum kind {
 	K_IFNAME, K_ADDR4, K_ADDR6, K_EP4, K_EP6, K_RANGE4, K_RANGE6, K_CGROUP, K_VIA4, K_VIA6,
 	/* --bypass (ranges; range . proto . port) and --allow-in (proto . port; ifname . proto . port). */
 	K_BRANGE4, K_BRANGE6, K_BPORT4, K_BPORT6, K_AIN, K_AINIF,
+	/* The captive portal's grant (timeout sets, always empty in the compiled text) and groups. */
+	K_PORTAL4, K_PORTAL6, K_PGROUPS,
 };
 
 static const struct set_spec {
@@ -287,6 +289,8 @@ static const struct set_spec {
 	{ "bypass4", K_BRANGE4, false }, { "bypass6", K_BRANGE6, false },
 	{ "bypass_ports4", K_BPORT4, false }, { "bypass_ports6", K_BPORT6, false },
 	{ "allow_in", K_AIN, false }, { "allow_in_if", K_AINIF, false },
+	/* Last, in every table and state (src/compiler/portal.c): filled by `killswitch portal` only. */
+	{ "portal4", K_PORTAL4, false }, { "portal6", K_PORTAL6, false }, { "portal_groups", K_PGROUPS, false },
 };
 
 static const char *const set_types[] = {
@@ -306,12 +310,21 @@ static const char *const set_types[] = {
 	[K_BPORT6] = "ipv6_addr . inet_proto . inet_service",
 	[K_AIN] = "inet_proto . inet_service",
 	[K_AINIF] = "ifname . inet_proto . inet_service",
+	[K_PORTAL4] = "ipv4_addr . inet_proto . inet_service",
+	[K_PORTAL6] = "ipv6_addr . inet_proto . inet_service",
+	[K_PGROUPS] = "cgroupsv2",
 };
 
 /* Whether the compiler writes the bypass sets, chain and rules: a list, the connected state. */
 static bool bypass_rules(const struct ks_policy *p)
 {
 	return p->n_bypass && p->state == KS_STATE_ENABLED;
+}
+
+/* Whether the compiler writes the inclusion group's chains and rules: --include-only with a mechanism. */
+static bool included(const struct ks_policy *p)
+{
+	return p->include_only && p->include.mode != KS_SPLIT_OFF;
 }
 
 /* Which sets this policy declares (kinds that exist only with some policies). */
@@ -399,6 +412,10 @@ static bool good_element(const char *s, size_t len, enum kind kind)
 	const char *dot1, *dot2;
 
 	switch (kind) {
+	case K_PORTAL4:
+	case K_PORTAL6:
+	case K_PGROUPS:
+		return false; /* compiled empty: the grant is added to the loaded table */
 	case K_BRANGE4:
 	case K_BRANGE6:
 		return good_range(s, len, kind == K_BRANGE4 ? AF_INET : AF_INET6);
@@ -559,6 +576,13 @@ static void check_set(struct text *t, size_t set)
 	expect_line(t, want);
 	snprintf(want, sizeof(want), "\t\ttype %s", set_types[spec->kind]);
 	expect_line(t, want);
+	/* The portal's sets: the grant's timeouts; no element before `killswitch portal` adds one. */
+	if (spec->kind >= K_PORTAL4) {
+		if (spec->kind != K_PGROUPS)
+			expect_line(t, "\t\tflags timeout");
+		expect_line(t, "\t}");
+		return;
+	}
 	if (spec->kind == K_RANGE4 || spec->kind == K_RANGE6 || spec->kind == K_BRANGE4 || spec->kind == K_BRANGE6)
 		expect_line(t, "\t\tflags interval");
 	/* Not the bypass sets: bypass del deletes one entry, never a range merged with its neighbour. */
@@ -639,8 +663,8 @@ static void check_rule(struct text *t, const char *line)
 	/* A match, then what to do: never a bare verdict that would take every packet. */
 	for (p = r, words = 1; *p; p++)
 		words += *p == ' ';
-	/* --partial alone ends output, input and forward in a bare accept: the rest leaves as routed. */
-	CHECK_LINE(words >= 3 || (t->p->partial && !strcmp(r, "accept")), line);
+	/* --partial and --include-only alone end output, input and forward in a bare accept: the rest leaves as routed. */
+	CHECK_LINE(words >= 3 || ((t->p->partial || t->p->include_only) && !strcmp(r, "accept")), line);
 	for (p = r; *p; p++) {
 		if (*p == '"') {
 			const char *close = strchr(p + 1, '"');
@@ -649,10 +673,14 @@ static void check_rule(struct text *t, const char *line)
 			CHECK_LINE(close, line);
 			qlen = (size_t)(close - p - 1);
 			if (!(qlen == 2 && !strncmp(p + 1, "lo", 2))) {
-				/* Only the v2 exclusion cgroup, validated, as the policy holds it. */
-				CHECK_LINE(t->p->split.mode == KS_SPLIT_V2 && qlen == strlen(t->p->split.path) &&
-						   !strncmp(p + 1, t->p->split.path, qlen) &&
-						   safe_cgroup_path(t->p->split.path, &depth),
+				/* Only the v2 exclusion or inclusion cgroup, validated, as the policy holds it. */
+				CHECK_LINE((t->p->split.mode == KS_SPLIT_V2 && qlen == strlen(t->p->split.path) &&
+					    !strncmp(p + 1, t->p->split.path, qlen) &&
+					    safe_cgroup_path(t->p->split.path, &depth)) ||
+						   (included(t->p) && t->p->include.mode == KS_SPLIT_V2 &&
+						    qlen == strlen(t->p->include.path) &&
+						    !strncmp(p + 1, t->p->include.path, qlen) &&
+						    safe_cgroup_path(t->p->include.path, &depth)),
 					   line);
 			}
 			p = close;
@@ -688,9 +716,14 @@ static void check_rule(struct text *t, const char *line)
 	if ((last - r >= 12 && !strncmp(last - 12, " dnat ip to ", 12)) ||
 	    (last - r >= 13 && !strncmp(last - 13, " dnat ip6 to ", 13)))
 		return;
-	/* The jumps: from mangle to the chain of excluded packets, and to the bypass chain. */
-	if ((!strcmp(last, "excluded") || (!strcmp(last, "bypass") && bypass_rules(t->p))) && last - r >= 6 &&
-	    !strncmp(last - 6, " goto ", 6))
+	/*
+	 * The jumps: from mangle to the chain of excluded packets, to the bypass
+	 * and inclusion chains; from output and mangle to the portal's.
+	 */
+	if ((!strcmp(last, "excluded") || (!strcmp(last, "bypass") && bypass_rules(t->p)) ||
+	     (!strcmp(last, "included") && included(t->p)) || !strcmp(last, "portal") ||
+	     !strcmp(last, "portal_route")) &&
+	    last - r >= 6 && !strncmp(last - 6, " goto ", 6))
 		return;
 	if (strstr(r, " reject with ") && (!strcmp(last, "reset") || !strcmp(last, "admin-prohibited")))
 		return;
@@ -789,6 +822,27 @@ static void check_jump_chain(struct text *t, const char *name)
 	CHECK(rules > 0);
 }
 
+/*
+ * --include-only's postrouting chain: it only accepts and drops (reject is
+ * not allowed there), policy accept, and ends in the drop of the group's
+ * packets that leave by no tunnel.
+ */
+static void check_included_post(struct text *t)
+{
+	const char *line, *last = NULL;
+
+	expect_line(t, "");
+	expect_line(t, "\tchain included_post {");
+	expect_line(t, "\t\ttype filter hook postrouting priority 0; policy accept;");
+	while (strcmp((line = next_line(t)), "\t}")) {
+		CHECK_LINE(!strncmp(line, "\t\t", 2), line);
+		check_rule(t, line);
+		CHECK_LINE(!strstr(line, "reject"), line);
+		last = line;
+	}
+	CHECK(last && strlen(last) > 5 && !strcmp(last + strlen(last) - 5, " drop"));
+}
+
 static void check_ruleset(const char *text, size_t len, const struct ks_policy *p, const char *table)
 {
 	struct text t = { .p = p };
@@ -811,7 +865,8 @@ static void check_ruleset(const char *text, size_t len, const struct ks_policy *
 	for (const char *c = strstr(text, "\n\tchain "); c; c = strstr(c + 1, "\n\tchain "))
 		chains++;
 	CHECK(open == close);
-	CHECK(chains == ks_n_chain_specs + split_rules(p) + bypass_rules(p));
+	/* The contract's chains, the portal's two, and those of the features the policy turns on. */
+	CHECK(chains == ks_n_chain_specs + 2 + (split_rules(p) && !included(p)) + bypass_rules(p) + 2 * included(p));
 	t.copy = strdup(text);
 	t.lines = malloc(t.n * sizeof(*t.lines));
 	CHECK(t.copy && t.lines);
@@ -838,12 +893,24 @@ static void check_ruleset(const char *text, size_t len, const struct ks_policy *
 		if (declares(p, set_specs[i].kind))
 			check_set(&t, i);
 	for (unsigned i = 0; i < ks_n_chain_specs; i++) {
+		const char *name = ks_chain_specs[i].name;
+
 		check_chain(&t, i, drops);
-		/* A regular chain, no hook: where mangle sends excluded packets. */
-		if (!strcmp(ks_chain_specs[i].name, "mangle") && split_rules(p))
+		/* After forward: the inclusion group's postrouting lock, then where output sends the portal group. */
+		if (!strcmp(name, "forward") && included(p))
+			check_included_post(&t);
+		if (!strcmp(name, "forward"))
+			check_jump_chain(&t, "portal");
+		/* Regular chains, no hook: where mangle sends included, excluded and bypassed packets. */
+		if (!strcmp(name, "mangle") && included(p))
+			check_jump_chain(&t, "included");
+		if (!strcmp(name, "mangle") && split_rules(p) && !included(p))
 			check_jump_chain(&t, "excluded");
-		if (!strcmp(ks_chain_specs[i].name, "mangle") && bypass_rules(p))
+		if (!strcmp(name, "mangle") && bypass_rules(p))
 			check_jump_chain(&t, "bypass");
+		/* After nat: where mangle sends the portal group's granted packets. */
+		if (!strcmp(name, "nat"))
+			check_jump_chain(&t, "portal_route");
 	}
 	for (size_t h = 0; h < ARRAY_SIZE(drop_hooks); h++)
 		CHECK_LINE(drops[h], drop_hooks[h]);

@@ -356,6 +356,36 @@ static void test_policy_file_errors(void **state)
 	run_file_errors(ks_options_parse_file, bad, ARRAY_SIZE(bad));
 }
 
+/*
+ * Options that cannot go together are refused in a policy file as on the
+ * command line (a hand-edited /etc/killswitch/policy): the compiler would
+ * refuse them anyway, but only after restore had started.
+ */
+static void test_policy_file_combinations(void **state)
+{
+	static const struct {
+		const char *text, *bad;
+	} rows[] = {
+		{ "tunnel wg0\nfwmark none\nbypass 198.51.100.16/28\n", "198.51.100.16/28" },
+		{ "tunnel wg0\ngateway wg0\n", "wg0" },
+		{ "tunnel wg0\ninclude-only\ngateway eth1\n", "eth1" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct ks_policy policy;
+		char path[64], err[KS_ERR_LEN] = "";
+
+		write_temp(rows[i].text, strlen(rows[i].text), path);
+		ks_policy_init(&policy);
+		assert_int_equal(ks_options_parse_file(&policy, path, err), -EINVAL);
+		unlink(path);
+		assert_true(!strncmp(err, path, strlen(path)));
+		assert_quotes(err, rows[i].bad);
+		ks_policy_free(&policy);
+	}
+}
+
 static void test_file_nul_byte(void **state)
 {
 	static const char text[] = "tunnel wg0\ntunnel wg\0x\n";
@@ -683,6 +713,7 @@ int main(void)
 		cmocka_unit_test(test_policy_file),
 		cmocka_unit_test(test_policy_file_errors),
 		cmocka_unit_test(test_policy_file_journal),
+		cmocka_unit_test(test_policy_file_combinations),
 		cmocka_unit_test(test_file_nul_byte),
 		cmocka_unit_test(test_file_missing),
 		cmocka_unit_test(test_file_is_directory),
