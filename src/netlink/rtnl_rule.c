@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* wg-quick-style policy routing over rtnetlink (killswitch routing add|del): rules and the tunnel's default route. */
+/* Policy routing over rtnetlink (killswitch routing add|del): wg-quick's rules or include mode's, and the tunnel's default route. */
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
@@ -19,8 +19,18 @@ static struct nlmsghdr *header(char *buf, uint16_t type, uint16_t flags)
 	return ks_nl_msg(buf, type, NLM_F_ACK | flags, seq);
 }
 
-/* "not fwmark FWMARK table TABLE" when fwmark, else "table main suppress_prefixlength 0". */
-static int rule(struct mnl_socket *nl, bool add, int family, uint32_t fwmark, uint32_t table)
+/*
+ * The three rules killswitch routing writes: wg-quick's "not fwmark MARK
+ * table T" and "table main suppress_prefixlength 0", and include mode's
+ * "fwmark MARK table T".
+ */
+enum rule_kind {
+	RULE_NOT_FWMARK,
+	RULE_SUPPRESS,
+	RULE_FWMARK,
+};
+
+static int rule(struct mnl_socket *nl, bool add, int family, enum rule_kind kind, uint32_t fwmark, uint32_t table)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = header(buf, add ? RTM_NEWRULE : RTM_DELRULE, add ? NLM_F_CREATE : 0);
@@ -28,14 +38,15 @@ static int rule(struct mnl_socket *nl, bool add, int family, uint32_t fwmark, ui
 
 	frh->family = (uint8_t)family;
 	frh->action = FR_ACT_TO_TBL;
-	if (fwmark) {
-		frh->flags = FIB_RULE_INVERT;
+	if (kind == RULE_SUPPRESS) {
+		mnl_attr_put_u32(nlh, FRA_TABLE, RT_TABLE_MAIN);
+		mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, 0);
+	} else {
+		if (kind == RULE_NOT_FWMARK)
+			frh->flags = FIB_RULE_INVERT;
 		mnl_attr_put_u32(nlh, FRA_FWMARK, fwmark);
 		mnl_attr_put_u32(nlh, FRA_FWMASK, 0xffffffffu);
 		mnl_attr_put_u32(nlh, FRA_TABLE, table);
-	} else {
-		mnl_attr_put_u32(nlh, FRA_TABLE, RT_TABLE_MAIN);
-		mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, 0);
 	}
 	return ks_mnl_talk(nl, nlh, NULL, NULL);
 }
@@ -57,10 +68,11 @@ static int default_route(struct mnl_socket *nl, bool add, int family, unsigned i
 	return ks_mnl_talk(nl, nlh, NULL, NULL);
 }
 
-#define ANY_FWMARK 0xffffffffu /* a rule_match for any "not fwmark" rule */
+#define ANY_FWMARK 0xffffffffu /* a rule_match for any rule of its kind, whatever its mark and table */
 
 struct rule_match {
-	uint32_t fwmark; /* 0: the suppress_prefixlength rule */
+	enum rule_kind kind;
+	uint32_t fwmark;
 	uint32_t table;
 	bool found;
 };
@@ -84,6 +96,7 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	const struct nlattr *tb[FRA_MAX + 1] = { 0 };
 	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
 	struct rule_match *m = data;
+	bool inverted = frh->flags & FIB_RULE_INVERT;
 	uint32_t table;
 
 	if (mnl_attr_parse(nlh, sizeof(*frh), rule_attr_cb, tb) < 0)
@@ -91,22 +104,21 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	table = tb[FRA_TABLE] ? mnl_attr_get_u32(tb[FRA_TABLE]) : frh->table;
 	if (frh->action != FR_ACT_TO_TBL)
 		return MNL_CB_OK;
-	if (m->fwmark == ANY_FWMARK)
-		m->found |= (frh->flags & FIB_RULE_INVERT) && tb[FRA_FWMARK];
-	else if (m->fwmark)
-		m->found |= table == m->table && (frh->flags & FIB_RULE_INVERT) && tb[FRA_FWMARK] &&
-			    mnl_attr_get_u32(tb[FRA_FWMARK]) == m->fwmark;
-	else
+	if (m->kind == RULE_SUPPRESS)
 		m->found |= table == RT_TABLE_MAIN && tb[FRA_SUPPRESS_PREFIXLEN] &&
 			    mnl_attr_get_u32(tb[FRA_SUPPRESS_PREFIXLEN]) == 0;
+	else if (tb[FRA_FWMARK] && inverted == (m->kind == RULE_NOT_FWMARK))
+		m->found |= m->fwmark == ANY_FWMARK ||
+			    (table == m->table && mnl_attr_get_u32(tb[FRA_FWMARK]) == m->fwmark);
 	return MNL_CB_OK;
 }
 
 /* The kernel gives a rule without a priority a fresh one, so NLM_F_EXCL never sees a twin: look. */
-static int rule_exists(struct mnl_socket *nl, int family, uint32_t fwmark, uint32_t table, bool *found)
+static int rule_exists(struct mnl_socket *nl, int family, enum rule_kind kind, uint32_t fwmark, uint32_t table,
+		       bool *found)
 {
 	char buf[8192];
-	struct rule_match m = { .fwmark = fwmark, .table = table };
+	struct rule_match m = { .kind = kind, .fwmark = fwmark, .table = table };
 	struct nlmsghdr *nlh = header(buf, RTM_GETRULE, NLM_F_DUMP);
 	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
 	int ret;
@@ -121,14 +133,14 @@ static int rule_exists(struct mnl_socket *nl, int family, uint32_t fwmark, uint3
 }
 
 /* Adds the rule unless an equal one is there. */
-static int ensure_rule(struct mnl_socket *nl, int family, uint32_t fwmark, uint32_t table)
+static int ensure_rule(struct mnl_socket *nl, int family, enum rule_kind kind, uint32_t fwmark, uint32_t table)
 {
 	bool found = false;
-	int ret = rule_exists(nl, family, fwmark, table, &found);
+	int ret = rule_exists(nl, family, kind, fwmark, table, &found);
 
 	if (ret < 0 || found)
 		return ret;
-	return rule(nl, true, family, fwmark, table);
+	return rule(nl, true, family, kind, fwmark, table);
 }
 
 /* A kernel without IPv6 refuses the family: there is nothing to route there. */
@@ -137,7 +149,13 @@ static bool no_family(int ret)
 	return ret == -EAFNOSUPPORT || ret == -EPROTONOSUPPORT;
 }
 
-int ks_rtnl_routing_add(const char *tunnel, uint32_t fwmark, uint32_t table, const char **what)
+/*
+ * The tunnel's default route in table, then rules (ahead of the older ones,
+ * each in front of the last: given in the reverse of their final order),
+ * for IPv4 and IPv6. names: what each rule is called in errors.
+ */
+static int routing_add(const char *tunnel, const enum rule_kind *kinds, const char *const (*names)[2], size_t n,
+		       uint32_t fwmark, uint32_t table, const char **what)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	struct mnl_socket *nl = NULL;
@@ -166,22 +184,30 @@ int ks_rtnl_routing_add(const char *tunnel, uint32_t fwmark, uint32_t table, con
 			continue;
 		if (ret < 0 && ret != -EEXIST)
 			goto cleanup;
-		/* Each new rule goes in front of the older ones: the fwmark rule first, so the
-		 * suppress_prefixlength rule ends up ahead of it, as wg-quick orders them. */
-		*what = f == AF_INET ? "IPv4 fwmark rule" : "IPv6 fwmark rule";
-		ret = ensure_rule(nl, f, fwmark, table);
-		if (ret < 0)
-			goto cleanup;
-		*what = f == AF_INET ? "IPv4 suppress_prefixlength rule" : "IPv6 suppress_prefixlength rule";
-		ret = ensure_rule(nl, f, 0, table);
-		if (ret < 0)
-			goto cleanup;
+		for (size_t r = 0; r < n; r++) {
+			*what = names[r][f == AF_INET6];
+			ret = ensure_rule(nl, f, kinds[r], fwmark, table);
+			if (ret < 0)
+				goto cleanup;
+		}
 	}
 	ret = 0;
 cleanup:
 	if (nl)
 		mnl_socket_close(nl);
 	return ret;
+}
+
+int ks_rtnl_routing_add(const char *tunnel, uint32_t fwmark, uint32_t table, const char **what)
+{
+	/* The fwmark rule first, so the suppress_prefixlength rule ends up ahead of it, as wg-quick orders them. */
+	static const enum rule_kind kinds[] = { RULE_NOT_FWMARK, RULE_SUPPRESS };
+	static const char *const names[][2] = {
+		{ "IPv4 fwmark rule", "IPv6 fwmark rule" },
+		{ "IPv4 suppress_prefixlength rule", "IPv6 suppress_prefixlength rule" },
+	};
+
+	return routing_add(tunnel, kinds, names, 2, fwmark, table, what);
 }
 
 int ks_rtnl_routing_del(uint32_t fwmark, uint32_t table, const char **what)
@@ -200,7 +226,7 @@ int ks_rtnl_routing_del(uint32_t fwmark, uint32_t table, const char **what)
 
 		/* Rules first, so nothing is steered to a table being emptied. Duplicates go too. */
 		*what = f == AF_INET ? "IPv4 fwmark rule" : "IPv6 fwmark rule";
-		while ((ret = rule(nl, false, f, fwmark, table)) == 0)
+		while ((ret = rule(nl, false, f, RULE_NOT_FWMARK, fwmark, table)) == 0)
 			;
 		if (no_family(ret))
 			continue;
@@ -208,10 +234,10 @@ int ks_rtnl_routing_del(uint32_t fwmark, uint32_t table, const char **what)
 			goto cleanup;
 		/* The suppress_prefixlength rule is shared: another tunnel's fwmark rule may still need it. */
 		*what = f == AF_INET ? "IPv4 suppress_prefixlength rule" : "IPv6 suppress_prefixlength rule";
-		ret = rule_exists(nl, f, ANY_FWMARK, 0, &others);
+		ret = rule_exists(nl, f, RULE_NOT_FWMARK, ANY_FWMARK, 0, &others);
 		if (ret < 0)
 			goto cleanup;
-		while (!others && (ret = rule(nl, false, f, 0, table)) == 0)
+		while (!others && (ret = rule(nl, false, f, RULE_SUPPRESS, 0, table)) == 0)
 			;
 		if (!others && ret != -ENOENT)
 			goto cleanup;
@@ -235,9 +261,9 @@ int ks_rtnl_fwmark_routing_in_use(bool *in_use)
 
 	if (!nl)
 		return -errno;
-	ret = rule_exists(nl, AF_INET, ANY_FWMARK, 0, &v4);
+	ret = rule_exists(nl, AF_INET, RULE_NOT_FWMARK, ANY_FWMARK, 0, &v4);
 	if (ret == 0 && !v4) {
-		ret = rule_exists(nl, AF_INET6, ANY_FWMARK, 0, &v6);
+		ret = rule_exists(nl, AF_INET6, RULE_NOT_FWMARK, ANY_FWMARK, 0, &v6);
 		if (no_family(ret))
 			ret = 0;
 	}
@@ -248,90 +274,12 @@ int ks_rtnl_fwmark_routing_in_use(bool *in_use)
 
 /* ---- --include-only: "fwmark MARK lookup TABLE", the included programs' packets into the tunnel ---- */
 
-static int include_rule(struct mnl_socket *nl, bool add, int family, uint32_t mark, uint32_t table)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = header(buf, add ? RTM_NEWRULE : RTM_DELRULE, add ? NLM_F_CREATE : 0);
-	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
-
-	frh->family = (uint8_t)family;
-	frh->action = FR_ACT_TO_TBL;
-	mnl_attr_put_u32(nlh, FRA_FWMARK, mark);
-	mnl_attr_put_u32(nlh, FRA_FWMASK, 0xffffffffu);
-	mnl_attr_put_u32(nlh, FRA_TABLE, table);
-	return ks_mnl_talk(nl, nlh, NULL, NULL);
-}
-
-static int include_rule_cb(const struct nlmsghdr *nlh, void *data)
-{
-	const struct nlattr *tb[FRA_MAX + 1] = { 0 };
-	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
-	struct rule_match *m = data;
-	uint32_t table;
-
-	if (mnl_attr_parse(nlh, sizeof(*frh), rule_attr_cb, tb) < 0)
-		return MNL_CB_ERROR;
-	table = tb[FRA_TABLE] ? mnl_attr_get_u32(tb[FRA_TABLE]) : frh->table;
-	m->found |= frh->action == FR_ACT_TO_TBL && !(frh->flags & FIB_RULE_INVERT) && tb[FRA_FWMARK] &&
-		    mnl_attr_get_u32(tb[FRA_FWMARK]) == m->fwmark && table == m->table;
-	return MNL_CB_OK;
-}
-
-static int include_rule_ensure(struct mnl_socket *nl, int family, uint32_t mark, uint32_t table)
-{
-	char buf[8192];
-	struct rule_match m = { .fwmark = mark, .table = table };
-	struct nlmsghdr *nlh = header(buf, RTM_GETRULE, NLM_F_DUMP);
-	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
-	int ret;
-
-	nlh->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
-	frh->family = (uint8_t)family;
-	ret = ks_mnl_talk(nl, nlh, include_rule_cb, &m);
-	if (ret < 0 || m.found)
-		return ret;
-	return include_rule(nl, true, family, mark, table);
-}
-
 int ks_rtnl_include_routing_add(const char *tunnel, uint32_t mark, uint32_t table, const char **what)
 {
-	static const int families[] = { AF_INET, AF_INET6 };
-	struct mnl_socket *nl = NULL;
-	unsigned ifindex;
-	int ret = 0;
+	static const enum rule_kind kinds[] = { RULE_FWMARK };
+	static const char *const names[][2] = { { "IPv4 include rule", "IPv6 include rule" } };
 
-	*what = "tunnel interface";
-	ifindex = if_nametoindex(tunnel);
-	if (!ifindex) {
-		ret = -ENODEV;
-		goto cleanup;
-	}
-	*what = "rtnetlink socket";
-	nl = ks_mnl_open(NETLINK_ROUTE);
-	if (!nl) {
-		ret = -errno;
-		goto cleanup;
-	}
-	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
-		int f = families[i];
-
-		/* The route first: a rule into an empty table would fall through to the main one. */
-		*what = f == AF_INET ? "IPv4 default route" : "IPv6 default route";
-		ret = default_route(nl, true, f, ifindex, table);
-		if (no_family(ret))
-			continue;
-		if (ret < 0 && ret != -EEXIST)
-			goto cleanup;
-		*what = f == AF_INET ? "IPv4 include rule" : "IPv6 include rule";
-		ret = include_rule_ensure(nl, f, mark, table);
-		if (ret < 0)
-			goto cleanup;
-	}
-	ret = 0;
-cleanup:
-	if (nl)
-		mnl_socket_close(nl);
-	return ret;
+	return routing_add(tunnel, kinds, names, 1, mark, table, what);
 }
 
 int ks_rtnl_include_routing_del(uint32_t mark, uint32_t table, const char **what)
@@ -349,7 +297,7 @@ int ks_rtnl_include_routing_del(uint32_t mark, uint32_t table, const char **what
 
 		/* The rule first, so nothing is steered to a table being emptied. */
 		*what = f == AF_INET ? "IPv4 include rule" : "IPv6 include rule";
-		while ((ret = include_rule(nl, false, f, mark, table)) == 0)
+		while ((ret = rule(nl, false, f, RULE_FWMARK, mark, table)) == 0)
 			;
 		if (no_family(ret))
 			continue;
