@@ -45,6 +45,9 @@ static int opt_tunnel(struct ctx *ctx, const char *value)
 
 	if (ks_parse_ifname(value, &name) < 0)
 		return bad(ctx, "invalid interface name (1-15 of A-Z a-z 0-9 _ . -)", value);
+	/* Its address would become a protected prefix (127.0.0.0/8) and its traffic "the tunnel's". */
+	if (!strcmp(name.name, "lo"))
+		return bad(ctx, "--tunnel names the VPN's interface, never loopback", value);
 	return ks_policy_add_tunnel(ctx->policy, name.name);
 }
 

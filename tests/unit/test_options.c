@@ -212,6 +212,7 @@ static void test_messages(void **state)
 		{ { "--allow-lan=1" }, "option takes no value: '--allow-lan=1'" },
 		{ { "wg0" }, "unexpected argument: 'wg0'" },
 		{ { "--tunnel", "wg'0" }, "invalid interface name (1-15 of A-Z a-z 0-9 _ . -): 'wg\\x270'" },
+		{ { "--tunnel", "lo" }, "--tunnel names the VPN's interface, never loopback: 'lo'" },
 	};
 
 	(void)state;
