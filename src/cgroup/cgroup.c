@@ -86,61 +86,65 @@ static int detect(struct ks_cgroup_mounts *m, char err[KS_ERR_LEN])
 	return 0;
 }
 
-int ks_cgroup_choose(struct ks_split *split, char err[KS_ERR_LEN])
+/*
+ * The group named name (from the environment variable var) planned on this
+ * host's mounts. Off when split tunnelling is; errors from reading the mounts
+ * and a bad name are worded here, and *unusable is set when neither
+ * mechanism fits, for the caller to say why.
+ */
+static int choose_group(const char *name, const char *var, struct ks_split *split, struct ks_cgroup_mounts *m,
+			bool *unusable, char err[KS_ERR_LEN])
 {
-	enum ks_split_mode want = ks_env()->want;
-	const char *name = ks_env()->cgroup_name;
-	struct ks_cgroup_mounts m;
 	char escaped[KS_ERR_LEN / 2];
 	int ret;
 
+	*unusable = false;
 	split->mode = KS_SPLIT_OFF;
 	if (ks_env()->split_off)
 		return 0;
-	ret = detect(&m, err);
+	ret = detect(m, err);
 	if (ret < 0)
 		return ret;
-	ret = ks_cgroup_plan(&m, want, name, split);
+	ret = ks_cgroup_plan(m, ks_env()->want, name, split);
 	if (ret == -EINVAL)
-		snprintf(err, KS_ERR_LEN, "invalid KILLSWITCH_CGROUP_NAME (components of A-Z a-z 0-9 _ . -): '%s'",
+		snprintf(err, KS_ERR_LEN, "invalid %s (components of A-Z a-z 0-9 _ . -): '%s'", var,
 			 ks_escape(name, escaped, sizeof(escaped)));
-	else if (ret < 0 && want == KS_SPLIT_V2)
-		snprintf(err, KS_ERR_LEN, "no cgroup v2 nftables can match (mounted under %s, kernel 5.13+): '%s'",
-			 KS_CGROUP_ROOT, *m.v2_mount ? ks_escape(m.v2_mount, escaped, sizeof(escaped)) : "none");
-	else if (ret < 0 && want == KS_SPLIT_V1)
-		snprintf(err, KS_ERR_LEN, "no net_cls cgroup controller usable here (cgroup layout): '%s'",
-			 ks_cgroup_layout_name(m.layout));
-	else if (ret < 0)
-		snprintf(err, KS_ERR_LEN, "neither cgroup v2 nor net_cls is usable here (cgroup layout): '%s'",
-			 ks_cgroup_layout_name(m.layout));
+	*unusable = ret < 0 && ret != -EINVAL;
 	if (ret < 0)
 		split->mode = KS_SPLIT_OFF;
+	return ret;
+}
+
+int ks_cgroup_choose(struct ks_split *split, char err[KS_ERR_LEN])
+{
+	enum ks_split_mode want = ks_env()->want;
+	struct ks_cgroup_mounts m;
+	char escaped[KS_ERR_LEN / 2];
+	bool unusable;
+	int ret = choose_group(ks_env()->cgroup_name, "KILLSWITCH_CGROUP_NAME", split, &m, &unusable, err);
+
+	if (unusable && want == KS_SPLIT_V2)
+		snprintf(err, KS_ERR_LEN, "no cgroup v2 nftables can match (mounted under %s, kernel 5.13+): '%s'",
+			 KS_CGROUP_ROOT, *m.v2_mount ? ks_escape(m.v2_mount, escaped, sizeof(escaped)) : "none");
+	else if (unusable && want == KS_SPLIT_V1)
+		snprintf(err, KS_ERR_LEN, "no net_cls cgroup controller usable here (cgroup layout): '%s'",
+			 ks_cgroup_layout_name(m.layout));
+	else if (unusable)
+		snprintf(err, KS_ERR_LEN, "neither cgroup v2 nor net_cls is usable here (cgroup layout): '%s'",
+			 ks_cgroup_layout_name(m.layout));
 	return ret;
 }
 
 /* The inclusion group (--include-only): planned as the exclusion group, under its own name and classid. */
 int ks_cgroup_choose_include(struct ks_split *split, char err[KS_ERR_LEN])
 {
-	const char *name = ks_env()->include_name;
 	struct ks_cgroup_mounts m;
-	char escaped[KS_ERR_LEN / 2];
-	int ret;
+	bool unusable;
+	int ret = choose_group(ks_env()->include_name, "KILLSWITCH_INCLUDE_CGROUP_NAME", split, &m, &unusable, err);
 
-	split->mode = KS_SPLIT_OFF;
-	if (ks_env()->split_off)
-		return 0;
-	ret = detect(&m, err);
-	if (ret < 0)
-		return ret;
-	ret = ks_cgroup_plan(&m, ks_env()->want, name, split);
-	if (ret == -EINVAL)
-		snprintf(err, KS_ERR_LEN, "invalid KILLSWITCH_INCLUDE_CGROUP_NAME (components of A-Z a-z 0-9 _ . -): '%s'",
-			 ks_escape(name, escaped, sizeof(escaped)));
-	else if (ret < 0)
+	if (unusable)
 		snprintf(err, KS_ERR_LEN, "no cgroup mechanism for the inclusion group here (cgroup layout): '%s'",
 			 ks_cgroup_layout_name(m.layout));
-	if (ret < 0)
-		split->mode = KS_SPLIT_OFF;
 	return ret;
 }
 

@@ -210,7 +210,14 @@ int ks_rtnl_routing_add(const char *tunnel, uint32_t fwmark, uint32_t table, con
 	return routing_add(tunnel, kinds, names, 2, fwmark, table, what);
 }
 
-int ks_rtnl_routing_del(uint32_t fwmark, uint32_t table, const char **what)
+/*
+ * The rules of kind (every copy), then the tunnel's default route in table,
+ * for IPv4 and IPv6: rules first, so nothing is steered to a table being
+ * emptied. With wg-quick's rules, the suppress_prefixlength rule too, unless
+ * another tunnel's fwmark rule still needs it (it is shared).
+ */
+static int routing_del(enum rule_kind kind, const char *const names[2], uint32_t fwmark, uint32_t table,
+		       const char **what)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	struct mnl_socket *nl;
@@ -224,23 +231,23 @@ int ks_rtnl_routing_del(uint32_t fwmark, uint32_t table, const char **what)
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
 		int f = families[i];
 
-		/* Rules first, so nothing is steered to a table being emptied. Duplicates go too. */
-		*what = f == AF_INET ? "IPv4 fwmark rule" : "IPv6 fwmark rule";
-		while ((ret = rule(nl, false, f, RULE_NOT_FWMARK, fwmark, table)) == 0)
+		*what = names[f == AF_INET6];
+		while ((ret = rule(nl, false, f, kind, fwmark, table)) == 0)
 			;
 		if (no_family(ret))
 			continue;
 		if (ret != -ENOENT)
 			goto cleanup;
-		/* The suppress_prefixlength rule is shared: another tunnel's fwmark rule may still need it. */
-		*what = f == AF_INET ? "IPv4 suppress_prefixlength rule" : "IPv6 suppress_prefixlength rule";
-		ret = rule_exists(nl, f, RULE_NOT_FWMARK, ANY_FWMARK, 0, &others);
-		if (ret < 0)
-			goto cleanup;
-		while (!others && (ret = rule(nl, false, f, RULE_SUPPRESS, 0, table)) == 0)
-			;
-		if (!others && ret != -ENOENT)
-			goto cleanup;
+		if (kind == RULE_NOT_FWMARK) {
+			*what = f == AF_INET ? "IPv4 suppress_prefixlength rule" : "IPv6 suppress_prefixlength rule";
+			ret = rule_exists(nl, f, RULE_NOT_FWMARK, ANY_FWMARK, 0, &others);
+			if (ret < 0)
+				goto cleanup;
+			while (!others && (ret = rule(nl, false, f, RULE_SUPPRESS, 0, table)) == 0)
+				;
+			if (!others && ret != -ENOENT)
+				goto cleanup;
+		}
 		*what = f == AF_INET ? "IPv4 default route" : "IPv6 default route";
 		while ((ret = default_route(nl, false, f, 0, table)) == 0)
 			;
@@ -251,6 +258,13 @@ int ks_rtnl_routing_del(uint32_t fwmark, uint32_t table, const char **what)
 cleanup:
 	mnl_socket_close(nl);
 	return ret;
+}
+
+int ks_rtnl_routing_del(uint32_t fwmark, uint32_t table, const char **what)
+{
+	static const char *const names[2] = { "IPv4 fwmark rule", "IPv6 fwmark rule" };
+
+	return routing_del(RULE_NOT_FWMARK, names, fwmark, table, what);
 }
 
 int ks_rtnl_fwmark_routing_in_use(bool *in_use)
@@ -284,33 +298,7 @@ int ks_rtnl_include_routing_add(const char *tunnel, uint32_t mark, uint32_t tabl
 
 int ks_rtnl_include_routing_del(uint32_t mark, uint32_t table, const char **what)
 {
-	static const int families[] = { AF_INET, AF_INET6 };
-	struct mnl_socket *nl;
-	int ret = 0;
+	static const char *const names[2] = { "IPv4 include rule", "IPv6 include rule" };
 
-	*what = "rtnetlink socket";
-	nl = ks_mnl_open(NETLINK_ROUTE);
-	if (!nl)
-		return -errno;
-	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
-		int f = families[i];
-
-		/* The rule first, so nothing is steered to a table being emptied. */
-		*what = f == AF_INET ? "IPv4 include rule" : "IPv6 include rule";
-		while ((ret = rule(nl, false, f, RULE_FWMARK, mark, table)) == 0)
-			;
-		if (no_family(ret))
-			continue;
-		if (ret != -ENOENT)
-			goto cleanup;
-		*what = f == AF_INET ? "IPv4 default route" : "IPv6 default route";
-		while ((ret = default_route(nl, false, f, 0, table)) == 0)
-			;
-		if (ret != -ESRCH && ret != -ENOENT)
-			goto cleanup;
-	}
-	ret = 0;
-cleanup:
-	mnl_socket_close(nl);
-	return ret;
+	return routing_del(RULE_FWMARK, names, mark, table, what);
 }
