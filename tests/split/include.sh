@@ -16,6 +16,7 @@
 # The lab library is found at run time; single-quoted scripts are expanded by the shells running them.
 # shellcheck disable=SC1091,SC2016
 source "$(dirname "$0")/../e2e/lib.sh"
+source "$(dirname "$0")/lib.sh"
 
 # shellcheck disable=SC2034 # KILLSWITCH and FLOOD_PIDS are the lab library's
 KILLSWITCH=${1:?usage: include.sh KILLSWITCH SPLIT_TUNNEL}
@@ -63,7 +64,6 @@ st() {
 	ks_argv
 	"${KS_ARGV[@]}" "$SPLIT" "$@"
 }
-in_c() { nsenter --net="/run/netns/$NS_C" "$@"; }
 # join_group CMD...: CMD in the inclusion group, through split-tunnel exec --include (refused without an
 # --include-only ruleset); with RAW_JOIN=1 (the controls, the kill switch off) by writing to the group.
 RAW_JOIN=0

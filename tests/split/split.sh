@@ -16,6 +16,7 @@
 # The lab library is found at run time; single-quoted scripts are expanded by the shells running them.
 # shellcheck disable=SC1091,SC2016
 source "$(dirname "$0")/../e2e/lib.sh"
+source "$(dirname "$0")/lib.sh"
 
 KILLSWITCH=${1:?usage: split.sh KILLSWITCH SPLIT_TUNNEL}
 SPLIT=${2:?usage: split.sh KILLSWITCH SPLIT_TUNNEL}
@@ -30,8 +31,9 @@ lab_init "split-$MODE"
 lab_require useradd userdel groupadd groupdel setpriv
 SPLIT=$(readlink -f "$SPLIT")
 CG_NAME=ks-split-$LAB_ID-$MODE
+# shellcheck disable=SC2034 # TG: the test user's group, made by split_test_user (lib.sh)
 TU=ks-st-$LAB_ID TG=ks-sg-$LAB_ID
-SU_DIR='' TU_MADE=0 TG_MADE=0 SLICE_MADE=0 SLICE_ROOT=/sys/fs/cgroup/unified
+SLICE_MADE=0 SLICE_ROOT=/sys/fs/cgroup/unified
 declare -a SPLIT_PIDS=()
 
 # Our own resources first (processes, cgroups, the user, the setuid copy); then the lab's.
@@ -61,16 +63,13 @@ split_teardown() {
 		done
 	fi
 	((SLICE_MADE)) && rmdir "$SLICE_ROOT/user.slice" "$SLICE_ROOT/system.slice" 2>/dev/null
-	[[ -n $SU_DIR ]] && rm -rf "$SU_DIR"
-	((TU_MADE)) && userdel "$TU" 2>/dev/null
-	((TG_MADE)) && groupdel "$TG" 2>/dev/null
+	split_test_user_remove
 	(exit "$rc")
 	lab_teardown
 }
 trap split_teardown EXIT
 
-# killswitch and split-tunnel in the client's network namespace, with the host's mounts.
-in_c() { nsenter --net="/run/netns/$NS_C" "$@"; }
+# killswitch and split-tunnel in the client's network namespace, with the host's mounts (in_c).
 ks() {
 	in_c env KILLSWITCH_RUNDIR="$LAB_TMP/run" KILLSWITCH_CONFDIR="$LAB_TMP/conf" KILLSWITCH_CGROUP_NAME="$CG_NAME" \
 		KILLSWITCH_SPLIT_TUNNEL="$MODE" "$KILLSWITCH" "$@"
@@ -80,11 +79,10 @@ st() {
 		"$SPLIT" "$@"
 }
 # As run through sudo by the test user: root, with sudo's SUDO_* variables.
+# shellcheck disable=SC2153 # TU_GID: set by split_test_user (lib.sh)
 st_sudo() { in_c env SUDO_UID="$TU_UID" SUDO_GID="$TU_GID" SUDO_USER="$TU" \
 	KILLSWITCH_RUNDIR="$LAB_TMP/run" KILLSWITCH_CGROUP_NAME="$CG_NAME" KILLSWITCH_SPLIT_TUNNEL="$MODE" \
 	"$SPLIT" "$@"; }
-# As the test user itself, with its groups, no capabilities at all.
-as_user() { in_c setpriv --reuid="$TU_UID" --regid="$TU_GID" --init-groups --inh-caps=-all "$@"; }
 
 lab_up
 
@@ -116,19 +114,8 @@ split_reap_stale() {
 }
 split_reap_stale
 
-groupadd "$TG" || die "cannot create the group $TG"
-TG_MADE=1
-# The group whose members may use a set-user-ID install, as an install makes it (left in place, like one).
-groupadd -f -r killswitch || die "cannot create the group killswitch"
-useradd -M -N -r -g "$TG" -G daemon,killswitch -s /usr/sbin/nologin "$TU" || die "cannot create the user $TU"
-TU_MADE=1
-TU_UID=$(id -u "$TU") TU_GID=$(id -g "$TU")
+split_test_user
 TU_GROUPS=$(id -G "$TU" | tr ' ' '\n' | sort -n | tr '\n' ' ')
-SU_DIR=$(mktemp -d "/tmp/ks-split-suid.$LAB_ID.XXXXXX")
-chmod 755 "$SU_DIR"
-install -o root -g root -m 4755 "$SPLIT" "$SU_DIR/split-tunnel"
-SUID=$SU_DIR/split-tunnel
-setpriv --reuid="$TU_UID" --regid="$TU_GID" --init-groups test -x "$SUID" || skip "the test user cannot execute $SUID (nosuid or private /tmp?)"
 
 # Counters of the source address on the ISP side: direct traffic must carry the physical address.
 ini nft -f - <<-EOF

@@ -18,6 +18,7 @@
 # The lab library is found at run time; single-quoted scripts are expanded by the shells running them.
 # shellcheck disable=SC1091,SC2016
 source "$(dirname "$0")/../e2e/lib.sh"
+source "$(dirname "$0")/lib.sh"
 
 # shellcheck disable=SC2034 # KILLSWITCH and KS_ARGV (below) are the lab library's
 KILLSWITCH=${1:?usage: units.sh KILLSWITCH SPLIT_TUNNEL}
@@ -37,8 +38,9 @@ else
 fi
 CG_NAME=ks-split-$LAB_ID-units
 UNIT=kse-test-$LAB_ID.service OTHER=kse-other-$LAB_ID.service UUNIT=kse-user-$LAB_ID.service
+# shellcheck disable=SC2034 # TG: the test user's group, made by split_test_user (lib.sh)
 TU=ks-st-$LAB_ID TG=ks-sg-$LAB_ID
-TU_UID='' SU_DIR='' TU_MADE=0 TG_MADE=0
+TU_UID=''
 declare -A UNIT_PID=() UNIT_DIR=()
 declare -a MADE_DIRS=()
 
@@ -58,9 +60,7 @@ units_teardown() {
 		kill -KILL $(cat "$dir/cgroup.procs" 2>/dev/null) 2>/dev/null
 		for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$dir" 2>/dev/null && break; sleep 0.1; done
 	done
-	[[ -n $SU_DIR ]] && rm -rf "$SU_DIR"
-	((TU_MADE)) && userdel "$TU" 2>/dev/null
-	((TG_MADE)) && groupdel "$TG" 2>/dev/null
+	split_test_user_remove
 	(exit "$rc")
 	lab_teardown
 }
@@ -79,7 +79,6 @@ mkdir_tracked() {
 	done
 }
 
-in_c() { nsenter --net="/run/netns/$NS_C" "$@"; }
 # killswitch (and watch) with the host's mounts: the units' cgroups must be visible to it.
 ks_argv() {
 	# shellcheck disable=SC2034
@@ -91,25 +90,15 @@ st() {
 		KILLSWITCH_SPLIT_TUNNEL=v2 "$SPLIT" "$@"
 }
 # As run through sudo by the test user: root, with sudo's SUDO_* variables (and the lab's directories).
+# shellcheck disable=SC2153 # TU_GID: set by split_test_user (lib.sh)
 st_sudo() { in_c env SUDO_UID="$TU_UID" SUDO_GID="$TU_GID" SUDO_USER="$TU" KILLSWITCH_RUNDIR="$LAB_TMP/run" \
 	KILLSWITCH_CONFDIR="$LAB_TMP/conf" KILLSWITCH_CGROUP_NAME="$CG_NAME" KILLSWITCH_SPLIT_TUNNEL=v2 "$SPLIT" "$@"; }
-as_user() { in_c setpriv --reuid="$TU_UID" --regid="$TU_GID" --init-groups --inh-caps=-all "$@"; }
 
 lab_up
 
 # ---- the test user and the setuid copy (the permission checks) -------------------------------
 
-groupadd "$TG" || die "cannot create the group $TG"
-TG_MADE=1
-groupadd -f -r killswitch || die "cannot create the group killswitch"
-useradd -M -N -r -g "$TG" -G daemon,killswitch -s /usr/sbin/nologin "$TU" || die "cannot create the user $TU"
-TU_MADE=1
-TU_UID=$(id -u "$TU") TU_GID=$(id -g "$TU")
-SU_DIR=$(mktemp -d "/tmp/ks-split-suid.$LAB_ID.XXXXXX")
-chmod 755 "$SU_DIR"
-install -o root -g root -m 4755 "$SPLIT" "$SU_DIR/split-tunnel"
-SUID=$SU_DIR/split-tunnel
-setpriv --reuid="$TU_UID" --regid="$TU_GID" --init-groups test -x "$SUID" || skip "the test user cannot execute $SUID (nosuid or private /tmp?)"
+split_test_user
 
 # ---- the probes -----------------------------------------------------------------------------
 
