@@ -35,6 +35,8 @@
 #define KS_SET_ALLOW_IN_IF "allow_in_if"     /* ifname . inet_proto . inet_service */
 /* The nat chain on prerouting: the gateway's clients' DNS redirected (empty without --gateway). */
 #define KS_CHAIN_NAT_PREROUTING "nat_prerouting"
+/* --include-only: postrouting, the inclusion group only out by a tunnel (split-tunnel --include looks for it). */
+#define KS_CHAIN_INCLUDED_POST "included_post"
 
 /* Names of the named counters, in status order. */
 enum ks_counter {

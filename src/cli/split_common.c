@@ -99,15 +99,16 @@ int split_setup_include(struct split_ctx *ctx, int fail_code, bool usage_is_fail
 static bool include_locked(const char *table)
 {
 	struct ks_nfnl_chain chains[64];
-	char guard[256];
+	char guard[KS_GUARD_NAME_LEN];
 	size_t n = 0;
 
-	snprintf(guard, sizeof(guard), "%s%s", table, KS_GUARD_SUFFIX);
+	if (ks_guard_name(table, guard) < 0)
+		return false;
 	for (int t = 0; t < 2; t++) {
 		if (ks_nfnl_chains(t ? guard : table, chains, sizeof(chains) / sizeof(chains[0]), &n) < 0)
 			continue;
 		for (size_t i = 0; i < n && i < sizeof(chains) / sizeof(chains[0]); i++)
-			if (!strcmp(chains[i].name, "included_post"))
+			if (!strcmp(chains[i].name, KS_CHAIN_INCLUDED_POST))
 				return true;
 	}
 	return false;

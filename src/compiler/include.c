@@ -100,7 +100,7 @@ void chain_included_post(struct compiler *c)
 
 	if (!*c->included)
 		return;
-	chain_open(c, "included_post", "filter hook postrouting priority 0", "accept");
+	chain_open(c, KS_CHAIN_INCLUDED_POST, "filter hook postrouting priority 0", "accept");
 	/* The mark leaves local routes alone: the group's loopback traffic stays where it was accepted. */
 	ks_buf_puts(c->out, "\t\toifname \"lo\" accept\n");
 	if (c->enabled)
