@@ -74,6 +74,9 @@ int ks_openvpn_env_parse(struct ks_policy *policy, char *const envp[], char err[
 
 	if (!dev || ks_parse_ifname(dev, &name) < 0)
 		return refuse(err, "invalid or missing OpenVPN dev", dev);
+	/* As --tunnel: a loopback "tunnel" would make 127.0.0.0/8 the VPN's and its traffic the tunnel's. */
+	if (!strcmp(name.name, "lo"))
+		return refuse(err, "OpenVPN dev is loopback, never a tunnel", dev);
 	ret = ks_policy_add_tunnel(policy, name.name);
 	if (ret < 0)
 		return ret;
