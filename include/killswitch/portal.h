@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "killswitch/buf.h"
+#include "killswitch/compile.h"
 #include "killswitch/error.h"
 #include "killswitch/policy.h"
 
@@ -24,7 +25,9 @@
 #define KS_SET_PORTAL6 "portal6"	     /* ipv6_addr . inet_proto . inet_service, flags timeout */
 #define KS_SET_PORTAL_GROUPS "portal_groups" /* cgroupsv2: the portal group, by path when it is added */
 #define KS_CHAIN_PORTAL "portal"	     /* the portal group's output: the grant or reject */
-#define KS_CHAIN_PORTAL_ROUTE "portal_route" /* mangle: the grant's packets routed off the tunnel */
+#define KS_CHAIN_PORTAL_ROUTE "portal_route" /* TABLE_portal: the grant's packets routed off the tunnel */
+/* TABLE_portal: the grant's route marking and NAT, only while a portal was opened since the last apply. */
+#define KS_PORTAL_TABLE_SUFFIX "_portal"
 
 #define KS_PORTAL_MINUTES_DEFAULT 5u
 #define KS_PORTAL_MINUTES_MAX 60u
@@ -47,13 +50,34 @@ struct ks_portal_grant {
  */
 int ks_portal_grant_add(struct ks_portal_grant *grant, const struct ks_addr *addr);
 
+/* Which table a grant's elements go to: the table, its guard, or the portal's own table. */
+enum ks_portal_where {
+	KS_PORTAL_IN_TABLE,
+	KS_PORTAL_IN_GUARD,
+	KS_PORTAL_IN_OWN_TABLE,
+};
+
 /*
- * The grant as nftables text for table (or its guard): the portal sets
- * flushed, then every address . protocol . port added with the timeout,
- * and the v2 group added to portal_groups; one transaction. -EINVAL for a
- * bad table name, path, duration or an empty grant.
+ * The grant as nftables text for table, its guard or TABLE_portal: the
+ * portal sets flushed, then every address . protocol . port added with the
+ * timeout, and the v2 group added to portal_groups; one transaction.
+ * -EINVAL for a bad table name, path, duration or an empty grant.
  */
-int ks_compile_portal_grant(const struct ks_portal_grant *grant, const char *table, bool guard, struct ks_buf *out);
+int ks_compile_portal_grant(const struct ks_portal_grant *grant, const char *table, enum ks_portal_where where,
+			    struct ks_buf *out);
+
+/* TABLE_portal's name (KS_GUARD_NAME_LEN fits it); -EINVAL for a bad table name. */
+int ks_portal_table_name(const char *table, char name[KS_GUARD_NAME_LEN]);
+
+/*
+ * TABLE_portal, replaced whole (created empty, then its text): the portal
+ * sets again, a route chain that marks the grant's packets with the
+ * policy's fwmark (ct mark KS_PORTAL_CT_MARK) and a NAT chain that
+ * masquerades them off the tunnels. -EINVAL for a bad table or tunnel name.
+ */
+int ks_compile_portal_table(const struct ks_policy *policy, const char *table, struct ks_buf *out);
+/* TABLE_portal's removal, create-then-delete (whether or not it exists), for the apply and disable transactions. */
+int ks_compile_portal_table_removal(const char *table, struct ks_buf *out);
 
 /* Parses --minutes: 1..KS_PORTAL_MINUTES_MAX, decimal digits only; -EINVAL otherwise. */
 int ks_portal_parse_minutes(const char *text, unsigned *minutes);

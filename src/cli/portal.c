@@ -131,16 +131,24 @@ static int prepare_group(struct ks_split *group, struct ks_portal_grant *grant)
 	return KS_EXIT_OK;
 }
 
-/* The grant in the table, and in the guard through watch when it holds one: one transaction. */
-static int open_portal(const char *table, const struct ks_portal_grant *grant)
+/*
+ * The grant in the table, in the guard through watch when it holds one, and
+ * in the portal's own table (its routing and NAT), created with it: one
+ * transaction.
+ */
+static int open_portal(const struct ks_policy *policy, const char *table, const struct ks_portal_grant *grant)
 {
 	struct ks_buf text = KS_BUF_INIT;
 	char err[KS_ERR_LEN] = "";
 	int ret;
 
-	ret = ks_compile_portal_grant(grant, table, false, &text);
+	ret = ks_compile_portal_table(policy, table, &text);
+	if (ret == 0)
+		ret = ks_compile_portal_grant(grant, table, KS_PORTAL_IN_OWN_TABLE, &text);
+	if (ret == 0)
+		ret = ks_compile_portal_grant(grant, table, KS_PORTAL_IN_TABLE, &text);
 	if (ret == 0 && ks_nft_guarded(NULL))
-		ret = ks_compile_portal_grant(grant, table, true, &text);
+		ret = ks_compile_portal_grant(grant, table, KS_PORTAL_IN_GUARD, &text);
 	if (ret < 0)
 		ret = cli_error(KS_EXIT_SYSTEM, "cannot compile the portal's grant: '%s'", strerror(-ret));
 	else if (ks_nft_run(text.data, "nftables refused the portal's grant; nothing changed", err) < 0)
@@ -289,7 +297,7 @@ int portal_main(int argc, char *argv[])
 	if (!ret)
 		ret = prepare_group(&group, &grant);
 	if (!ret)
-		ret = open_portal(table, &grant);
+		ret = open_portal(&policy, table, &grant);
 	ks_unlock(lock);
 	lock = -1;
 	if (ret)

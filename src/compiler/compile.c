@@ -10,6 +10,7 @@
 
 #include "compiler.h"
 #include "killswitch/parse.h"
+#include "killswitch/portal.h"
 
 static bool lan_has_family(const struct ks_policy *p, int family)
 {
@@ -87,7 +88,6 @@ static int compile_table(const struct ks_policy *policy, const char *table, cons
 	/* The guard leaves marking and NAT to the table: it only refuses what the table refuses. */
 	if (!flags) {
 		chain_split_tunnel(&c);
-		chain_portal_route(&c);
 		chain_nat_prerouting(&c);
 	}
 	ks_buf_puts(out, "}\n");
@@ -110,6 +110,9 @@ int ks_compile_transaction(const struct ks_policy *policy, const char *table, st
 	if (ks_parse_table_name(table) < 0)
 		return -EINVAL;
 	ks_buf_printf(out, "table inet %s\ndelete table inet %s\n", table, table);
+	/* A re-apply ends an open portal (its sets come back empty): its table goes with it. */
+	if (ks_compile_portal_table_removal(table, out) < 0)
+		return -EINVAL;
 	return compile_table(policy, table, NULL, out);
 }
 

@@ -78,6 +78,8 @@ static inline void rule(struct compiler *c, const char *text)
 }
 
 /* sets.c: the named counters and every set. */
+/* The tunnels set (ifname): the table's, and the portal table's NAT. */
+void set_tunnels(struct compiler *c);
 void declarations(struct compiler *c);
 
 /* filter.c: the filter chains, in this order. */
@@ -136,8 +138,5 @@ void portal_prerouting(struct compiler *c);
 void portal_out(struct compiler *c);
 void portal_in(struct compiler *c);
 void chain_portal(struct compiler *c);
-void portal_route(struct compiler *c);
-void chain_portal_route(struct compiler *c);
-void portal_masquerade(struct compiler *c);
 
 #endif

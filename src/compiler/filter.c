@@ -91,10 +91,17 @@ void chain_output(struct compiler *c)
 	chain_open(c, "output", "filter hook output priority 0", "drop");
 	included_loopback(c);
 	rule(c, "oifname \"lo\" accept");
-	portal_out(c);
 	excluded_accept(c);
 	protected_via_out(c, "blocked_out");
 	included_out(c, "blocked_out");
+	/*
+	 * Endpoints only for the VPN's own socket (TunnelCrack ServerIP). First
+	 * of the accepts: the VPN's encrypted packets, one for every packet the
+	 * tunnel carries, leave after two rules; everything between here and the
+	 * portal's goto below only accepts, so the order changes no verdict.
+	 */
+	ks_buf_printf(c->out, "\t\t%sip daddr . meta l4proto . th dport @endpoints4 accept\n", c->mark);
+	ks_buf_printf(c->out, "\t\t%sip6 daddr . meta l4proto . th dport @endpoints6 accept\n", c->mark);
 	tunnel_fast_lane(c);
 	/*
 	 * DHCP client, never into a tunnel: broadcasts (DISCOVER, REQUEST, REBIND)
@@ -117,9 +124,8 @@ void chain_output(struct compiler *c)
 		      KS_REJECT_CT_MARK);
 	ks_buf_printf(c->out, "\t\tct mark 0x%x ct state related ct direction reply meta l4proto { icmp, ipv6-icmp } accept\n",
 		      KS_REJECT_CT_MARK);
-	/* Endpoints only for the VPN's own socket (TunnelCrack ServerIP). */
-	ks_buf_printf(c->out, "\t\t%sip daddr . meta l4proto . th dport @endpoints4 accept\n", c->mark);
-	ks_buf_printf(c->out, "\t\t%sip6 daddr . meta l4proto . th dport @endpoints6 accept\n", c->mark);
+	/* The portal group leaves here for its own chain: the grant or reject (docs/portal.md). */
+	portal_out(c);
 	protected_out(c, "blocked_out");
 	if (c->partial) {
 		partial_out_tail(c, "blocked_out", false);
@@ -153,6 +159,9 @@ void chain_input(struct compiler *c)
 	/* Up front: every rule before the final drop accepts, so the order only sets what a packet costs. */
 	if (c->enabled)
 		rule(c, "iifname @tunnels accept");
+	/* Replies only: never a generic "established", which would keep pre-existing connections alive. */
+	rule(c, "ip saddr . meta l4proto . th sport @endpoints4 ct state established accept");
+	rule(c, "ip6 saddr . meta l4proto . th sport @endpoints6 ct state established accept");
 	portal_in(c);
 	/*
 	 * DHCP replies, never from a tunnel: broadcast, or the answer to our own
@@ -166,9 +175,6 @@ void chain_input(struct compiler *c)
 	gateway_dhcp_server(c, false);
 	rule(c, "ip6 saddr fe80::/10 icmpv6 type nd-router-advert ip6 hoplimit 255 accept");
 	rule(c, "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept");
-	/* Replies only: never a generic "established", which would keep pre-existing connections alive. */
-	rule(c, "ip saddr . meta l4proto . th sport @endpoints4 ct state established accept");
-	rule(c, "ip6 saddr . meta l4proto . th sport @endpoints6 ct state established accept");
 	/* ICMP errors about the VPN's own packets (Packet Too Big): path MTU discovery. */
 	rule(c, "ct original ip daddr @endpoint_addrs4 ct state related accept");
 	rule(c, "ct original ip6 daddr @endpoint_addrs6 ct state related accept");

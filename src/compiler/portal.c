@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The captive portal in the table (docs/portal.md): the portal group's sets,
- * always there and empty; its chain in the filter chains (the grant, or
- * reject); its route marking and NAT; and the grant `killswitch portal`
- * adds, with kernel timeouts. The table's text never depends on whether a
- * portal is open.
+ * always there and empty, and its chain in the filter chains (the grant, or
+ * reject); the table's text never depends on whether a portal is open. The
+ * grant's route marking and NAT live in a table of their own, TABLE_portal,
+ * which `killswitch portal` creates with the grant and the next apply
+ * removes: hooked route and NAT chains cost every packet of the host
+ * something (docs/performance.md), a portal is open for minutes a day.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,7 +32,12 @@ static void portal_goto(struct compiler *c, const char *chain)
 		      KS_SET_PORTAL_GROUPS, chain);
 }
 
-/* output, right after loopback: the portal group meets its own chain and nothing else, in every state. */
+/*
+ * output, after the accepts that only the VPN's own traffic and the network's
+ * plumbing meet (endpoints, the tunnel's fast lane, DHCP, ND) and before
+ * everything that refuses or opens: the portal group meets its own chain
+ * for the rest, in every state.
+ */
 void portal_out(struct compiler *c)
 {
 	portal_goto(c, KS_CHAIN_PORTAL);
@@ -71,13 +78,8 @@ void chain_portal(struct compiler *c)
 	ks_buf_puts(c->out, "\t}\n");
 }
 
-/* mangle, first: the grant's packets marked, so that the tunnel's default route does not take them. */
-void portal_route(struct compiler *c)
-{
-	portal_goto(c, KS_CHAIN_PORTAL_ROUTE);
-}
-
-void chain_portal_route(struct compiler *c)
+/* The grant's route marking: its packets marked, so that the tunnel's default route does not take them. */
+static void chain_portal_route(struct compiler *c)
 {
 	char mark[32] = "";
 
@@ -91,10 +93,58 @@ void chain_portal_route(struct compiler *c)
 	ks_buf_puts(c->out, "\t}\n");
 }
 
-/* nat: re-routed off the tunnel, the grant's connections need the physical interface's address. */
-void portal_masquerade(struct compiler *c)
+int ks_portal_table_name(const char *table, char name[KS_GUARD_NAME_LEN])
 {
-	ks_buf_printf(c->out, "\t\tct mark 0x%x oifname != @tunnels oifname != \"lo\" masquerade\n", KS_PORTAL_CT_MARK);
+	if (ks_parse_table_name(table) < 0)
+		return -EINVAL;
+	snprintf(name, KS_GUARD_NAME_LEN, "%s" KS_PORTAL_TABLE_SUFFIX, table);
+	return 0;
+}
+
+int ks_compile_portal_table_removal(const char *table, struct ks_buf *out)
+{
+	char name[KS_GUARD_NAME_LEN];
+
+	if (ks_portal_table_name(table, name) < 0)
+		return -EINVAL;
+	ks_buf_printf(out, "table inet %s\ndelete table inet %s\n", name, name);
+	return out->err;
+}
+
+int ks_compile_portal_table(const struct ks_policy *policy, const char *table, struct ks_buf *out)
+{
+	struct compiler c = { .p = policy, .out = out };
+	char name[KS_GUARD_NAME_LEN];
+	size_t start = out->len;
+
+	if (ks_portal_table_name(table, name) < 0)
+		return -EINVAL;
+	/* Names are pasted between quotes: checked here too, whoever filled the policy. */
+	for (size_t i = 0; i < policy->n_tunnels; i++) {
+		struct ks_ifname check;
+
+		if (ks_parse_ifname(policy->tunnels[i].name, &check) < 0)
+			return -EINVAL;
+	}
+	/* Replaced whole: a new grant starts from an empty table. */
+	ks_buf_printf(out, "table inet %s\ndelete table inet %s\n", name, name);
+	ks_buf_printf(out, "table inet %s {\n\tcomment \"killswitch portal: the grant's routing and NAT\"\n", name);
+	set_tunnels(&c);
+	portal_declarations(&c);
+	/* First in the route hook, as the table's mangle: the grant's packets marked before routing. */
+	chain_open(&c, "mangle", "route hook output priority -150", "accept");
+	portal_goto(&c, KS_CHAIN_PORTAL_ROUTE);
+	ks_buf_puts(out, "\t}\n");
+	chain_portal_route(&c);
+	/* Re-routed off the tunnel, the grant's connections need the physical interface's address. */
+	chain_open(&c, "nat", "nat hook postrouting priority srcnat", "accept");
+	ks_buf_printf(out, "\t\tct mark 0x%x oifname != @tunnels oifname != \"lo\" masquerade\n", KS_PORTAL_CT_MARK);
+	ks_buf_puts(out, "\t}\n}\n");
+	if (out->err) {
+		out->len = start;
+		return out->err;
+	}
+	return 0;
 }
 
 /* The ports of a grant: DNS both ways, HTTP, HTTPS and QUIC. */
@@ -124,7 +174,8 @@ static void grant_line(const struct ks_portal_grant *grant, const char *table, c
 		ks_buf_puts(out, " }\n");
 }
 
-int ks_compile_portal_grant(const struct ks_portal_grant *grant, const char *table, bool guard, struct ks_buf *out)
+int ks_compile_portal_grant(const struct ks_portal_grant *grant, const char *table, enum ks_portal_where where,
+			    struct ks_buf *out)
 {
 	char name[KS_GUARD_NAME_LEN], path[KS_CGROUP_PATH_MAX];
 	unsigned depth;
@@ -138,8 +189,10 @@ int ks_compile_portal_grant(const struct ks_portal_grant *grant, const char *tab
 	/* Pasted between quotes: checked again, whoever filled it. */
 	if (grant->v2_path[0] && ks_parse_cgroup_path(grant->v2_path, path, &depth) < 0)
 		return -EINVAL;
-	if (guard)
+	if (where == KS_PORTAL_IN_GUARD)
 		ks_guard_name(table, name);
+	else if (where == KS_PORTAL_IN_OWN_TABLE)
+		ks_portal_table_name(table, name);
 	else
 		snprintf(name, sizeof(name), "%s", table);
 	/* A new grant replaces the last one whole: every timeout starts again. */

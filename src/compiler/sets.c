@@ -216,6 +216,13 @@ static void declare_unit_sets(struct compiler *c)
 				      level);
 }
 
+void set_tunnels(struct compiler *c)
+{
+	const struct ks_policy *p = c->p;
+
+	set_quoted(c, "tunnels", "ifname", p->tunnels ? p->tunnels[0].name : NULL, p->n_tunnels, sizeof(*p->tunnels));
+}
+
 void declarations(struct compiler *c)
 {
 	const struct ks_policy *p = c->p;
@@ -223,7 +230,7 @@ void declarations(struct compiler *c)
 	for (unsigned i = 0; i < KS_COUNTER_MAX; i++)
 		ks_buf_printf(c->out, "\tcounter %s {\n\t}\n", ks_counter_names[i]);
 
-	set_quoted(c, "tunnels", "ifname", p->tunnels ? p->tunnels[0].name : NULL, p->n_tunnels, sizeof(*p->tunnels));
+	set_tunnels(c);
 
 	set_addrs(c, "tunnel_addrs4", AF_INET, p->tunnel_addrs, p->n_tunnel_addrs);
 	set_addrs(c, "tunnel_addrs6", AF_INET6, p->tunnel_addrs, p->n_tunnel_addrs);

@@ -26,7 +26,6 @@ void chain_split_tunnel(struct compiler *c)
 	struct idle_chain mangle, nat;
 
 	mangle = chain_open_idle(c, "mangle", "route hook output priority -150", "accept");
-	portal_route(c);
 	if (*ex) {
 		ks_buf_printf(c->out, "\t\t%s goto excluded\n", ex);
 		/* Each user's group inside their own slice, so that exclusion never takes a program out of it. */
@@ -65,7 +64,6 @@ void chain_split_tunnel(struct compiler *c)
 		ks_buf_printf(c->out, "\t\tct mark 0x%x oifname != \"lo\" masquerade\n", c->p->split.ct_mark);
 	}
 	included_masquerade(c);
-	portal_masquerade(c);
 	gateway_masquerade(c);
 	exceptions_masquerade(c);
 	chain_close_idle(c, &nat);

@@ -9,6 +9,7 @@
 #include "killswitch/compile.h"
 #include "killswitch/endpoint_change.h"
 #include "killswitch/netlink.h"
+#include "killswitch/portal.h"
 #include "killswitch/nft.h"
 #include "killswitch/parse.h"
 #include "nft_child.h"
@@ -190,6 +191,12 @@ int ks_nft_remove(const char *table, bool *was_active, char err[KS_ERR_LEN])
 	 * owner, when it runs; a guard another process owns refuses it all).
 	 */
 	ks_buf_printf(&cmd, "table inet %s\ndelete table inet %s\n", table, table);
+	/* And the portal's routing and NAT, should a portal have been opened since the last apply. */
+	ret = ks_compile_portal_table_removal(table, &cmd);
+	if (ret < 0) {
+		snprintf(err, KS_ERR_LEN, "cannot name the portal's table: '%s'", table);
+		goto cleanup;
+	}
 	owner = ks_nft_guarded(&persist);
 	ret = ks_compile_guard_removal(table, owner, persist, &cmd);
 	if (ret < 0) {

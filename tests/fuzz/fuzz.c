@@ -718,11 +718,11 @@ static void check_rule(struct text *t, const char *line)
 		return;
 	/*
 	 * The jumps: from mangle to the chain of excluded packets, to the bypass
-	 * and inclusion chains; from output and mangle to the portal's.
+	 * and inclusion chains; from output to the portal's (its routing is in
+	 * a table of its own).
 	 */
 	if ((!strcmp(last, "excluded") || (!strcmp(last, "bypass") && bypass_rules(t->p)) ||
-	     (!strcmp(last, "included") && included(t->p)) || !strcmp(last, "portal") ||
-	     !strcmp(last, "portal_route")) &&
+	     (!strcmp(last, "included") && included(t->p)) || !strcmp(last, "portal")) &&
 	    last - r >= 6 && !strncmp(last - 6, " goto ", 6))
 		return;
 	if (strstr(r, " reject with ") && (!strcmp(last, "reset") || !strcmp(last, "admin-prohibited")))
@@ -865,8 +865,8 @@ static void check_ruleset(const char *text, size_t len, const struct ks_policy *
 	for (const char *c = strstr(text, "\n\tchain "); c; c = strstr(c + 1, "\n\tchain "))
 		chains++;
 	CHECK(open == close);
-	/* The contract's chains, the portal's two, and those of the features the policy turns on. */
-	CHECK(chains == ks_n_chain_specs + 2 + (split_rules(p) && !included(p)) + bypass_rules(p) + 2 * included(p));
+	/* The contract's chains, the portal's, and those of the features the policy turns on. */
+	CHECK(chains == ks_n_chain_specs + 1 + (split_rules(p) && !included(p)) + bypass_rules(p) + 2 * included(p));
 	t.copy = strdup(text);
 	t.lines = malloc(t.n * sizeof(*t.lines));
 	CHECK(t.copy && t.lines);
@@ -908,9 +908,6 @@ static void check_ruleset(const char *text, size_t len, const struct ks_policy *
 			check_jump_chain(&t, "excluded");
 		if (!strcmp(name, "mangle") && bypass_rules(p))
 			check_jump_chain(&t, "bypass");
-		/* After nat: where mangle sends the portal group's granted packets. */
-		if (!strcmp(name, "nat"))
-			check_jump_chain(&t, "portal_route");
 	}
 	for (size_t h = 0; h < ARRAY_SIZE(drop_hooks); h++)
 		CHECK_LINE(drops[h], drop_hooks[h]);
@@ -931,7 +928,7 @@ static bool split_incomplete(const struct ks_policy *p)
 void fuzz_check_compile_table(struct ks_policy *p, const char *table)
 {
 	struct ks_buf a = KS_BUF_INIT, b = KS_BUF_INIT, tx = KS_BUF_INIT;
-	char prefix[128];
+	char prefix[256];
 	size_t plen;
 	int ret;
 
@@ -954,8 +951,10 @@ void fuzz_check_compile_table(struct ks_policy *p, const char *table)
 	CHECK(ks_compile(p, table, &b) == 0);
 	CHECK(b.len == a.len && !memcmp(a.data, b.data, a.len));
 
-	plen = (size_t)snprintf(prefix, sizeof(prefix), "table inet %s\ndelete table inet %s\n", table,
-				table);
+	/* The table and the portal's own (a re-apply ends a portal) removed, then the table whole. */
+	plen = (size_t)snprintf(prefix, sizeof(prefix),
+				"table inet %s\ndelete table inet %s\ntable inet %s_portal\ndelete table inet %s_portal\n",
+				table, table, table, table);
 	CHECK(ks_compile_transaction(p, table, &tx) == 0);
 	CHECK(tx.len == plen + a.len && !memcmp(tx.data, prefix, plen) && !memcmp(tx.data + plen, a.data, a.len));
 

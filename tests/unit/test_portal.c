@@ -175,11 +175,11 @@ static void test_lease(void **state)
 	assert_int_equal(ks_portal_parse_lease("DNS=\nDNS=x y\n", &g), 0);
 }
 
-static char *grant_text(const struct ks_portal_grant *g, bool guard, int want)
+static char *grant_text(const struct ks_portal_grant *g, enum ks_portal_where where, int want)
 {
 	struct ks_buf buf = KS_BUF_INIT;
 
-	assert_int_equal(ks_compile_portal_grant(g, KS_TABLE_NAME, guard, &buf), want);
+	assert_int_equal(ks_compile_portal_grant(g, KS_TABLE_NAME, where, &buf), want);
 	if (want)
 		assert_int_equal(buf.len, 0);
 	return ks_buf_steal(&buf);
@@ -196,7 +196,7 @@ static void test_grant_text(void **state)
 	a = addr_of("2001:db8:77::1");
 	ks_portal_grant_add(&g, &a);
 	snprintf(g.v2_path, sizeof(g.v2_path), "unified/killswitch-portal");
-	text = grant_text(&g, false, 0);
+	text = grant_text(&g, KS_PORTAL_IN_TABLE, 0);
 	assert_string_equal(text,
 			    "flush set inet killswitch portal4\n"
 			    "flush set inet killswitch portal6\n"
@@ -210,10 +210,16 @@ static void test_grant_text(void **state)
 	free(text);
 	/* The guard's sets by its name; v1 only: no group element. */
 	g.v2_path[0] = '\0';
-	text = grant_text(&g, true, 0);
+	text = grant_text(&g, KS_PORTAL_IN_GUARD, 0);
 	assert_non_null(strstr(text, "flush set inet killswitch_guard portal4\n"));
 	assert_non_null(strstr(text, "add element inet killswitch_guard portal6 { "));
 	assert_null(strstr(text, "portal_groups"));
+	assert_null(strstr(text, "inet killswitch "));
+	free(text);
+	/* And the portal's own table. */
+	text = grant_text(&g, KS_PORTAL_IN_OWN_TABLE, 0);
+	assert_non_null(strstr(text, "flush set inet killswitch_portal portal4\n"));
+	assert_non_null(strstr(text, "add element inet killswitch_portal portal4 { 192.168.77.1 . udp . 53 timeout 300s, "));
 	assert_null(strstr(text, "inet killswitch "));
 	free(text);
 }
@@ -225,22 +231,22 @@ static void test_grant_refused(void **state)
 	struct ks_buf buf = KS_BUF_INIT;
 
 	(void)state;
-	free(grant_text(&g, false, -EINVAL)); /* empty */
+	free(grant_text(&g, KS_PORTAL_IN_TABLE, -EINVAL)); /* empty */
 	ks_portal_grant_add(&g, &a);
 	g.seconds = 0;
-	free(grant_text(&g, false, -EINVAL));
+	free(grant_text(&g, KS_PORTAL_IN_TABLE, -EINVAL));
 	g.seconds = KS_PORTAL_SECONDS_MAX + 1;
-	free(grant_text(&g, false, -EINVAL));
+	free(grant_text(&g, KS_PORTAL_IN_TABLE, -EINVAL));
 	g.seconds = 60;
 	snprintf(g.v2_path, sizeof(g.v2_path), "unified/x\" } flush ruleset {\"");
-	free(grant_text(&g, false, -EINVAL));
+	free(grant_text(&g, KS_PORTAL_IN_TABLE, -EINVAL));
 	snprintf(g.v2_path, sizeof(g.v2_path), "../etc");
-	free(grant_text(&g, false, -EINVAL));
+	free(grant_text(&g, KS_PORTAL_IN_TABLE, -EINVAL));
 	g.v2_path[0] = '\0';
 	g.addrs[0].family = 0;
-	free(grant_text(&g, false, -EINVAL));
+	free(grant_text(&g, KS_PORTAL_IN_TABLE, -EINVAL));
 	g.addrs[0].family = AF_INET;
-	assert_int_equal(ks_compile_portal_grant(&g, "killswitch; flush ruleset", false, &buf), -EINVAL);
+	assert_int_equal(ks_compile_portal_grant(&g, "killswitch; flush ruleset", KS_PORTAL_IN_OWN_TABLE, &buf), -EINVAL);
 	assert_int_equal(buf.len, 0);
 	ks_buf_free(&buf);
 }
@@ -280,22 +286,40 @@ static char *compile_guard_text(const struct ks_policy *p)
 	return ks_buf_steal(&buf);
 }
 
-/* The portal's rules, in every state, in the table and the guard: before any accept but loopback's. */
+/*
+ * The portal's rules, in every state, in the table and the guard: after the
+ * accepts that never open anything (loopback, endpoints, the fast lane,
+ * DHCP, ND), before everything that refuses or opens.
+ */
 static void check_rules(const char *text, bool guard, bool fwmark)
 {
 	char *out = body_of(text, "output"), *in = body_of(text, "input"), *portal = body_of(text, "portal");
 	char *pre = body_of(text, "prerouting");
+	size_t go = at(out, "meta cgroup 0x4b500001 goto portal");
+	const char *refusals[] = { "oifname != @tunnels ip daddr @protected4 counter name blocked_out reject with icmpx admin-prohibited",
+				   "meta l4proto { tcp, udp } th dport { 53, 853 } counter name blocked_dns reject",
+				   "oifname != @tunnels ip daddr @lan4 accept",
+				   "meta l4proto tcp counter name blocked_out reject with tcp reset" };
 
 	assert_non_null(strstr(text, "\tset portal4 {\n\t\ttype ipv4_addr . inet_proto . inet_service\n\t\tflags timeout\n\t}\n"));
 	assert_non_null(strstr(text, "\tset portal6 {\n\t\ttype ipv6_addr . inet_proto . inet_service\n\t\tflags timeout\n\t}\n"));
 	assert_non_null(strstr(text, "\tset portal_groups {\n\t\ttype cgroupsv2\n\t}\n"));
-	/* Right after loopback: no accept before them, the DNS reject and the final reject after. */
-	assert_true(at(out, "oifname \"lo\" accept") < at(out, "meta cgroup 0x4b500001 goto portal"));
-	assert_int_equal(at(out, "meta cgroup 0x4b500001 goto portal") + strlen("\t\tmeta cgroup 0x4b500001 goto portal\n"),
+	assert_int_equal(go + strlen("\t\tmeta cgroup 0x4b500001 goto portal\n"),
 			 at(out, "socket cgroupv2 level 1 @portal_groups goto portal"));
-	assert_true(strstr(out, " accept\n") == strstr(out, "oifname \"lo\" accept\n") + strlen("oifname \"lo\""));
-	assert_true(at(out, "socket cgroupv2 level 1 @portal_groups goto portal") <
-		    at(out, "meta l4proto tcp counter name blocked_out reject with tcp reset"));
+	/* Every rule before them accepts. */
+	for (const char *line = strstr(out, "policy drop;\n") + strlen("policy drop;\n"); line < out + go;
+	     line = strchr(line, '\n') + 1) {
+		const char *eol = strchr(line, '\n');
+
+		if (eol - line < 7 || strncmp(eol - 7, " accept", 7))
+			fail_msg("a rule before the portal's goto that does not accept: %.*s", (int)(eol - line), line);
+	}
+	/* The endpoint exemption, the fast lane (enabled) and the DHCP client before them. */
+	assert_true(at(out, "oifname != @tunnels meta nfproto ipv4 udp sport 68 udp dport 67 accept") < go);
+	assert_true(strstr(out, "ip daddr . meta l4proto . th dport @endpoints4 accept\n") < out + go);
+	/* Every refusal and every opening after them. */
+	for (size_t i = 0; i < ARRAY_SIZE(refusals); i++)
+		assert_true(go < at(out, refusals[i]));
 	/* The chain: protected prefixes first, then the grant, then reject: never a fall-through. */
 	assert_true(at(portal, "ip daddr @protected4 counter name blocked_out reject with icmpx admin-prohibited") <
 		    at(portal, "ip daddr . meta l4proto . th dport @portal4 accept"));
@@ -311,27 +335,79 @@ static void check_rules(const char *text, bool guard, bool fwmark)
 		at(pre, "iifname != @tunnels ct mark 0x4b50 meta mark set 0xca6c");
 	else
 		assert_null(strstr(pre, "0x4b50"));
-	if (guard) {
-		assert_null(strstr(text, "portal_route"));
-		assert_null(strstr(text, "masquerade"));
-	} else {
-		char *mangle = body_of(text, "mangle"), *route = body_of(text, "portal_route"), *nat = body_of(text, "nat");
-
-		/* First in mangle, before the exclusion's goto. */
-		assert_int_equal(at(mangle, "meta cgroup 0x4b500001 goto portal_route"),
-				 strstr(mangle, "policy accept;\n") + strlen("policy accept;\n") - mangle);
-		at(mangle, "socket cgroupv2 level 1 @portal_groups goto portal_route");
-		at(route, fwmark ? "ip daddr . meta l4proto . th dport @portal4 ct mark set 0x4b50 meta mark set 0xca6c"
-				 : "ip daddr . meta l4proto . th dport @portal4 ct mark set 0x4b50");
-		at(nat, "ct mark 0x4b50 oifname != @tunnels oifname != \"lo\" masquerade");
-		free(mangle);
-		free(route);
-		free(nat);
+	/* The routing and NAT are the portal table's: nothing of them here, so mangle and nat stay unhooked. */
+	assert_null(strstr(text, "portal_route"));
+	assert_null(strstr(text, "masquerade"));
+	if (!guard) {
+		assert_non_null(strstr(text, "\n\tchain mangle {\n\t}\n"));
+		assert_non_null(strstr(text, "\n\tchain nat {\n\t}\n"));
 	}
 	free(out);
 	free(in);
 	free(portal);
 	free(pre);
+}
+
+/* The portal's own table: the sets again, the grant's marking first in the route hook, its NAT. */
+static void test_portal_table(void **state)
+{
+	struct ks_buf buf = KS_BUF_INIT;
+	struct ks_policy p;
+	char *text, *mangle, *route, *nat;
+
+	(void)state;
+	for (int none = 0; none < 2; none++) {
+		policy_from_args(&p, ARGS("--tunnel", "wg0", "--tunnel", "tun1", "--endpoint", "203.0.113.1:51820",
+					  "--fwmark", none ? "none" : "0xca6c"));
+		assert_int_equal(ks_compile_portal_table(&p, KS_TABLE_NAME, &buf), 0);
+		text = ks_buf_steal(&buf);
+		/* Replaced whole. */
+		assert_int_equal(strncmp(text, "table inet killswitch_portal\ndelete table inet killswitch_portal\n"
+					       "table inet killswitch_portal {\n", 93), 0);
+		assert_non_null(strstr(text, "\tset tunnels {\n\t\ttype ifname\n\t\telements = {\n\t\t\t\"tun1\",\n"
+					     "\t\t\t\"wg0\",\n\t\t}\n\t}\n"));
+		assert_non_null(strstr(text, "\tset portal4 {\n\t\ttype ipv4_addr . inet_proto . inet_service\n\t\tflags timeout\n\t}\n"));
+		assert_non_null(strstr(text, "\tset portal_groups {\n\t\ttype cgroupsv2\n\t}\n"));
+		mangle = body_of(text, "mangle");
+		route = body_of(text, "portal_route");
+		nat = body_of(text, "nat");
+		assert_int_equal(at(mangle, "meta cgroup 0x4b500001 goto portal_route"),
+				 strstr(mangle, "type route hook output priority -150; policy accept;\n") +
+					 strlen("type route hook output priority -150; policy accept;\n") - mangle);
+		at(mangle, "socket cgroupv2 level 1 @portal_groups goto portal_route");
+		at(route, none ? "ip daddr . meta l4proto . th dport @portal4 ct mark set 0x4b50"
+			       : "ip daddr . meta l4proto . th dport @portal4 ct mark set 0x4b50 meta mark set 0xca6c");
+		at(route, none ? "ip6 daddr . meta l4proto . th dport @portal6 ct mark set 0x4b50"
+			       : "ip6 daddr . meta l4proto . th dport @portal6 ct mark set 0x4b50 meta mark set 0xca6c");
+		at(nat, "type nat hook postrouting priority srcnat; policy accept;");
+		at(nat, "ct mark 0x4b50 oifname != @tunnels oifname != \"lo\" masquerade");
+		/* Nothing that filters: a verdict here could never be final anyway, and must not be. */
+		assert_null(strstr(text, "filter"));
+		assert_null(strstr(text, "drop"));
+		assert_null(strstr(text, "reject"));
+		free(mangle);
+		free(route);
+		free(nat);
+		free(text);
+		ks_policy_free(&p);
+	}
+	/* Refused: a bad table name, a tunnel name that would break out of its quotes. */
+	policy_from_args(&p, ARGS("--tunnel", "wg0"));
+	assert_int_equal(ks_compile_portal_table(&p, "killswitch; flush ruleset", &buf), -EINVAL);
+	snprintf(p.tunnels[0].name, sizeof(p.tunnels[0].name), "wg0\"");
+	assert_int_equal(ks_compile_portal_table(&p, KS_TABLE_NAME, &buf), -EINVAL);
+	assert_int_equal(buf.len, 0);
+	ks_policy_free(&p);
+	/* Its removal, for the apply and disable transactions; and inside the apply's. */
+	assert_int_equal(ks_compile_portal_table_removal(KS_TABLE_NAME, &buf), 0);
+	assert_string_equal(buf.data, "table inet killswitch_portal\ndelete table inet killswitch_portal\n");
+	ks_buf_free(&buf);
+	assert_int_equal(ks_compile_portal_table_removal("killswitch; x", &buf), -EINVAL);
+	policy_from_args(&p, ARGS("--tunnel", "wg0"));
+	assert_int_equal(ks_compile_transaction(&p, KS_TABLE_NAME, &buf), 0);
+	assert_non_null(strstr(buf.data, "table inet killswitch_portal\ndelete table inet killswitch_portal\n"));
+	ks_buf_free(&buf);
+	ks_policy_free(&p);
 }
 
 static void test_rules_everywhere(void **state)
@@ -394,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_grant_text),
 		cmocka_unit_test(test_grant_refused),
 		cmocka_unit_test(test_rules_everywhere),
+		cmocka_unit_test(test_portal_table),
 		cmocka_unit_test(test_text_constant),
 	};
 
