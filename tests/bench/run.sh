@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The performance suite in one command: builds a Release killswitch (unless given a build
-# directory that has one), runs the five benchmarks of docs/performance.md and prints their table
-# with the machine line. Every figure is a ratio of two configurations measured side by side in
+# directory that has one), runs the benchmarks of docs/performance.md (figures 1, 1b, 2-5) and
+# prints their table with the machine line. Every figure is a ratio of two configurations measured side by side in
 # this run (alternating, several rounds; medians and spread); absolute times are context.
 #
-# Not part of ctest or CI: it needs root, takes 10-15 minutes and measures the machine it runs on.
+# Not part of ctest or CI: it needs root, takes about 30 minutes and measures the machine it runs on.
 #
 # Usage: sudo tests/bench/run.sh [BUILD_DIR]          (default: build-bench, Release)
-#   KS_BENCH_ONLY="1 3"   only these figures
+#   KS_BENCH_ONLY="1 3"   only these figures (1 1b 2 3 4 5)
 #   KS_BENCH_QUICK=1      a few rounds each: checks the suite runs, the figures are not for the record
 #   KS_BENCH_BEFORE=BIN   an older killswitch timed side by side in figures 1, 2 and 3 (before/after)
 #   KS_BENCH_OUT=FILE     where the table goes too (default: BUILD_DIR/bench-results.md)
@@ -19,7 +19,7 @@ ROOT=$(cd "$BENCH_DIR/../.." && pwd)
 source "$BENCH_DIR/lib.sh"
 
 BUILD=$(readlink -f "${1:-$ROOT/build-bench}")
-ONLY=${KS_BENCH_ONLY:-1 2 3 4 5}
+ONLY=${KS_BENCH_ONLY:-1 1b 2 3 4 5}
 bench_need_root run.sh
 
 if [[ ! -x $BUILD/killswitch ]]; then
@@ -33,11 +33,11 @@ KS=$BUILD/killswitch
 OUT=${KS_BENCH_OUT:-$BUILD/bench-results.md}
 LOGS=$(mktemp -d /tmp/ks-bench-logs.XXXXXX)
 
-# Rounds: the defaults keep the whole suite near 10 minutes on 2 cores.
+# Rounds: the defaults keep the whole suite near 30 minutes on 2 cores.
 if [[ -n ${KS_BENCH_QUICK:-} ]]; then
-	PKT=(3 1) APPLY=(3 1 1000 10000) INC=(10 2) SWAPS=(100 5) SPLIT=(30)
+	PKT=(3 1) PROF=1 TUN=(3 1) APPLY=(3 1 1000 10000) INC=(10 2) SWAPS=(100 5) SPLIT=(30)
 else
-	PKT=(10 2) APPLY=(5 1 1000 10000 100000) INC=(100 5) SWAPS=(1000 20) SPLIT=(200)
+	PKT=(10 2) PROF=6 TUN=(12 2) APPLY=(5 1 1000 10000 100000) INC=(100 5) SWAPS=(1000 20) SPLIT=(200)
 fi
 
 machine="$(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), $(nft --version), $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -58,7 +58,15 @@ run() { # FIGURE NAME CMD...: runs one benchmark, its log kept; a skip (77) or f
 	fi
 }
 
-run 1 "packet path" "$BENCH_DIR/packet_path.sh" "$KS" "${PKT[@]}"
+# 1: the cost per packet head to head with the conntrack-only host (issue 15, goals 1 and 5), with
+# Mullvad's layout and the bare host in the same rounds, and the profiles that resolve 1%.
+run 1 "packet path" env KS_BENCH_PKT_BASE=ct-only KS_BENCH_PKT_SIZES="1 1000 10000" \
+	KS_BENCH_PKT_REF_SIZES="1 1000 10000" KS_BENCH_PKT_GUARD_SIZES=10000 KS_BENCH_PROF_ROUNDS=$PROF \
+	"$BENCH_DIR/packet_path.sh" "$KS" "${PKT[@]}"
+# 1b: through the tunnel against a host with no firewall at all (goal 4): 64-byte UDP, then TCP bulk.
+run 1b "through the tunnel" sh -c 'KS_BENCH_PKT_SIZES=10000 KS_BENCH_PKT_REF_SIZES=" " KS_BENCH_PKT_GUARD_SIZES=" " \
+	KS_BENCH_PROF_ROUNDS=0 "$0" "$@" && KS_BENCH_PKT_TCP=1 KS_BENCH_PKT_SIZES=10000 KS_BENCH_PKT_REF_SIZES=" " \
+	KS_BENCH_PKT_GUARD_SIZES=" " "$0" "$@"' "$BENCH_DIR/packet_path.sh" "$KS" "${TUN[@]}"
 run 2 "apply" "$BENCH_DIR/apply.sh" "$KS" "${APPLY[@]}"
 run 3 "incremental" "$BENCH_DIR/incremental.sh" "$KS" "${INC[@]}"
 run 4 "transitions" "$BENCH_DIR/transitions.sh" "$KS" "${SWAPS[@]}"

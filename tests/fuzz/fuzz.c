@@ -672,7 +672,14 @@ static void check_rule(struct text *t, const char *line)
 
 			CHECK_LINE(close, line);
 			qlen = (size_t)(close - p - 1);
-			if (!(qlen == 2 && !strncmp(p + 1, "lo", 2))) {
+			/* The fast lane of a single tunnel compares its name: validated, as the policy holds it. */
+			if (t->p->n_tunnels == 1 && p == r + strlen("oifname ") && !strncmp(r, "oifname ", 8) &&
+			    qlen == strlen(t->p->tunnels[0].name) && !strncmp(p + 1, t->p->tunnels[0].name, qlen) &&
+			    !strcmp(close, "\" th dport != 53 th dport != 853 accept")) {
+				struct ks_ifname check;
+
+				CHECK_LINE(ks_parse_ifname(t->p->tunnels[0].name, &check) == 0, line);
+			} else if (!(qlen == 2 && !strncmp(p + 1, "lo", 2))) {
 				/* Only the v2 exclusion or inclusion cgroup, validated, as the policy holds it. */
 				CHECK_LINE((t->p->split.mode == KS_SPLIT_V2 && qlen == strlen(t->p->split.path) &&
 					    !strncmp(p + 1, t->p->split.path, qlen) &&

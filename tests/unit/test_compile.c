@@ -174,12 +174,12 @@ static void test_chain_policies(void **state)
 static void test_output_order(void **state)
 {
 	static const char *const order[] = {
-		"oifname \"lo\" accept",
-		/* The VPN's own packets first: one for every packet the tunnel carries (docs/performance.md). */
+		/* The two packets of every one the tunnel carries first: the VPN's own, then the fast lane. */
 		"meta mark 0xca6c ip daddr . meta l4proto . th dport @endpoints4 accept",
-		"meta mark 0xca6c ip6 daddr . meta l4proto . th dport @endpoints6 accept",
 		/* The fast lane leaves 53 and 853 to the DNS reject: the same ports, or DNS leaks through it. */
-		"oifname @tunnels th dport != { 53, 853 } accept",
+		"oifname \"wg0\" th dport != 53 th dport != 853 accept",
+		"oifname \"lo\" accept",
+		"meta mark 0xca6c ip6 daddr . meta l4proto . th dport @endpoints6 accept",
 		"oifname != @tunnels meta nfproto ipv4 udp sport 68 udp dport 67 accept",
 		"oifname != @tunnels ip6 saddr fe80::/10 udp sport 546 ip6 daddr { ff02::1:2, ff05::1:3 } udp dport 547 accept",
 		"ct mark 0x4b52 ct state related ct direction reply tcp flags & rst == rst accept",
@@ -202,6 +202,22 @@ static void test_output_order(void **state)
 	(void)state;
 	/* The final reject is the last rule. */
 	expect_full_order(true, "output", order, ARRAY_SIZE(order), true);
+}
+
+/* The fast lane compares the name of a single tunnel (no set lookup per packet), and looks up @tunnels for several. */
+static void test_fast_lane_name(void **state)
+{
+	char *one = compile_args(ARGS("--tunnel", "wg0"), KS_STATE_ENABLED);
+	char *two = compile_args(ARGS("--tunnel", "wg0", "--tunnel", "tun1"), KS_STATE_ENABLED);
+
+	(void)state;
+	assert_int_equal(count(one, "\t\toifname \"wg0\" th dport != 53 th dport != 853 accept\n"), 2);
+	assert_int_equal(count(one, "th dport != 853 accept"), 2);
+	assert_int_equal(count(two, "\t\toifname @tunnels th dport != 53 th dport != 853 accept\n"), 2);
+	assert_int_equal(count(two, "th dport != 853 accept"), 2);
+	assert_null(strstr(two, "oifname \"wg0\" th"));
+	free(one);
+	free(two);
 }
 
 static void test_input_order(void **state)
@@ -228,7 +244,7 @@ static void test_input_order(void **state)
 static void test_forward_order(void **state)
 {
 	static const char *const order[] = {
-		"oifname @tunnels th dport != { 53, 853 } accept",
+		"oifname \"wg0\" th dport != 53 th dport != 853 accept",
 		"oifname @tunnels ip daddr @resolvers4 meta l4proto { tcp, udp } th dport 53 accept",
 		"meta l4proto { tcp, udp } th dport { 53, 853 } counter name blocked_dns reject",
 		"oifname @tunnels accept",
@@ -830,9 +846,10 @@ static void test_split_v1(void **state)
 	char *body;
 
 	(void)state;
-	/* ruleset.md: the exclusion ct mark right after loopback, before DHCP. */
+	/* ruleset.md: the exclusion ct mark first in output (before the endpoint exemption and loopback), before DHCP. */
 	expect_chain_order(text, "output",
-			   RULES("oifname \"lo\" accept", "ct mark 0x4b53 accept",
+			   RULES("ct mark 0x4b53 accept", "meta mark 0xca6c ip daddr . meta l4proto . th dport @endpoints4 accept",
+				 "oifname \"lo\" accept",
 				 "oifname != @tunnels meta nfproto ipv4 udp sport 68 udp dport 67 accept"),
 			   false);
 	expect_chain_order(text, "input",
@@ -1064,6 +1081,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chain_policies),
 		cmocka_unit_test(test_output_order),
+		cmocka_unit_test(test_fast_lane_name),
 		cmocka_unit_test(test_input_order),
 		cmocka_unit_test(test_forward_order),
 		cmocka_unit_test(test_no_generic_established),

@@ -131,7 +131,7 @@ static void test_enabled(void **state)
 	before(out, "meta mark 0x4b49 meta l4proto { tcp, udp } th dport { 53, 853 } counter name blocked_dns reject",
 	       "meta mark 0x4b49 accept");
 	/* Before the fast lane and every accept of the others. */
-	before(out, "meta mark 0x4b49 accept", "oifname @tunnels th dport != { 53, 853 } accept");
+	before(out, "meta mark 0x4b49 accept", "oifname \"wg0\" th dport != 53 th dport != 853 accept");
 	/* The way out judged where the device is the real one. */
 	before(post, "oifname \"lo\" accept", "meta mark 0x4b49 oifname @tunnels accept");
 	before(post, "meta mark 0x4b49 oifname @tunnels accept", "meta mark 0x4b49 counter name blocked_out drop");

@@ -85,7 +85,7 @@ static void test_partial_blocked(void **state)
 
 	(void)state;
 	assert_false(has_rule(out, "oifname @tunnels accept"));
-	assert_false(has_rule(out, "oifname @tunnels th dport != { 53, 853 } accept"));
+	assert_null(strstr(out, "th dport != 53 th dport != 853 accept"));
 	assert_true(rule_at(out, PROTECTED_OUT4) < rule_at(out, "oifname @tunnels counter name blocked_out reject with icmpx admin-prohibited"));
 	rule_at(out, "oifname @tunnels meta l4proto tcp counter name blocked_out reject with tcp reset");
 	rule_at(out, RESOLVER_LOCK4);
@@ -192,12 +192,12 @@ static void test_pairs(void **state)
 	assert_true(strstr(via6, "\t\t\t\"tailscale0\" . fd7a:115c:a1e0::/48,\n") < strstr(via6, "\n\t}\n"));
 	/* Before the fast lane, which would accept the packet through the wrong tunnel. */
 	assert_true(rule_at(out, "oifname @tunnels ip daddr @protected4 oifname . ip daddr != @protected_via4 counter name blocked_out reject with icmpx admin-prohibited") <
-		    rule_at(out, "oifname @tunnels th dport != { 53, 853 } accept"));
+		    rule_at(out, "oifname @tunnels th dport != 53 th dport != 853 accept"));
 	rule_at(out, "oifname @tunnels ip6 daddr @protected6 oifname . ip6 daddr != @protected_via6 counter name blocked_out reject with icmpx admin-prohibited");
 	assert_true(rule_at(in, "iifname @tunnels ip saddr @protected4 iifname . ip saddr != @protected_via4 counter name blocked_in drop") <
 		    rule_at(in, "iifname @tunnels accept"));
 	assert_true(rule_at(fwd, "iifname @tunnels ip6 saddr @protected6 iifname . ip6 saddr != @protected_via6 counter name blocked_fwd drop") <
-		    rule_at(fwd, "oifname @tunnels th dport != { 53, 853 } accept"));
+		    rule_at(fwd, "oifname @tunnels th dport != 53 th dport != 853 accept"));
 	free(out);
 	free(in);
 	free(fwd);
