@@ -234,6 +234,10 @@ inc ip route add default dev "$WGC" table $RT_TABLE
 inc ip rule add not fwmark $FWMARK table $RT_TABLE
 inc ip rule add table main suppress_prefixlength 0
 ks_quiet enable --tunnel "$WGC" --endpoint "$ENDPOINT" --dns "$VPNDNS4" || die "killswitch enable failed"
+# The grant's routing and NAT are a table of their own, which a portal makes and an apply removes.
+portal_table() { inc nft list table inet killswitch_portal >/dev/null 2>&1 && echo present || echo absent; }
+lab_record probe "table killswitch_portal, before a portal" enabled absent "$(portal_table)" - \
+	"$(yes_if test "$(portal_table)" == absent)" ""
 probe_portal() { ks portal -- "$PYTHON" -S "$PORTAL_PY" probe $GW4 $OTHER4 2>&1; }
 reset_oracle
 out=$(probe_portal)
@@ -258,7 +262,11 @@ log "flood connected, portal open: $out, $n packets at the oracle"
 lab_record probe "connected: flood outside the group" enabled 0 "$n" "$n" $((n == 0)) "    $out"
 # Control: without the routing mark (--fwmark none) the grant's packets to the off-LAN resolver
 # follow the tunnel's default route, and the name does not resolve.
+lab_record probe "table killswitch_portal, after a portal" enabled present "$(portal_table)" - \
+	"$(yes_if test "$(portal_table)" == present)" ""
 ks_quiet enable --tunnel "$WGC" --fwmark none --dns "$VPNDNS4" || die "killswitch enable --fwmark none failed"
+lab_record probe "  ... removed by enable" enabled absent "$(portal_table)" - \
+	"$(yes_if test "$(portal_table)" == absent)" ""
 out=$(probe_portal)
 lab_record control "connected, no routing mark: resolver unreachable" enabled failed "$(awk '{ print $2 }' <<<"$out")" - \
 	"$(yes_if test "$(awk '{ print $2 }' <<<"$out")" != "$GW4")" "    $out"
@@ -276,7 +284,11 @@ rc=0
 ks portal -- /nonexistent/browser >/dev/null 2>&1 || rc=$?
 lab_record probe "portal -- /nonexistent/browser" connecting 127 "$rc" - $((rc == 127)) ""
 # No table, no portal: the command does not run.
+lab_record probe "table killswitch_portal, after a portal" connecting present "$(portal_table)" - \
+	"$(yes_if test "$(portal_table)" == present)" ""
 ks_disable
+lab_record probe "  ... removed by disable" off absent "$(portal_table)" - \
+	"$(yes_if test "$(portal_table)" == absent)" ""
 rc=0
 ks portal -- touch "$SESSION/ran" >/dev/null 2>&1 || rc=$?
 lab_record probe "portal without the kill switch" off "exit-1" "exit-$rc" - $((rc == 1)) ""
