@@ -11,6 +11,7 @@ session DIR GW OTHER   the browser, run by `killswitch portal`: fetches and reso
                        holds its end, epoch seconds), waits again (DIR/go2) and tries once more;
                        results as lines "name value" in DIR/results
 probe GW OTHER         the browser once: "resolve R fetch F decoy_addr D" on one line
+connect ADDR PORT      one TCP connect: "connected" or "failed:ERROR"
 fetch URL              the page's body (after redirects), exit 1 when it cannot be fetched
 flood SECONDS GW OTHER a program outside the group: TCP connects and UDP datagrams to the
                        portal's own ports and elsewhere; prints "attempts=N"
@@ -229,6 +230,8 @@ def main():
         print("resolve %s fetch %s decoy_addr %s" % (try_resolve("captive.example"),
                                                     try_fetch("http://captive.example/"),
                                                     try_connect(args[1], 80)))
+    elif cmd == "connect":
+        print(try_connect(args[0], int(args[1])))
     elif cmd == "fetch":
         sys.stdout.write(fetch(args[0]).decode())
     elif cmd == "flood":

@@ -217,6 +217,16 @@ ks_disable
 out=$(client "$PYTHON" -S "$PORTAL_PY" probe $GW4 $OTHER4 2>&1)
 lab_record control "stub in resolv.conf, no kill switch: nothing resolves" off failed "$(awk '{ print $2 }' <<<"$out")" - \
 	"$(yes_if test "$(awk '{ print $2 }' <<<"$out")" != "$GW4")" "    $out"
+# With --allow-lan the LAN is open to every program but the portal group: its goto comes before
+# the LAN accept, so the gateway's other ports stay refused to the browser. Control: the same
+# connect from outside the group gets through (the decoy answers, the LAN rule accepts it).
+ks_connecting --allow-lan || die "killswitch block --endpoint --allow-lan failed"
+out=$(ks portal -- "$PYTHON" -S "$PORTAL_PY" connect $GW4 8080 2>&1)
+lab_record probe "--allow-lan: browser to the portal's tcp 8080" connecting refused "$out" - \
+	"$(yes_if test "$out" == failed:ConnectionRefusedError)" ""
+out=$(client "$PYTHON" -S "$PORTAL_PY" connect $GW4 8080 2>&1)
+lab_record control "--allow-lan: another program to the portal's tcp 8080" connecting connected "$out" - \
+	"$(yes_if test "$out" == connected)" ""
 # shellcheck disable=SC2119 # no arguments: the plain connecting state
 ks_connecting || die "killswitch block --endpoint failed"
 printf 'nameserver %s\n' $GW4 >"$LAB_TMP/resolv.conf"
