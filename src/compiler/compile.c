@@ -26,14 +26,7 @@ static int compile_table(const struct ks_policy *policy, const char *table, cons
 	struct compiler c = { .p = policy, .out = out, .guard = flags != NULL };
 	size_t start = out->len;
 
-	/* Names are pasted between quotes: check them here too, whoever filled the policy. */
-	for (size_t i = 0; i < policy->n_tunnels; i++) {
-		struct ks_ifname check;
-
-		if (ks_parse_ifname(policy->tunnels[i].name, &check) < 0)
-			return -EINVAL;
-	}
-	if (gateways_check(policy) < 0)
+	if (tunnels_check(policy) < 0 || gateways_check(policy) < 0)
 		return -EINVAL;
 	/* A gateway's clients would be "the rest", left off the tunnel: never what a VPN router means. */
 	if (policy->include_only && policy->n_gateways)

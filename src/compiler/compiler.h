@@ -78,6 +78,12 @@ static inline void rule(struct compiler *c, const char *text)
 }
 
 /* sets.c: the named counters and every set. */
+/*
+ * The tunnels' names are pasted between quotes: checked by every entry
+ * point, whoever filled the policy (-EINVAL for one that is not a valid
+ * interface name).
+ */
+int tunnels_check(const struct ks_policy *p);
 /* The tunnels set (ifname): the table's, and the portal table's NAT. */
 void set_tunnels(struct compiler *c);
 void declarations(struct compiler *c);

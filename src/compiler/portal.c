@@ -117,17 +117,10 @@ int ks_compile_portal_table(const struct ks_policy *policy, const char *table, s
 	char name[KS_GUARD_NAME_LEN];
 	size_t start = out->len;
 
-	if (ks_portal_table_name(table, name) < 0)
+	if (ks_portal_table_name(table, name) < 0 || tunnels_check(policy) < 0)
 		return -EINVAL;
-	/* Names are pasted between quotes: checked here too, whoever filled the policy. */
-	for (size_t i = 0; i < policy->n_tunnels; i++) {
-		struct ks_ifname check;
-
-		if (ks_parse_ifname(policy->tunnels[i].name, &check) < 0)
-			return -EINVAL;
-	}
 	/* Replaced whole: a new grant starts from an empty table. */
-	ks_buf_printf(out, "table inet %s\ndelete table inet %s\n", name, name);
+	ks_compile_portal_table_removal(table, out);
 	ks_buf_printf(out, "table inet %s {\n\tcomment \"killswitch portal: the grant's routing and NAT\"\n", name);
 	set_tunnels(&c);
 	portal_declarations(&c);

@@ -3,6 +3,7 @@
  * The table's declarations: its named counters and sets, filled from the
  * policy. Every element is formatted from parsed values, never pasted text.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -214,6 +215,17 @@ static void declare_unit_sets(struct compiler *c)
 		if (c->unit_levels & (UINT32_C(1) << level) && *c->excluded && !c->guard)
 			ks_buf_printf(c->out, "\n\tset %s%u {\n\t\ttype cgroupsv2\n\t}\n", KS_SET_EXCLUDED_UNITS_PREFIX,
 				      level);
+}
+
+int tunnels_check(const struct ks_policy *p)
+{
+	for (size_t i = 0; i < p->n_tunnels; i++) {
+		struct ks_ifname check;
+
+		if (ks_parse_ifname(p->tunnels[i].name, &check) < 0)
+			return -EINVAL;
+	}
+	return 0;
 }
 
 void set_tunnels(struct compiler *c)
