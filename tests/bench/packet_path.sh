@@ -23,9 +23,13 @@
 # The conntrack-only host (ct-only): a table whose only rule is `ct state established accept` in
 # an output chain, what any stateful firewall costs, as a floor for ours.
 #
-# The reference: the same table with the endpoint exemptions as one rule per endpoint
-# (`ip daddr X udp dport P meta mark M accept` in output, its reply twin in input, where the set
-# lookups are), Mullvad's layout, the tunnel's endpoint in the middle of the list.
+# The reference, Mullvad's layout (ref-N): its order, as the design notes learned it (loopback,
+# DHCP/NDP, the endpoint exemptions, DNS, the tunnel, the LAN, reject: no fast lane, the endpoints
+# after DHCP/NDP), with our table's rules, and the endpoint exemptions as one rule per endpoint
+# (`ip daddr X udp dport P meta mark M accept` in output, its reply twin in input), the tunnel's
+# endpoint in the middle of the list.
+# rules-N: our own table and order, with the same rule per endpoint instead of the set lookups:
+# what a set costs against a comparison at a given size.
 #
 # The base: what the other path holds while one path holds a configuration; none (bare) unless
 # KS_BENCH_PKT_BASE=ct-only, which measures every configuration head to head against the
@@ -37,7 +41,7 @@
 # the receiver's Mbit/s and the CPU figure the sender side's per megabyte delivered.
 #
 # Usage: packet_path.sh KILLSWITCH [ROUNDS] [SECONDS]   (root; a Release build)
-# KS_BENCH_PKT_SIZES, _REF_SIZES, _GUARD_SIZES, _TRIM_SIZES, _REORD_SIZES: the sizes of each configuration;
+# KS_BENCH_PKT_SIZES, _REF_SIZES, _RULES_SIZES, _GUARD_SIZES, _TRIM_SIZES, _REORD_SIZES: the sizes of each configuration;
 # KS_BENCH_PKT_CT_ONLY=0 leaves the conntrack-only host out; KS_BENCH_PKT_BASE=ct-only (above).
 # KS_BENCH_BEFORE=OLD_KILLSWITCH adds OLD's table at the same sizes to the rounds (before/after).
 # KS_BENCH_PERF=0 skips the profiles (perf record of the sender side, by kernel function; the cost
@@ -54,6 +58,7 @@ SECS=${3:-2}
 read -r -a SIZES <<<"${KS_BENCH_PKT_SIZES:-1 1000 10000}"
 read -r -a REF_SIZES <<<"${KS_BENCH_PKT_REF_SIZES:-10000}"
 read -r -a GUARD_SIZES <<<"${KS_BENCH_PKT_GUARD_SIZES:-10000}"
+read -r -a RULES_SIZES <<<"${KS_BENCH_PKT_RULES_SIZES:-}"
 CT_ONLY=${KS_BENCH_PKT_CT_ONLY:-1} # 0 leaves the conntrack-only host out
 # trim-N: a compiler proposal measured by hand, our table with the route and nat chains that split
 # tunnelling and --gateway need (present and empty when they are off) left without their hooks, as
@@ -155,7 +160,7 @@ for p in "${PATHS[@]}"; do make_path "$p"; done
 
 # ---- the configurations --------------------------------------------------------------------
 # Endpoints: the tunnel's own, among N-1 others in 198.18.0.0/15 (the benchmarking range).
-python3 - "$TMP" "${SIZES[@]}" "${REF_SIZES[@]}" <<'PY'
+python3 - "$TMP" "${SIZES[@]}" "${REF_SIZES[@]}" "${RULES_SIZES[@]}" <<'PY'
 import sys
 tmp = sys.argv[1]
 for path, net in (("a", 1), ("b", 2)):
@@ -174,26 +179,47 @@ PY
 mapfile -t EXTRA <"$TMP/extra.args"
 policy() { echo --tunnel "$(wgc "$1")" --endpoints-file "$TMP/eps-$1-$2" --allow-lan "${EXTRA[@]}"; }
 
-# The reference layout: our table, with the two endpoint set lookups replaced by a rule per endpoint.
+# ref-N (Mullvad's order) and rules-N (ours): the endpoint set lookups replaced by a rule per endpoint.
 for p in "${PATHS[@]}"; do
-	for n in "${REF_SIZES[@]}"; do
-		# shellcheck disable=SC2046
-		{ printf 'table inet killswitch\ndelete table inet killswitch\n'; "$KS" compile $(policy "$p" "$n"); } >"$TMP/ks-$p-$n.nft"
-		python3 - "$TMP/ks-$p-$n.nft" "$TMP/eps-$p-$n" "$MARK" >"$TMP/ref-$p-$n.nft" <<'PY'
+	for kind in ref rules; do
+		[[ $kind == ref ]] && sizes=("${REF_SIZES[@]}") || sizes=("${RULES_SIZES[@]}")
+		for n in "${sizes[@]}"; do
+			# shellcheck disable=SC2046
+			{ printf 'table inet killswitch\ndelete table inet killswitch\n'; "$KS" compile $(policy "$p" "$n"); } >"$TMP/ks-$p-$n.nft"
+			python3 - "$TMP/ks-$p-$n.nft" "$TMP/eps-$p-$n" "$MARK" "$kind" >"$TMP/$kind-$p-$n.nft" <<'PY'
 import sys
-text, eps, mark = open(sys.argv[1]).read().splitlines(), open(sys.argv[2]).read().split(), sys.argv[3]
+text, eps, mark, kind = open(sys.argv[1]).read().splitlines(), open(sys.argv[2]).read().split(), sys.argv[3], sys.argv[4]
 pairs = [e.rsplit(":", 1) for e in eps]
 out_set = f"meta mark {mark} ip daddr . meta l4proto . th dport @endpoints4 accept"
 in_set = "ip saddr . meta l4proto . th sport @endpoints4 ct state established accept"
+out_rules = [f"\t\tip daddr {a} udp dport {p} meta mark {mark} accept" for a, p in pairs]
+in_rules = [f"\t\tip saddr {a} udp sport {p} ct state established accept" for a, p in pairs]
+if kind == "ref":
+    # Mullvad's order in output: loopback first, no fast lane, the endpoints after DHCP/NDP (and
+    # after our fail-fast accepts, where ours used to be), before everything that refuses.
+    start = text.index("\tchain output {")
+    end = text.index("\t}", start)
+    # Ours alone, which Mullvad's table does not have: the fast lane, the portal's goto, the
+    # protected prefixes' rejects.
+    ours = (" th dport != 853 accept", " goto portal", "daddr @protected")
+    body = [l for l in text[start + 2 : end] if l.strip() != out_set and not any(o in l for o in ours)]
+    lo = [l for l in body if l.strip() == 'oifname "lo" accept']
+    ep6 = [l for l in body if "@endpoints6 accept" in l]
+    body = [l for l in body if l not in lo and l not in ep6]
+    k = next(i for i, l in enumerate(body) if not l.endswith(" accept") or "@resolvers" in l)
+    body = lo + body[:k] + out_rules + ep6 + body[k:]
+    assert len(lo) == 1 and len(ep6) == 1, "loopback or the IPv6 endpoint exemption was not found"
+    text[start + 2 : end] = body
 for line in text:
     if line.strip() == out_set:
-        print("\n".join(f"\t\tip daddr {a} udp dport {p} meta mark {mark} accept" for a, p in pairs))
+        print("\n".join(out_rules))
     elif line.strip() == in_set:
-        print("\n".join(f"\t\tip saddr {a} udp sport {p} ct state established accept" for a, p in pairs))
+        print("\n".join(in_rules))
     else:
         print(line)
 PY
-		grep -q "udp dport 51820 meta mark" "$TMP/ref-$p-$n.nft" || die "the reference layout was not built"
+			grep -q "udp dport 51820 meta mark" "$TMP/$kind-$p-$n.nft" || die "the $kind layout was not built"
+		done
 	done
 done
 
@@ -254,7 +280,7 @@ watch_stop() { # PATH
 }
 
 # shellcheck disable=SC2046 # policy prints words
-apply_config() { # PATH none | ct-only | ks-N | guard-N | ref-N | trim-N | before-N
+apply_config() { # PATH none | ct-only | ks-N | guard-N | ref-N | rules-N | trim-N | before-N
 	local p=$1
 	# From whatever the path held (the base, with KS_BENCH_PKT_BASE, is not none).
 	watch_stop "$p"
@@ -271,6 +297,7 @@ apply_config() { # PATH none | ct-only | ks-N | guard-N | ref-N | trim-N | befor
 		;;
 	before-*) inc "$p" "$BEFORE" enable $(policy "$p" "${2#before-}") >/dev/null 2>&1 ;;
 	ref-*) inc "$p" nft -f "$TMP/ref-$p-${2#ref-}.nft" ;;
+	rules-*) inc "$p" nft -f "$TMP/rules-$p-${2#rules-}.nft" ;;
 	trim-*) inc "$p" nft -f "$TMP/trim-$p-${2#trim-}.nft" ;;
 	reord-*) inc "$p" nft -f "$TMP/reord-$p-${2#reord-}.nft" ;;
 	esac
@@ -331,6 +358,7 @@ CONFIGS=()
 ((CT_ONLY)) && [[ $BASE != ct-only ]] && CONFIGS+=(ct-only)
 for n in "${SIZES[@]}"; do CONFIGS+=("ks-$n"); done
 for n in "${REF_SIZES[@]}"; do CONFIGS+=("ref-$n"); done
+for n in "${RULES_SIZES[@]}"; do CONFIGS+=("rules-$n"); done
 for n in "${GUARD_SIZES[@]}"; do CONFIGS+=("guard-$n"); done
 for n in "${TRIM_SIZES[@]}"; do CONFIGS+=("trim-$n"); done
 for n in "${REORD_SIZES[@]}"; do CONFIGS+=("reord-$n"); done
@@ -451,7 +479,8 @@ for c in "${CONFIGS[@]}"; do
 	trim-*) label+=" proposal: $n endpoints, empty route and nat chains unhooked" ;;
 	reord-*) label+=" proposal: $n endpoints, output's endpoint exemptions after the fast lane" ;;
 	before-*) label+=" killswitch before (KS_BENCH_BEFORE), $n endpoints" ;;
-	ref-*) label+=" Mullvad's layout (a rule per endpoint), $n endpoints" ;;
+	ref-*) label+=" Mullvad's layout (its order, a rule per endpoint), $n endpoints" ;;
+	rules-*) label+=" our table with a rule per endpoint instead of the set, $n endpoints" ;;
 	esac
 	result "$label" "$goal" "$(fmt "$m")" "p10-p90 $(spread "$TMP/ratio-$c")" "$context"
 	# Issue 15's goal 1, from the profiles: the cost per packet over the conntrack-only host's.

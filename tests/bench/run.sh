@@ -59,9 +59,10 @@ run() { # FIGURE NAME CMD...: runs one benchmark, its log kept; a skip (77) or f
 }
 
 # 1: the cost per packet head to head with the conntrack-only host (issue 15, goals 1 and 5), with
-# Mullvad's layout and the bare host in the same rounds, and the profiles that resolve 1%.
+# Mullvad's layout (its order, a rule per endpoint), our table with a rule per endpoint, the guard
+# and the bare host in the same rounds, and the profiles that resolve 1%.
 run 1 "packet path" env KS_BENCH_PKT_BASE=ct-only KS_BENCH_PKT_SIZES="1 1000 10000" \
-	KS_BENCH_PKT_REF_SIZES="1 1000 10000" KS_BENCH_PKT_GUARD_SIZES=10000 KS_BENCH_PROF_ROUNDS=$PROF \
+	KS_BENCH_PKT_REF_SIZES="1 10000" KS_BENCH_PKT_RULES_SIZES=1 KS_BENCH_PKT_GUARD_SIZES=10000 KS_BENCH_PROF_ROUNDS=$PROF \
 	"$BENCH_DIR/packet_path.sh" "$KS" "${PKT[@]}"
 # 1b: through the tunnel against a host with no firewall at all (goal 4): 64-byte UDP, then TCP bulk.
 run 1b "through the tunnel" sh -c 'KS_BENCH_PKT_SIZES=10000 KS_BENCH_PKT_REF_SIZES=" " KS_BENCH_PKT_GUARD_SIZES=" " \
