@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The performance suite in one command: builds a Release killswitch (unless given a build
 # directory that has one), runs the benchmarks of docs/performance.md (figures 1, 1b, 2-5) and
-# prints their table with the machine line. Every figure is a ratio of two configurations measured side by side in
-# this run (alternating, several rounds; medians and spread); absolute times are context.
+# prints their table with the machine line. Every figure is a ratio of two configurations
+# measured side by side in this run (alternating, several rounds; medians and spread); absolute
+# times are context.
 #
-# Not part of ctest or CI: it needs root, takes about 30 minutes and measures the machine it runs on.
+# Not part of ctest or CI: it needs root, takes 25-30 minutes and measures the machine it runs on.
 #
 # Usage: sudo tests/bench/run.sh [BUILD_DIR]          (default: build-bench, Release)
 #   KS_BENCH_ONLY="1 3"   only these figures (1 1b 2 3 4 5)
@@ -33,7 +34,7 @@ KS=$BUILD/killswitch
 OUT=${KS_BENCH_OUT:-$BUILD/bench-results.md}
 LOGS=$(mktemp -d /tmp/ks-bench-logs.XXXXXX)
 
-# Rounds: the defaults keep the whole suite near 30 minutes on 2 cores.
+# Rounds: the defaults keep the whole suite near 25-30 minutes on 2 cores.
 if [[ -n ${KS_BENCH_QUICK:-} ]]; then
 	PKT=(3 1) PROF=1 TUN=(3 1) APPLY=(3 1 1000 10000) INC=(10 2) SWAPS=(100 5) SPLIT=(30)
 else
