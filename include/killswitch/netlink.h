@@ -112,6 +112,11 @@ int ks_nfnl_rules_fingerprint(const char *table, uint64_t *hash, unsigned *rules
  * when there is no such table.
  */
 int ks_nfnl_table_handle(const char *table, uint64_t *handle);
+/*
+ * The port ID of the netlink socket that owns table inet TABLE (its "owner"
+ * flag: watch's guard). -ENOENT when there is no such table or it has no owner.
+ */
+int ks_nfnl_table_owner(const char *table, uint32_t *portid);
 
 struct ks_nfnl_counter {
 	bool present;

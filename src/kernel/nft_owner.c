@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 
 #include "killswitch/mnl.h"
+#include "killswitch/netlink.h"
 #include "killswitch/nft.h"
 #include "killswitch/parse.h"
 #include "killswitch/schema.h"
@@ -154,50 +155,6 @@ void ks_nft_parsed_change_free(struct ks_nft_parsed_change *change)
 	memset(change, 0, sizeof(*change));
 }
 
-static int owner_attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-
-	if (mnl_attr_type_valid(attr, NFTA_TABLE_MAX) < 0)
-		return MNL_CB_OK;
-	if (mnl_attr_get_type(attr) == NFTA_TABLE_OWNER && mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
-		return MNL_CB_ERROR;
-	tb[mnl_attr_get_type(attr)] = attr;
-	return MNL_CB_OK;
-}
-
-static int owner_cb(const struct nlmsghdr *nlh, void *data)
-{
-	const struct nlattr *tb[NFTA_TABLE_MAX + 1] = { 0 };
-	uint32_t *portid = data;
-
-	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), owner_attr_cb, tb) < 0)
-		return MNL_CB_ERROR;
-	if (tb[NFTA_TABLE_OWNER])
-		*portid = ntohl(mnl_attr_get_u32(tb[NFTA_TABLE_OWNER]));
-	return MNL_CB_OK;
-}
-
-/* The port ID of the socket that owns table inet table; -ENOENT for no table or no owner. */
-static int owner_portid(const char *table, uint32_t *portid)
-{
-	char buf[512];
-	struct mnl_socket *nl = ks_mnl_open(NETLINK_NETFILTER);
-	struct nlmsghdr *nlh;
-	int ret;
-
-	*portid = 0;
-	if (!nl)
-		return -errno;
-	nlh = ks_nfnl_msg(buf, 0, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE, NLM_F_ACK, NFPROTO_INET, 0, 1);
-	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, table);
-	ret = ks_mnl_talk(nl, nlh, owner_cb, portid);
-	mnl_socket_close(nl);
-	if (ret == 0 && !*portid)
-		ret = -ENOENT;
-	return ret;
-}
-
 /* This process's nfnetlink socket bound to portid; -ENOENT when there is none. */
 static int socket_of(uint32_t portid)
 {
@@ -244,7 +201,7 @@ int ks_nft_owner_change(const char *text)
 		size_t len = strlen(change.lines[i].table), suffix = strlen(KS_GUARD_SUFFIX);
 
 		if (len > suffix && !strcmp(change.lines[i].table + len - suffix, KS_GUARD_SUFFIX) &&
-		    owner_portid(change.lines[i].table, &portid) < 0)
+		    ks_nfnl_table_owner(change.lines[i].table, &portid) < 0)
 			goto cleanup;
 	}
 	fd = portid ? socket_of(portid) : -ENOENT;

@@ -168,32 +168,62 @@ static int table_attr_cb(const struct nlattr *attr, void *data)
 		return MNL_CB_OK;
 	if (mnl_attr_get_type(attr) == NFTA_TABLE_HANDLE && mnl_attr_validate(attr, MNL_TYPE_U64) < 0)
 		return MNL_CB_ERROR;
+	if (mnl_attr_get_type(attr) == NFTA_TABLE_OWNER && mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+		return MNL_CB_ERROR;
 	tb[mnl_attr_get_type(attr)] = attr;
 	return MNL_CB_OK;
 }
 
+/* What one NFT_MSG_GETTABLE tells of a table: 0 where the kernel said nothing. */
+struct table_info {
+	uint64_t handle;
+	uint32_t owner;
+};
+
 static int table_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[NFTA_TABLE_MAX + 1] = { 0 };
-	uint64_t *handle = data;
+	struct table_info *info = data;
 
 	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), table_attr_cb, tb) < 0)
 		return MNL_CB_ERROR;
 	if (tb[NFTA_TABLE_HANDLE])
-		*handle = be64toh(mnl_attr_get_u64(tb[NFTA_TABLE_HANDLE]));
+		info->handle = be64toh(mnl_attr_get_u64(tb[NFTA_TABLE_HANDLE]));
+	if (tb[NFTA_TABLE_OWNER])
+		info->owner = ntohl(mnl_attr_get_u32(tb[NFTA_TABLE_OWNER]));
 	return MNL_CB_OK;
+}
+
+static int read_table(const char *table, struct table_info *info)
+{
+	*info = (struct table_info){ 0 };
+	return request(NFT_MSG_GETTABLE, NLM_F_ACK, NFTA_TABLE_NAME, table, table_cb, info);
 }
 
 int ks_nfnl_table_handle(const char *table, uint64_t *handle)
 {
-	uint64_t got = 0;
-	int ret = request(NFT_MSG_GETTABLE, NLM_F_ACK, NFTA_TABLE_NAME, table, table_cb, &got);
+	struct table_info info;
+	int ret = read_table(table, &info);
 
 	if (ret < 0)
 		return ret;
-	if (!got)
+	if (!info.handle)
 		return -EBADMSG;
-	*handle = got;
+	*handle = info.handle;
+	return 0;
+}
+
+int ks_nfnl_table_owner(const char *table, uint32_t *portid)
+{
+	struct table_info info;
+	int ret = read_table(table, &info);
+
+	*portid = 0;
+	if (ret < 0)
+		return ret;
+	if (!info.owner)
+		return -ENOENT;
+	*portid = info.owner;
 	return 0;
 }
 
