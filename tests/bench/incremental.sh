@@ -72,23 +72,25 @@ for n in "${SIZES[@]}"; do
 		--endpoints-file "$TMP/eps-$n" --allow-lan "${EXTRA[@]}" 2>/dev/null
 done
 
-if ((WATCH)); then
-	ip netns add "ks-bench-inc-$$-watch"
-	mkdir -m 0700 "$RUNDIR/watch"
-	KILLSWITCH_RUNDIR=$RUNDIR/watch ip netns exec "ks-bench-inc-$$-watch" "$KS" enable --tunnel wg0 \
+# watched NAME KILLSWITCH: namespace NAME with KILLSWITCH's table at the reference size and its
+# watch holding the guard; the watch's pid in WATCHED_PID.
+watched() {
+	local n=$1 ks=$2
+	ip netns add "ks-bench-inc-$$-$n"
+	mkdir -m 0700 "$RUNDIR/$n"
+	KILLSWITCH_RUNDIR=$RUNDIR/$n ip netns exec "ks-bench-inc-$$-$n" "$ks" enable --tunnel wg0 \
 		--endpoints-file "$TMP/eps-$REF" --allow-lan "${EXTRA[@]}" 2>/dev/null
-	KILLSWITCH_RUNDIR=$RUNDIR/watch ip netns exec "ks-bench-inc-$$-watch" "$KS" watch 2>"$TMP/watch.log" &
-	WATCH_PID=$!
-	wait_for 30 grep -q guarding "$TMP/watch.log" || { cat "$TMP/watch.log" >&2; die "watch did not start"; }
+	KILLSWITCH_RUNDIR=$RUNDIR/$n ip netns exec "ks-bench-inc-$$-$n" "$ks" watch 2>"$TMP/$n.log" &
+	WATCHED_PID=$!
+	wait_for 30 grep -q guarding "$TMP/$n.log" || { cat "$TMP/$n.log" >&2; die "$ks watch did not start"; }
+}
+if ((WATCH)); then
+	watched watch "$KS"
+	WATCH_PID=$WATCHED_PID
 fi
 if ((WATCH)) && [[ -n $BEFORE ]]; then
-	ip netns add "ks-bench-inc-$$-watch_old"
-	mkdir -m 0700 "$RUNDIR/watch_old"
-	KILLSWITCH_RUNDIR=$RUNDIR/watch_old ip netns exec "ks-bench-inc-$$-watch_old" "$BEFORE" enable --tunnel wg0 \
-		--endpoints-file "$TMP/eps-$REF" --allow-lan "${EXTRA[@]}" 2>/dev/null
-	KILLSWITCH_RUNDIR=$RUNDIR/watch_old ip netns exec "ks-bench-inc-$$-watch_old" "$BEFORE" watch 2>"$TMP/watch_old.log" &
-	OLD_WATCH_PID=$!
-	wait_for 30 grep -q guarding "$TMP/watch_old.log" || { cat "$TMP/watch_old.log" >&2; die "the old watch did not start"; }
+	watched watch_old "$BEFORE"
+	OLD_WATCH_PID=$WATCHED_PID
 fi
 
 # inns SIZE CMD...: CMD in that size's namespace (nsenter: setns only, cheaper than ip netns exec).
