@@ -9,8 +9,24 @@
 
 #include "compiler.h"
 
+/*
+ * The tunnels as a match, in the rules that every packet of the tunnel meets:
+ * with one tunnel (the usual case) its name compared rather than looked up
+ * in @tunnels, which only a new table changes. DIR is iifname or oifname.
+ */
+static const char *tunnels_match(const struct compiler *c, const char *dir, char *buf, size_t size)
+{
+	if (c->p->n_tunnels == 1)
+		snprintf(buf, size, "%s \"%s\"", dir, c->p->tunnels[0].name);
+	else
+		snprintf(buf, size, "%s @tunnels", dir);
+	return buf;
+}
+
 void chain_prerouting(struct compiler *c)
 {
+	char dev[IFNAMSIZ + 16];
+
 	chain_open(c, "prerouting", "filter hook prerouting priority -199", "accept");
 	/*
 	 * This host's own packets, looped back: another firewall's reset for a
@@ -19,9 +35,22 @@ void chain_prerouting(struct compiler *c)
 	 * hang instead of failing at once). Nothing from outside arrives on lo.
 	 */
 	rule(c, "iifname \"lo\" accept");
-	/* CVE-2019-14899: packets for the tunnel address that arrive elsewhere. */
-	rule(c, "iifname != @tunnels ip daddr @tunnel_addrs4 fib saddr type != local counter name blocked_in drop");
-	rule(c, "iifname != @tunnels ip6 daddr @tunnel_addrs6 fib saddr type != local counter name blocked_in drop");
+	included_prerouting(c);
+	/*
+	 * What the tunnel delivers has nothing more to meet here: every rule
+	 * below is for packets from elsewhere. Its decrypted packets leave this
+	 * chain after two comparisons (docs/performance.md). It is also why an
+	 * endpoint's address inside the tunnel does not get the VPN's fwmark.
+	 */
+	if (c->enabled)
+		ks_buf_printf(c->out, "\t\t%s accept\n", tunnels_match(c, "iifname", dev, sizeof(dev)));
+	/*
+	 * CVE-2019-14899: packets for the tunnel address that arrive elsewhere.
+	 * The address first: the endpoint's packets, which all come this way,
+	 * miss it after one lookup.
+	 */
+	rule(c, "ip daddr @tunnel_addrs4 iifname != @tunnels fib saddr type != local counter name blocked_in drop");
+	rule(c, "ip6 daddr @tunnel_addrs6 iifname != @tunnels fib saddr type != local counter name blocked_in drop");
 	if (!c->p->fwmark_none) {
 		/* With src_valid_mark, the endpoint's replies pass rp_filter through the main table. */
 		ks_buf_printf(c->out, "\t\tip saddr . meta l4proto . th sport @endpoints4 meta mark set 0x%x\n",
@@ -30,9 +59,8 @@ void chain_prerouting(struct compiler *c)
 			      c->p->fwmark);
 	}
 	if (*c->excluded)
-		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct mark 0x%x meta mark set 0x%x\n", c->p->split.ct_mark,
+		ks_buf_printf(c->out, "\t\tct mark 0x%x iifname != @tunnels meta mark set 0x%x\n", c->p->split.ct_mark,
 			      c->p->fwmark);
-	included_prerouting(c);
 	exceptions_prerouting(c);
 	portal_prerouting(c);
 	ks_buf_puts(c->out, "\t}\n");
@@ -64,19 +92,15 @@ static void dns_rules(struct compiler *c, const char *dir)
  * reject looks at (53, 853) to them, so every packet gets the verdict it
  * would get there; it just skips a dozen rules and their set lookups, half
  * the kill switch's cost per packet (docs/performance.md). Written to cost
- * the least per packet: two comparisons for the ports, and with one tunnel
- * (the usual case) its name compared rather than looked up in @tunnels,
- * which only a new table changes.
+ * the least per packet: two comparisons for the ports, the tunnel's name.
  */
 static void tunnel_fast_lane(struct compiler *c)
 {
-	char dev[IFNAMSIZ + 16] = "oifname @tunnels";
+	char dev[IFNAMSIZ + 16];
 
 	if (!c->enabled)
 		return;
-	if (c->p->n_tunnels == 1)
-		snprintf(dev, sizeof(dev), "oifname \"%s\"", c->p->tunnels[0].name);
-	ks_buf_printf(c->out, "\t\t%s th dport != 53 th dport != 853 accept\n", dev);
+	ks_buf_printf(c->out, "\t\t%s th dport != 53 th dport != 853 accept\n", tunnels_match(c, "oifname", dev, sizeof(dev)));
 }
 
 /*
@@ -175,13 +199,15 @@ void chain_output(struct compiler *c)
 
 void chain_input(struct compiler *c)
 {
+	char dev[IFNAMSIZ + 16];
+
 	chain_open(c, "input", "filter hook input priority 0", "drop");
 	rule(c, "iifname \"lo\" accept");
 	excluded_accept(c);
 	protected_via_in(c, "blocked_in");
 	/* Up front: every rule before the final drop accepts, so the order only sets what a packet costs. */
 	if (c->enabled)
-		rule(c, "iifname @tunnels accept");
+		ks_buf_printf(c->out, "\t\t%s accept\n", tunnels_match(c, "iifname", dev, sizeof(dev)));
 	/* Replies only: never a generic "established", which would keep pre-existing connections alive. */
 	rule(c, "ip saddr . meta l4proto . th sport @endpoints4 ct state established accept");
 	rule(c, "ip6 saddr . meta l4proto . th sport @endpoints6 ct state established accept");

@@ -56,7 +56,7 @@ void portal_in(struct compiler *c)
 void portal_prerouting(struct compiler *c)
 {
 	if (!c->p->fwmark_none)
-		ks_buf_printf(c->out, "\t\tiifname != @tunnels ct mark 0x%x meta mark set 0x%x\n", KS_PORTAL_CT_MARK,
+		ks_buf_printf(c->out, "\t\tct mark 0x%x iifname != @tunnels meta mark set 0x%x\n", KS_PORTAL_CT_MARK,
 			      c->p->fwmark);
 }
 

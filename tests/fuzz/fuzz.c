@@ -16,6 +16,7 @@
 
 #include "killswitch/buf.h"
 #include "killswitch/compile.h"
+#include "killswitch/parse.h"
 
 #include "fuzz.h"
 
@@ -672,10 +673,15 @@ static void check_rule(struct text *t, const char *line)
 
 			CHECK_LINE(close, line);
 			qlen = (size_t)(close - p - 1);
-			/* The fast lane of a single tunnel compares its name: validated, as the policy holds it. */
-			if (t->p->n_tunnels == 1 && p == r + strlen("oifname ") && !strncmp(r, "oifname ", 8) &&
-			    qlen == strlen(t->p->tunnels[0].name) && !strncmp(p + 1, t->p->tunnels[0].name, qlen) &&
-			    !strcmp(close, "\" th dport != 53 th dport != 853 accept")) {
+			/*
+			 * A single tunnel's name, compared in the fast lane and in the accepts of what it
+			 * delivers: validated, as the policy holds it.
+			 */
+			if (t->p->n_tunnels == 1 && qlen == strlen(t->p->tunnels[0].name) &&
+			    !strncmp(p + 1, t->p->tunnels[0].name, qlen) &&
+			    ((p == r + strlen("oifname ") && !strncmp(r, "oifname ", 8) &&
+			      !strcmp(close, "\" th dport != 53 th dport != 853 accept")) ||
+			     (p == r + strlen("iifname ") && !strncmp(r, "iifname ", 8) && !strcmp(close, "\" accept")))) {
 				struct ks_ifname check;
 
 				CHECK_LINE(ks_parse_ifname(t->p->tunnels[0].name, &check) == 0, line);

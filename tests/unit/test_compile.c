@@ -216,6 +216,10 @@ static void test_fast_lane_name(void **state)
 	assert_int_equal(count(two, "\t\toifname @tunnels th dport != 53 th dport != 853 accept\n"), 2);
 	assert_int_equal(count(two, "th dport != 853 accept"), 2);
 	assert_null(strstr(two, "oifname \"wg0\" th"));
+	/* The same for what the tunnel delivers, in prerouting and input. */
+	assert_int_equal(count(one, "\t\tiifname \"wg0\" accept\n"), 2);
+	assert_int_equal(count(two, "\t\tiifname @tunnels accept\n"), 2);
+	assert_null(strstr(two, "iifname \"wg0\""));
 	free(one);
 	free(two);
 }
@@ -225,7 +229,7 @@ static void test_input_order(void **state)
 	static const char *const order[] = {
 		"iifname \"lo\" accept",
 		/* First after loopback: only accepts come before the final drop, and most packets take this one. */
-		"iifname @tunnels accept",
+		"iifname \"wg0\" accept",
 		/* Then the VPN's own replies: the other packet of every one the tunnel receives. */
 		"ip saddr . meta l4proto . th sport @endpoints4 ct state established accept",
 		"iifname != @tunnels udp sport 67 ip daddr 255.255.255.255 udp dport 68 accept",
@@ -239,6 +243,32 @@ static void test_input_order(void **state)
 	(void)state;
 	/* The final drop is the last rule. */
 	expect_full_order(false, "input", order, ARRAY_SIZE(order), true);
+}
+
+static void test_prerouting_order(void **state)
+{
+	static const char *const order[] = {
+		"iifname \"lo\" accept",
+		/* What the tunnel delivers leaves after two comparisons: nothing below is for it. */
+		"iifname \"wg0\" accept",
+		/* The address first: the endpoint's packets miss it after one lookup. */
+		"ip daddr @tunnel_addrs4 iifname != @tunnels fib saddr type != local counter name blocked_in drop",
+		"ip6 daddr @tunnel_addrs6 iifname != @tunnels fib saddr type != local counter name blocked_in drop",
+		"ip saddr . meta l4proto . th sport @endpoints4 meta mark set 0xca6c",
+		"ip6 saddr . meta l4proto . th sport @endpoints6 meta mark set 0xca6c",
+		"ct mark 0x4b50 iifname != @tunnels meta mark set 0xca6c",
+	};
+	char *blocked = compile_args(ARGS("--tunnel", "wg0"), KS_STATE_BLOCKED);
+	char *body = chain(blocked, "prerouting");
+
+	(void)state;
+	expect_full_order(false, "prerouting", order, ARRAY_SIZE(order), true);
+	/* Blocked: no accept for the tunnel, so its address is still guarded from elsewhere. */
+	assert_null(strstr(body, "iifname \"wg0\""));
+	assert_null(strstr(body, "iifname @tunnels accept"));
+	assert_non_null(strstr(body, "\t\tip daddr @tunnel_addrs4 iifname != @tunnels fib saddr type != local counter name blocked_in drop\n"));
+	free(body);
+	free(blocked);
 }
 
 static void test_forward_order(void **state)
@@ -860,7 +890,7 @@ static void test_split_v1(void **state)
 	assert_int_equal(rule_at(body, "ct mark 0x4b53 accept"), (size_t)(strchr(body, '\n') + 1 - body));
 	free(body);
 	body = chain(text, "prerouting");
-	rule_at(body, "iifname != @tunnels ct mark 0x4b53 meta mark set 0xca6c");
+	rule_at(body, "ct mark 0x4b53 iifname != @tunnels meta mark set 0xca6c");
 	free(body);
 	body = chain(text, "mangle");
 	rule_at(body, "meta cgroup 0x4b530001 goto excluded");
@@ -1082,6 +1112,7 @@ int main(void)
 		cmocka_unit_test(test_chain_policies),
 		cmocka_unit_test(test_output_order),
 		cmocka_unit_test(test_fast_lane_name),
+		cmocka_unit_test(test_prerouting_order),
 		cmocka_unit_test(test_input_order),
 		cmocka_unit_test(test_forward_order),
 		cmocka_unit_test(test_no_generic_established),

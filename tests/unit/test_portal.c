@@ -332,7 +332,7 @@ static void check_rules(const char *text, bool guard, bool fwmark)
 	at(in, "ct mark 0x4b50 ct state established ip saddr . meta l4proto . th sport @portal4 accept");
 	at(in, "ct mark 0x4b50 ct state established ip6 saddr . meta l4proto . th sport @portal6 accept");
 	if (fwmark)
-		at(pre, "iifname != @tunnels ct mark 0x4b50 meta mark set 0xca6c");
+		at(pre, "ct mark 0x4b50 iifname != @tunnels meta mark set 0xca6c");
 	else
 		assert_null(strstr(pre, "0x4b50"));
 	/* The routing and NAT are the portal table's: nothing of them here, so mangle and nat stay unhooked. */
