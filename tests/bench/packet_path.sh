@@ -422,7 +422,7 @@ profile_config() { # CONFIG: appends the shares to $TMP/prof-CONFIG
 				[[ $comm == iperf3 || $comm == wireguard-go ]] && echo "$p"
 			done
 		done
-		((TCP)) && pgrep '^ksoftirqd/'
+		if ((TCP)); then pgrep '^ksoftirqd/'; fi
 	} | paste -sd,)
 	perf record -q -F 1999 -g -p "$pids" -o "$TMP/perf.data" -- sleep "$SECS" >/dev/null 2>&1 || true
 	wait "$client" || true
