@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The performance suite in one command: builds a Release killswitch (unless given a build
-# directory that has one), runs the benchmarks of docs/performance.md (figures 1, 1b, 2-5) and
+# directory that has one), runs the benchmarks of docs/performance.md (figures 1, 1b, 1c, 2-5) and
 # prints their table with the machine line. Every figure is a ratio of two configurations
 # measured side by side in this run (alternating, several rounds; medians and spread); absolute
 # times are context.
@@ -9,7 +9,7 @@
 # Not part of ctest or CI: it needs root, takes 25-30 minutes and measures the machine it runs on.
 #
 # Usage: sudo tests/bench/run.sh [BUILD_DIR]          (default: build-bench, Release)
-#   KS_BENCH_ONLY="1 3"   only these figures (1 1b 2 3 4 5)
+#   KS_BENCH_ONLY="1 3"   only these figures (1 1b 1c 2 3 4 5)
 #   KS_BENCH_QUICK=1      a few rounds each: checks the suite runs, the figures are not for the record
 #   KS_BENCH_BEFORE=BIN   an older killswitch timed side by side in figures 1, 2 and 3 (before/after)
 #   KS_BENCH_OUT=FILE     where the table goes too (default: BUILD_DIR/bench-results.md)
@@ -20,7 +20,7 @@ ROOT=$(cd "$BENCH_DIR/../.." && pwd)
 source "$BENCH_DIR/lib.sh"
 
 BUILD=$(readlink -f "${1:-$ROOT/build-bench}")
-ONLY=${KS_BENCH_ONLY:-1 1b 2 3 4 5}
+ONLY=${KS_BENCH_ONLY:-1 1b 1c 2 3 4 5}
 bench_need_root run.sh
 
 if [[ ! -x $BUILD/killswitch ]]; then
@@ -69,6 +69,10 @@ run 1 "packet path" env KS_BENCH_PKT_BASE=ct-only KS_BENCH_PKT_SIZES="1 1000 100
 run 1b "through the tunnel" sh -c 'KS_BENCH_PKT_SIZES=10000 KS_BENCH_PKT_REF_SIZES=" " KS_BENCH_PKT_GUARD_SIZES=" " \
 	KS_BENCH_PROF_ROUNDS=0 "$0" "$@" && KS_BENCH_PKT_TCP=1 KS_BENCH_PKT_SIZES=10000 KS_BENCH_PKT_REF_SIZES=" " \
 	KS_BENCH_PKT_GUARD_SIZES=" " "$0" "$@"' "$BENCH_DIR/packet_path.sh" "$KS" "${TUN[@]}"
+# 1c: TCP bulk through the tunnel head to head with the conntrack-only host: goal 4 on a host that
+# already tracks connections, as almost every real one does (the bare host is in it too).
+run 1c "through the tunnel, against conntrack" env KS_BENCH_PKT_BASE=ct-only KS_BENCH_PKT_TCP=1 KS_BENCH_PKT_SIZES=10000 \
+	KS_BENCH_PKT_REF_SIZES=" " KS_BENCH_PKT_GUARD_SIZES=" " KS_BENCH_PROF_ROUNDS=$PROF "$BENCH_DIR/packet_path.sh" "$KS" "${TUN[@]}"
 run 2 "apply" "$BENCH_DIR/apply.sh" "$KS" "${APPLY[@]}"
 run 3 "incremental" "$BENCH_DIR/incremental.sh" "$KS" "${INC[@]}"
 run 4 "transitions" "$BENCH_DIR/transitions.sh" "$KS" "${SWAPS[@]}"
