@@ -397,6 +397,8 @@ static void test_blocked(void **state)
 		assert_null(strstr(*text, "oifname @tunnels accept"));
 		assert_null(strstr(*text, "oifname @tunnels th dport"));
 		assert_null(strstr(*text, "iifname @tunnels accept"));
+		assert_null(strstr(*text, "iifname \"wg0\" accept"));
+		assert_null(strstr(*text, "oifname \"wg0\""));
 		assert_null(strstr(*text, "iifname @tunnels ct state"));
 		assert_null(strstr(*text, "oifname @tunnels ip daddr @resolvers4"));
 		assert_null(strstr(*text, "oifname @tunnels ip6 daddr @resolvers6"));

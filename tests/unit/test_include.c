@@ -120,6 +120,8 @@ static void test_enabled(void **state)
 	has(inc, "ct mark set 0x4b49 meta mark set 0x4b49");
 	has(nat, "ct mark 0x4b49 oifname @tunnels masquerade");
 	has(pre, "iifname @tunnels ct mark 0x4b49 meta mark set 0x4b49");
+	/* Ahead of the tunnel's accept (P0a), which would end the chain before the replies get their mark. */
+	before(pre, "iifname @tunnels ct mark 0x4b49 meta mark set 0x4b49", "iifname \"wg0\" accept");
 	has(in, "iifname != @tunnels ct mark 0x4b49 counter name blocked_in drop");
 	/* Loopback DNS refused before loopback is accepted: a local stub would forward it off the tunnel. */
 	before(out, "oifname \"lo\" " SOCK_V1 " meta l4proto { tcp, udp } th dport { 53, 853 } counter name blocked_dns reject",

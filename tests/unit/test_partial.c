@@ -91,6 +91,7 @@ static void test_partial_blocked(void **state)
 	rule_at(out, RESOLVER_LOCK4);
 	ends_with(out, "accept");
 	assert_false(has_rule(in, "iifname @tunnels accept"));
+	assert_null(strstr(in, "iifname \"wg0\" accept"));
 	assert_true(rule_at(in, "iifname @tunnels counter name blocked_in drop") < rule_at(in, "accept"));
 	assert_false(has_rule(fwd, "oifname @tunnels accept"));
 	rule_at(fwd, "oifname @tunnels counter name blocked_fwd ct mark set 0x4b52 reject with icmpx admin-prohibited");
