@@ -41,7 +41,7 @@
 # the receiver's Mbit/s and the CPU figure the sender side's per megabyte delivered.
 #
 # Usage: packet_path.sh KILLSWITCH [ROUNDS] [SECONDS]   (root; a Release build)
-# KS_BENCH_PKT_SIZES, _REF_SIZES, _RULES_SIZES, _GUARD_SIZES, _TRIM_SIZES, _REORD_SIZES: the sizes of each configuration;
+# KS_BENCH_PKT_SIZES, _REF_SIZES, _RULES_SIZES, _GUARD_SIZES, _TRIM_SIZES, _STATELESS_SIZES: the sizes of each configuration;
 # KS_BENCH_PKT_CT_ONLY=0 leaves the conntrack-only host out; KS_BENCH_PKT_BASE=ct-only (above).
 # KS_BENCH_BEFORE=OLD_KILLSWITCH adds OLD's table at the same sizes to the rounds (before/after).
 # KS_BENCH_PERF=0 skips the profiles (perf record of the sender side, by kernel function; the cost
@@ -64,10 +64,13 @@ CT_ONLY=${KS_BENCH_PKT_CT_ONLY:-1} # 0 leaves the conntrack-only host out
 # tunnelling and --gateway need (present and empty when they are off) left without their hooks, as
 # regular chains. Off unless sizes are given.
 read -r -a TRIM_SIZES <<<"${KS_BENCH_PKT_TRIM_SIZES:-}"
-# reord-N: another proposal, the compiled table with output's endpoint exemptions moved up to just
-# after the tunnel's fast lane, past six rules that only accept (the same verdicts): the encrypted
-# packets of the tunnel then leave after three rules instead of nine. Off unless sizes are given.
-read -r -a REORD_SIZES <<<"${KS_BENCH_PKT_REORD_SIZES:-}"
+# stateless-N: what a kill switch without connection tracking would cost, measured, not proposed:
+# the compiled table with every ct expression taken out (the endpoint replies and DHCP's accepted
+# statelessly, the related and portal rules gone), so that nothing in the namespace loads
+# conntrack. Less safe (any packet from an endpoint's address and port would reach every local
+# port; docs/performance.md); the figure for issue 15's goal 4 against a bare host. Off unless sizes
+# are given.
+read -r -a STATELESS_SIZES <<<"${KS_BENCH_PKT_STATELESS_SIZES:-}"
 BASE=${KS_BENCH_PKT_BASE:-none}
 [[ $BASE == none || $BASE == ct-only ]] || die "KS_BENCH_PKT_BASE: none or ct-only: '$BASE'"
 TCP=${KS_BENCH_PKT_TCP:-0}
@@ -237,27 +240,24 @@ sys.stdout.write(out)' >"$TMP/trim-$p-$n.nft" || die "the trimmed layout was not
 	done
 done
 
-# reord-N: output's two endpoint exemptions right after the fast lane.
+# stateless-N: the compiled table without a ct expression.
 for p in "${PATHS[@]}"; do
-	for n in "${REORD_SIZES[@]}"; do
+	for n in "${STATELESS_SIZES[@]}"; do
 		# shellcheck disable=SC2046
 		{ printf 'table inet killswitch\ndelete table inet killswitch\n'; "$KS" compile $(policy "$p" "$n"); } |
 			python3 -c '
-import sys
-lines = sys.stdin.read().split("\n")
-start = lines.index("\tchain output {")
-end = lines.index("\t}", start)
-body = lines[start:end]
-fast = [i for i, l in enumerate(body) if l.startswith("\t\toifname @tunnels th dport != ")]
-eps = [l for l in body if "@endpoints4 accept" in l or "@endpoints6 accept" in l]
-assert len(fast) == 1 and len(eps) == 2, "the fast lane or the endpoint exemptions were not found"
-# Only accepts between them: moving an accept up past accepts changes no verdict.
-between = body[fast[0] + 1 : body.index(eps[0])]
-assert all(l.endswith(" accept") for l in between), between
-rest = [l for l in body if l not in eps]
-k = rest.index(body[fast[0]]) + 1
-lines[start:end] = rest[:k] + eps + rest[k:]
-sys.stdout.write("\n".join(lines))' >"$TMP/reord-$p-$n.nft" || die "the reordered layout was not built"
+import re, sys
+out = []
+for line in sys.stdin.read().split("\n"):
+    if re.search(r"\bct (state|mark|original|direction)\b", line) and " accept" in line and "ct state established accept" not in line:
+        continue  # related, portal and forwarded-reply accepts: nothing to match without conntrack
+    if re.search(r"\bct mark 0x[0-9a-f]+ iifname != @tunnels meta mark set\b", line):
+        continue  # the portal replies'"'"' mark
+    line = line.replace(" ct state established accept", " accept").replace("ct mark set 0x4b52 ", "")
+    out.append(line)
+text = "\n".join(out)
+assert not re.search(r"\bct\b", text), [l for l in out if re.search(r"\bct\b", l)]
+sys.stdout.write(text)' >"$TMP/stateless-$p-$n.nft" || die "the stateless layout was not built"
 	done
 done
 
@@ -280,7 +280,7 @@ watch_stop() { # PATH
 }
 
 # shellcheck disable=SC2046 # policy prints words
-apply_config() { # PATH none | ct-only | ks-N | guard-N | ref-N | rules-N | trim-N | before-N
+apply_config() { # PATH none | ct-only | ks-N | guard-N | ref-N | rules-N | trim-N | stateless-N | before-N
 	local p=$1
 	# From whatever the path held (the base, with KS_BENCH_PKT_BASE, is not none).
 	watch_stop "$p"
@@ -299,7 +299,7 @@ apply_config() { # PATH none | ct-only | ks-N | guard-N | ref-N | rules-N | trim
 	ref-*) inc "$p" nft -f "$TMP/ref-$p-${2#ref-}.nft" ;;
 	rules-*) inc "$p" nft -f "$TMP/rules-$p-${2#rules-}.nft" ;;
 	trim-*) inc "$p" nft -f "$TMP/trim-$p-${2#trim-}.nft" ;;
-	reord-*) inc "$p" nft -f "$TMP/reord-$p-${2#reord-}.nft" ;;
+	stateless-*) inc "$p" nft -f "$TMP/stateless-$p-${2#stateless-}.nft" ;;
 	esac
 }
 
@@ -361,7 +361,7 @@ for n in "${REF_SIZES[@]}"; do CONFIGS+=("ref-$n"); done
 for n in "${RULES_SIZES[@]}"; do CONFIGS+=("rules-$n"); done
 for n in "${GUARD_SIZES[@]}"; do CONFIGS+=("guard-$n"); done
 for n in "${TRIM_SIZES[@]}"; do CONFIGS+=("trim-$n"); done
-for n in "${REORD_SIZES[@]}"; do CONFIGS+=("reord-$n"); done
+for n in "${STATELESS_SIZES[@]}"; do CONFIGS+=("stateless-$n"); done
 if [[ -n $BEFORE ]]; then
 	for n in "${SIZES[@]}"; do CONFIGS+=("before-$n"); done
 fi
@@ -492,7 +492,7 @@ for c in "${CONFIGS[@]}"; do
 	ks-*) label+=" killswitch, $n endpoints" ;;
 	guard-*) label+=" killswitch and watch's guard table, $n endpoints" ;;
 	trim-*) label+=" proposal: $n endpoints, empty route and nat chains unhooked" ;;
-	reord-*) label+=" proposal: $n endpoints, output's endpoint exemptions after the fast lane" ;;
+	stateless-*) label+=" not proposed: $n endpoints without conntrack (every ct expression out)" ;;
 	before-*) label+=" killswitch before (KS_BENCH_BEFORE), $n endpoints" ;;
 	ref-*) label+=" Mullvad's layout (its order, a rule per endpoint), $n endpoints" ;;
 	rules-*) label+=" our table with a rule per endpoint instead of the set, $n endpoints" ;;
