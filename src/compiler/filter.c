@@ -23,10 +23,21 @@ static const char *tunnels_match(const struct compiler *c, const char *dir, char
 	return buf;
 }
 
-void chain_prerouting(struct compiler *c)
+/*
+ * What the tunnel delivers, accepted at once when enabled: P0a in prerouting,
+ * where nothing below is for it, and I2 in input, where every rule above the
+ * final drop accepts and most packets come this way.
+ */
+static void tunnel_in_accept(struct compiler *c)
 {
 	char dev[IFNAMSIZ + 16];
 
+	if (c->enabled)
+		ks_buf_printf(c->out, "\t\t%s accept\n", tunnels_match(c, "iifname", dev, sizeof(dev)));
+}
+
+void chain_prerouting(struct compiler *c)
+{
 	chain_open(c, "prerouting", "filter hook prerouting priority -199", "accept");
 	/*
 	 * This host's own packets, looped back: another firewall's reset for a
@@ -42,8 +53,7 @@ void chain_prerouting(struct compiler *c)
 	 * chain after two comparisons (docs/performance.md). It is also why an
 	 * endpoint's address inside the tunnel does not get the VPN's fwmark.
 	 */
-	if (c->enabled)
-		ks_buf_printf(c->out, "\t\t%s accept\n", tunnels_match(c, "iifname", dev, sizeof(dev)));
+	tunnel_in_accept(c);
 	/*
 	 * CVE-2019-14899: packets for the tunnel address that arrive elsewhere.
 	 * The address first: the endpoint's packets, which all come this way,
@@ -199,15 +209,12 @@ void chain_output(struct compiler *c)
 
 void chain_input(struct compiler *c)
 {
-	char dev[IFNAMSIZ + 16];
-
 	chain_open(c, "input", "filter hook input priority 0", "drop");
 	rule(c, "iifname \"lo\" accept");
 	excluded_accept(c);
 	protected_via_in(c, "blocked_in");
 	/* Up front: every rule before the final drop accepts, so the order only sets what a packet costs. */
-	if (c->enabled)
-		ks_buf_printf(c->out, "\t\t%s accept\n", tunnels_match(c, "iifname", dev, sizeof(dev)));
+	tunnel_in_accept(c);
 	/* Replies only: never a generic "established", which would keep pre-existing connections alive. */
 	rule(c, "ip saddr . meta l4proto . th sport @endpoints4 ct state established accept");
 	rule(c, "ip6 saddr . meta l4proto . th sport @endpoints6 ct state established accept");
