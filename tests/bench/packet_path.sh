@@ -181,14 +181,16 @@ with open(f"{tmp}/extra.args", "w") as f:
 PY
 mapfile -t EXTRA <"$TMP/extra.args"
 policy() { echo --tunnel "$(wgc "$1")" --endpoints-file "$TMP/eps-$1-$2" --allow-lan "${EXTRA[@]}"; }
+# The transaction enable would apply on PATH at SIZE endpoints, for the layouts made from it.
+# shellcheck disable=SC2046 # policy prints words
+transaction() { printf 'table inet killswitch\ndelete table inet killswitch\n'; "$KS" compile $(policy "$1" "$2"); }
 
 # ref-N (Mullvad's order) and rules-N (ours): the endpoint set lookups replaced by a rule per endpoint.
 for p in "${PATHS[@]}"; do
 	for kind in ref rules; do
 		[[ $kind == ref ]] && sizes=("${REF_SIZES[@]}") || sizes=("${RULES_SIZES[@]}")
 		for n in "${sizes[@]}"; do
-			# shellcheck disable=SC2046
-			{ printf 'table inet killswitch\ndelete table inet killswitch\n'; "$KS" compile $(policy "$p" "$n"); } >"$TMP/ks-$p-$n.nft"
+			transaction "$p" "$n" >"$TMP/ks-$p-$n.nft"
 			python3 - "$TMP/ks-$p-$n.nft" "$TMP/eps-$p-$n" "$MARK" "$kind" >"$TMP/$kind-$p-$n.nft" <<'PY'
 import sys
 text, eps, mark, kind = open(sys.argv[1]).read().splitlines(), open(sys.argv[2]).read().split(), sys.argv[3], sys.argv[4]
@@ -229,8 +231,7 @@ done
 # trim-N: the compiled table with its empty mangle, nat and nat_prerouting chains unhooked.
 for p in "${PATHS[@]}"; do
 	for n in "${TRIM_SIZES[@]}"; do
-		# shellcheck disable=SC2046
-		{ printf 'table inet killswitch\ndelete table inet killswitch\n'; "$KS" compile $(policy "$p" "$n"); } |
+		transaction "$p" "$n" |
 			python3 -c '
 import re, sys
 text = sys.stdin.read()
@@ -243,8 +244,7 @@ done
 # stateless-N: the compiled table without a ct expression.
 for p in "${PATHS[@]}"; do
 	for n in "${STATELESS_SIZES[@]}"; do
-		# shellcheck disable=SC2046
-		{ printf 'table inet killswitch\ndelete table inet killswitch\n'; "$KS" compile $(policy "$p" "$n"); } |
+		transaction "$p" "$n" |
 			python3 -c '
 import re, sys
 out = []
