@@ -41,7 +41,7 @@
 # the receiver's Mbit/s and the CPU figure the sender side's per megabyte delivered.
 #
 # Usage: packet_path.sh KILLSWITCH [ROUNDS] [SECONDS]   (root; a Release build)
-# KS_BENCH_PKT_SIZES, _REF_SIZES, _RULES_SIZES, _GUARD_SIZES, _TRIM_SIZES, _STATELESS_SIZES: the sizes of each configuration;
+# KS_BENCH_PKT_SIZES, _REF_SIZES, _RULES_SIZES, _GUARD_SIZES, _STATELESS_SIZES: the sizes of each configuration;
 # KS_BENCH_PKT_CT_ONLY=0 leaves the conntrack-only host out; KS_BENCH_PKT_BASE=ct-only (above).
 # KS_BENCH_BEFORE=OLD_KILLSWITCH adds OLD's table at the same sizes to the rounds (before/after).
 # KS_BENCH_PERF=0 skips the profiles (perf record of the sender side, by kernel function; the cost
@@ -60,10 +60,6 @@ read -r -a REF_SIZES <<<"${KS_BENCH_PKT_REF_SIZES:-10000}"
 read -r -a GUARD_SIZES <<<"${KS_BENCH_PKT_GUARD_SIZES:-10000}"
 read -r -a RULES_SIZES <<<"${KS_BENCH_PKT_RULES_SIZES:-}"
 CT_ONLY=${KS_BENCH_PKT_CT_ONLY:-1} # 0 leaves the conntrack-only host out
-# trim-N: a compiler proposal measured by hand, our table with the route and nat chains that split
-# tunnelling and --gateway need (present and empty when they are off) left without their hooks, as
-# regular chains. Off unless sizes are given.
-read -r -a TRIM_SIZES <<<"${KS_BENCH_PKT_TRIM_SIZES:-}"
 # stateless-N: what a kill switch without connection tracking would cost, measured, not proposed:
 # the compiled table with every ct expression taken out (the endpoint replies and DHCP's accepted
 # statelessly, the related and portal rules gone), so that nothing in the namespace loads
@@ -228,19 +224,6 @@ PY
 	done
 done
 
-# trim-N: the compiled table with its empty mangle, nat and nat_prerouting chains unhooked.
-for p in "${PATHS[@]}"; do
-	for n in "${TRIM_SIZES[@]}"; do
-		transaction "$p" "$n" |
-			python3 -c '
-import re, sys
-text = sys.stdin.read()
-out, n = re.subn(r"(\n\tchain (?:mangle|nat|nat_prerouting) \{\n)\t\ttype (?:route|nat) hook [^\n]*\n(\t\}\n)", r"\1\2", text)
-assert n == 3, "the split-tunnelling and gateway chains were not found empty"
-sys.stdout.write(out)' >"$TMP/trim-$p-$n.nft" || die "the trimmed layout was not built"
-	done
-done
-
 # stateless-N: the compiled table without a ct expression.
 for p in "${PATHS[@]}"; do
 	for n in "${STATELESS_SIZES[@]}"; do
@@ -280,7 +263,7 @@ watch_stop() { # PATH
 }
 
 # shellcheck disable=SC2046 # policy prints words
-apply_config() { # PATH none | ct-only | ks-N | guard-N | ref-N | rules-N | trim-N | stateless-N | before-N
+apply_config() { # PATH none | ct-only | ks-N | guard-N | ref-N | rules-N | stateless-N | before-N
 	local p=$1
 	# From whatever the path held (the base, with KS_BENCH_PKT_BASE, is not none).
 	watch_stop "$p"
@@ -298,7 +281,6 @@ apply_config() { # PATH none | ct-only | ks-N | guard-N | ref-N | rules-N | trim
 	before-*) inc "$p" "$BEFORE" enable $(policy "$p" "${2#before-}") >/dev/null 2>&1 ;;
 	ref-*) inc "$p" nft -f "$TMP/ref-$p-${2#ref-}.nft" ;;
 	rules-*) inc "$p" nft -f "$TMP/rules-$p-${2#rules-}.nft" ;;
-	trim-*) inc "$p" nft -f "$TMP/trim-$p-${2#trim-}.nft" ;;
 	stateless-*) inc "$p" nft -f "$TMP/stateless-$p-${2#stateless-}.nft" ;;
 	esac
 }
@@ -360,7 +342,6 @@ for n in "${SIZES[@]}"; do CONFIGS+=("ks-$n"); done
 for n in "${REF_SIZES[@]}"; do CONFIGS+=("ref-$n"); done
 for n in "${RULES_SIZES[@]}"; do CONFIGS+=("rules-$n"); done
 for n in "${GUARD_SIZES[@]}"; do CONFIGS+=("guard-$n"); done
-for n in "${TRIM_SIZES[@]}"; do CONFIGS+=("trim-$n"); done
 for n in "${STATELESS_SIZES[@]}"; do CONFIGS+=("stateless-$n"); done
 if [[ -n $BEFORE ]]; then
 	for n in "${SIZES[@]}"; do CONFIGS+=("before-$n"); done
@@ -491,7 +472,6 @@ for c in "${CONFIGS[@]}"; do
 	ct-only) label+=" conntrack only (ct state established accept)" ;;
 	ks-*) label+=" killswitch, $n endpoints" ;;
 	guard-*) label+=" killswitch and watch's guard table, $n endpoints" ;;
-	trim-*) label+=" proposal: $n endpoints, empty route and nat chains unhooked" ;;
 	stateless-*) label+=" not proposed: $n endpoints without conntrack (every ct expression out)" ;;
 	before-*) label+=" killswitch before (KS_BENCH_BEFORE), $n endpoints" ;;
 	ref-*) label+=" Mullvad's layout (its order, a rule per endpoint), $n endpoints" ;;
